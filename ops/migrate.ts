@@ -1,0 +1,49 @@
+/**
+ * Applies the committed migrations in `schema/migrations/` with Drizzle's migrator, the same
+ * files and the same bookkeeping table (`drizzle.__drizzle_migrations`) everywhere: production
+ * (a Neon or any Postgres URL), `npm start`'s embedded database, and the tests.
+ *
+ * @module
+ */
+import { fileURLToPath } from "node:url";
+import type { PGlite } from "@electric-sql/pglite";
+import { drizzle as drizzlePg } from "drizzle-orm/node-postgres";
+import { migrate as migratePgFiles } from "drizzle-orm/node-postgres/migrator";
+import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
+import { migrate as migratePgliteFiles } from "drizzle-orm/pglite/migrator";
+import pg from "pg";
+
+export const MIGRATIONS_FOLDER = fileURLToPath(new URL("../schema/migrations", import.meta.url));
+
+/** Applies pending migrations to the Postgres at `url` (postgres:// or postgresql://). */
+export async function migratePostgres(url: string): Promise<void> {
+	const client = new pg.Client({ connectionString: url });
+	try {
+		await client.connect();
+	} catch (error) {
+		throw new Error(
+			`could not connect to ${redact(url)}: ${(error as Error).message}. Check DATABASE_URL and that the server is up.`,
+		);
+	}
+	try {
+		await migratePgFiles(drizzlePg({ client }), { migrationsFolder: MIGRATIONS_FOLDER });
+	} finally {
+		await client.end();
+	}
+}
+
+/** Applies pending migrations to an embedded database. */
+export async function migratePglite(db: PGlite): Promise<void> {
+	await migratePgliteFiles(drizzlePglite({ client: db }), { migrationsFolder: MIGRATIONS_FOLDER });
+}
+
+/** A connection string fit to print: the password is replaced. */
+export function redact(url: string): string {
+	try {
+		const u = new URL(url);
+		if (u.password) u.password = "****";
+		return u.toString();
+	} catch {
+		return "(unparseable connection string)";
+	}
+}

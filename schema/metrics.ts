@@ -1,0 +1,105 @@
+/**
+ * The Analytics Engine layout: what each blob and double of a data point means.
+ *
+ * Both Workers write into one dataset; `blob1` says which kind of event a point is. The alert
+ * rules and the rollout gates (ops/) query the same columns by the names below, so this file
+ * is the one place where a position gets its meaning. Every point carries the Worker version
+ * id, so a canary's figures can be compared with the stable version's.
+ *
+ * Counting: Analytics Engine samples, so counts are `SUM(_sample_interval)`, never `COUNT()`.
+ *
+ * @module
+ */
+
+/** Column names shared by every kind of event. */
+export const COMMON = {
+	/** "request" | "settle" | "batch" | "dead_letter" */
+	kind: "blob1",
+	/** "edge" | "consumer" */
+	worker: "blob2",
+	/** `version_metadata.id`: the Worker version that wrote the point. */
+	versionId: "blob3",
+} as const;
+
+/** One HTTP request answered by the edge Worker. */
+export const REQUEST = {
+	...COMMON,
+	/** Route pattern, e.g. "/api/v1/webhooks/:chain" (never the raw path: bounded cardinality). */
+	route: "blob4",
+	method: "blob5",
+	/** Chain of a webhook, "" elsewhere. */
+	chain: "blob6",
+	/** Cloudflare colo that answered (`request.cf.colo`), "" locally. */
+	colo: "blob7",
+	/** Error code of the JSON error body ("" on success), e.g. "signature_invalid". */
+	errorCode: "blob8",
+	/** HTTP status. */
+	status: "double1",
+	/** Wall time from the request's arrival to the response, ms. */
+	latencyMs: "double2",
+	/** 1 when a webhook was valid but the queue refused it (the sender got 503), else 0. */
+	enqueueFailed: "double3",
+} as const;
+
+/** One queue message handled by the consumer. */
+export const SETTLE = {
+	...COMMON,
+	/**
+	 * What became of the message: "pending" | "credited" | "duplicate" | "unmatched" |
+	 * "conflict" | "reverted" | "reversed" | "dead_letter" | "retry".
+	 */
+	outcome: "blob4",
+	chain: "blob5",
+	/** Time the batch's database round trip took, ms (shared by the batch's messages). */
+	settleMs: "double1",
+	/** From `received_at` at the edge to settlement, ms: the end-to-end lag. */
+	lagMs: "double2",
+	/** Delivery attempt of this message (1 on the first). */
+	attempts: "double3",
+} as const;
+
+/** One batch handled by the consumer. */
+export const BATCH = {
+	...COMMON,
+	/** "ok" | "db_error" | "dead_letter_queue" */
+	outcome: "blob4",
+	/** Queue the batch came from. */
+	queue: "blob5",
+	size: "double1",
+	/** Time of the database round trip, ms. */
+	dbMs: "double2",
+	/** Messages retried in this batch. */
+	retried: "double3",
+} as const;
+
+type Layout = Record<string, string>;
+type Values<L extends Layout> = { [K in keyof L]: L[K] extends `blob${number}` ? string : number };
+
+/**
+ * Turns named values into an Analytics Engine data point, placing each at its position.
+ *
+ * @example
+ * ```ts
+ * env.METRICS.writeDataPoint(toDataPoint(REQUEST, { kind: "request", ... }));
+ * ```
+ */
+export function toDataPoint<L extends Layout>(
+	layout: L,
+	values: Values<L>,
+): { blobs: string[]; doubles: number[]; indexes: string[] } {
+	const blobs: string[] = [];
+	const doubles: number[] = [];
+	for (const [name, column] of Object.entries(layout)) {
+		const value = values[name as keyof L];
+		const position = Number(column.replace(/^\D+/, "")) - 1;
+		if (column.startsWith("blob")) blobs[position] = String(value ?? "");
+		else doubles[position] = Number(value ?? 0);
+	}
+	// Sparse arrays would be written as nulls; fill gaps so every position is typed.
+	return {
+		blobs: Array.from(blobs, (b) => b ?? ""),
+		doubles: Array.from(doubles, (d) => d ?? 0),
+		// The sampling key: points of one kind and version are sampled together.
+		indexes: [`${values.kind}:${values.versionId}`.slice(0, 96)],
+	};
+}

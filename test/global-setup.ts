@@ -1,0 +1,73 @@
+/**
+ * Runs once before all test projects, in Node: opens the test databases (on the Postgres
+ * named by TEST_DATABASE_URL, else embedded PGlite), applies the committed migrations exactly
+ * as production does, serves them through the local Neon HTTP endpoint, and builds the
+ * consumer Worker's bundle for projects that run it beside the edge Worker.
+ *
+ * Each project gets its own database, so projects can run side by side; names carry the
+ * process id, so two runs on one server do not meet. Databases this run created are dropped
+ * at the end.
+ *
+ * @module
+ */
+import { spawnSync } from "node:child_process";
+import type { TestProject } from "vitest/node";
+import { openLocalDatabase } from "../ops/local/database";
+import { startNeonHttpServer } from "../ops/local/neon-http-server";
+import { wranglerEnv, wranglerScript } from "../ops/local/wrangler";
+import { CONSUMER_BUNDLE_DIR, TEST_PROJECTS, type TestProjectName } from "./projects";
+
+declare module "vitest" {
+	export interface ProvidedContext {
+		/** The local Neon HTTP endpoint (`neonConfig.fetchEndpoint`). */
+		neonEndpoint: string;
+		/** Connection string of each project's database, for the Neon driver. */
+		databaseUrls: Record<TestProjectName, string>;
+	}
+}
+
+function buildConsumerBundle() {
+	const result = spawnSync(
+		process.execPath,
+		[
+			wranglerScript(),
+			"deploy",
+			"--dry-run",
+			"--outdir",
+			CONSUMER_BUNDLE_DIR,
+			"-c",
+			"queue-consumer/wrangler.toml",
+		],
+		{ encoding: "utf8", env: wranglerEnv() },
+	);
+	if (result.status !== 0) {
+		throw new Error(
+			`could not bundle the consumer Worker (wrangler deploy --dry-run):\n${result.stderr}${result.stdout}`,
+		);
+	}
+}
+
+export default async function setup(project: TestProject) {
+	const suffix = `${process.pid}`;
+	const names = Object.fromEntries(TEST_PROJECTS.map((p) => [p, `cricalgo_test_${p}_${suffix}`])) as Record<
+		TestProjectName,
+		string
+	>;
+	const url = process.env.TEST_DATABASE_URL || undefined;
+	console.log(`test databases: ${url ? "Postgres from TEST_DATABASE_URL" : "embedded Postgres (PGlite)"}`);
+	buildConsumerBundle();
+	const local = await openLocalDatabase({ url, databases: Object.values(names), create: true });
+	const server = await startNeonHttpServer(local.backend);
+	project.provide("neonEndpoint", server.endpoint);
+	project.provide(
+		"databaseUrls",
+		Object.fromEntries(TEST_PROJECTS.map((p) => [p, local.connectionString(names[p])])) as Record<
+			TestProjectName,
+			string
+		>,
+	);
+	return async () => {
+		await server.close();
+		await local.dropCreated();
+	};
+}

@@ -1,0 +1,12 @@
+/** Names shared by the vitest config and the global setup. */
+export const TEST_PROJECTS = ["edge", "consumer", "node"] as const;
+export type TestProjectName = (typeof TEST_PROJECTS)[number];
+
+/** Where the global setup writes the consumer Worker's bundle (git-ignored). */
+export const CONSUMER_BUNDLE_DIR = ".tmp/consumer-bundle";
+
+/** The webhook secret the test Workers are configured with (Standard Webhooks form). */
+export const TEST_WEBHOOK_SECRET = "whsec_dGVzdC13ZWJob29rLXNlY3JldC1mb3ItY3JpY2FsZ28=";
+/** A second secret, configured beside the first, as during a rotation. */
+export const TEST_WEBHOOK_SECRET_ROTATED = "whsec_cm90YXRlZC13ZWJob29rLXNlY3JldC1jcmljYWxnbw==";
+export const TEST_JWT_SECRET = "test-jwt-secret-that-is-long-enough-for-hs256-0123456789";

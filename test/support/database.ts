@@ -1,0 +1,31 @@
+/**
+ * Test access to the project's database from inside workerd, through the same Neon driver the
+ * Workers use. `resetDatabase()` gives each test a clean ledger.
+ *
+ * @module
+ */
+import { createDatabase } from "../../schema/client";
+
+/** Every table the migrations create, children first. */
+const TABLES = [
+	"audit_logs",
+	"refresh_tokens",
+	"dead_letters",
+	"deposit_conflicts",
+	"reversal_shortfalls",
+	"transactions",
+	"deposits",
+	"deposit_addresses",
+	"wallets",
+	"users",
+	"admins",
+];
+
+export function testDatabase(env: { DATABASE_URL: string; NEON_HTTP_ENDPOINT?: string }) {
+	return createDatabase(env);
+}
+
+export async function resetDatabase(env: { DATABASE_URL: string; NEON_HTTP_ENDPOINT?: string }) {
+	const { sql } = createDatabase(env);
+	await sql.query(`TRUNCATE ${TABLES.join(", ")} RESTART IDENTITY CASCADE`);
+}

@@ -1,0 +1,109 @@
+import { cloudflareTest } from "@cloudflare/vitest-plugin";
+import { defineConfig } from "vitest/config";
+import { unstable_getMiniflareWorkerOptions } from "wrangler";
+import {
+	CONSUMER_BUNDLE_DIR,
+	TEST_JWT_SECRET,
+	TEST_WEBHOOK_SECRET,
+	TEST_WEBHOOK_SECRET_ROTATED,
+} from "./test/projects";
+
+// wrangler must not reach the internet from tests.
+process.env.WRANGLER_SEND_METRICS = "false";
+process.env.CLOUDFLARE_CF_FETCH_ENABLED = "false";
+// Secrets are given to the test Workers below, not through the environment: silence wrangler's notices.
+process.env.WRANGLER_LOG = "error";
+
+/** The consumer Worker as configured in its wrangler.toml, run from the bundle global-setup builds. */
+function consumerWorker(databaseUrl: string, neonEndpoint: string) {
+	// Its bindings, compatibility settings and queues come from the config; its code from the bundle.
+	const { modulesRules: _rules, ...workerOptions } = unstable_getMiniflareWorkerOptions(
+		"queue-consumer/wrangler.toml",
+	).workerOptions;
+	return {
+		...workerOptions,
+		name: "cricalgo-queue-consumer",
+		modules: true,
+		scriptPath: `${CONSUMER_BUNDLE_DIR}/index.js`,
+		bindings: { ...(workerOptions.bindings as Record<string, unknown>), DATABASE_URL: databaseUrl, NEON_HTTP_ENDPOINT: neonEndpoint },
+		// Tests wait for settlement: deliver batches quickly.
+		queueConsumers: {
+			deposits: {
+				maxBatchSize: 100,
+				maxBatchTimeout: 0.05,
+				maxRetries: 3,
+				retryDelay: 0,
+				deadLetterQueue: "deposits-dlq",
+			},
+			"deposits-dlq": { maxBatchSize: 100, maxBatchTimeout: 0.05, maxRetries: 3 },
+		},
+	};
+}
+
+const workerSecrets = {
+	WEBHOOK_SECRETS: `${TEST_WEBHOOK_SECRET} ${TEST_WEBHOOK_SECRET_ROTATED}`,
+	JWT_SECRET: TEST_JWT_SECRET,
+};
+
+export default defineConfig({
+	test: {
+		globalSetup: ["./test/global-setup.ts"],
+		reporters: ["default", "./test/summary-reporter.ts"],
+		projects: [
+			{
+				test: {
+					name: "node",
+					include: ["ops/**/*.test.ts", "schema/**/*.test.ts", "load/**/*.test.ts"],
+					environment: "node",
+					fileParallelism: false,
+					testTimeout: 60_000,
+					hookTimeout: 120_000,
+				},
+			},
+			{
+				plugins: [
+					cloudflareTest(({ inject }) => ({
+						wrangler: { configPath: "./wrangler.toml" },
+						miniflare: {
+							bindings: {
+								...workerSecrets,
+								DATABASE_URL: inject("databaseUrls").edge,
+								NEON_HTTP_ENDPOINT: inject("neonEndpoint"),
+							},
+							workers: [consumerWorker(inject("databaseUrls").edge, inject("neonEndpoint"))],
+						},
+					})),
+				],
+				test: {
+					name: "edge",
+					include: ["worker/test/**/*.test.ts"],
+					fileParallelism: false,
+					testTimeout: 30_000,
+				},
+			},
+			{
+				plugins: [
+					cloudflareTest(({ inject }) => ({
+						wrangler: { configPath: "./queue-consumer/wrangler.toml" },
+						miniflare: {
+							compatibilityFlags: ["service_binding_extra_handlers"],
+							bindings: {
+								DATABASE_URL: inject("databaseUrls").consumer,
+								NEON_HTTP_ENDPOINT: inject("neonEndpoint"),
+							},
+							queueConsumers: {
+								deposits: { maxBatchSize: 100, maxBatchTimeout: 0.05, maxRetries: 3, retryDelay: 0 },
+							},
+						},
+					})),
+				],
+				test: {
+					name: "consumer",
+					include: ["queue-consumer/test/**/*.test.ts"],
+					fileParallelism: false,
+					testTimeout: 30_000,
+				},
+			},
+		],
+	},
+});

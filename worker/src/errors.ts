@@ -1,0 +1,51 @@
+/**
+ * One error type and one JSON shape for every failure the edge Worker reports:
+ * `{"ok": false, "error": {"code", "message", ...details}}`.
+ *
+ * @module
+ */
+import type { Context } from "hono";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+
+export type ErrorCode =
+	| "bad_request"
+	| "unauthorized"
+	| "signature_invalid"
+	| "forbidden"
+	| "not_found"
+	| "conflict"
+	| "payload_too_large"
+	| "unsupported_media_type"
+	| "validation_failed"
+	| "rate_limited"
+	| "service_unavailable"
+	| "internal_error";
+
+/**
+ * A failure with the status and code the client gets.
+ *
+ * @example
+ * ```ts
+ * throw new ApiError(404, "not_found", "no such deposit");
+ * ```
+ */
+export class ApiError extends Error {
+	constructor(
+		readonly status: ContentfulStatusCode,
+		readonly code: ErrorCode,
+		message: string,
+		readonly details: Record<string, unknown> = {},
+		readonly headers: Record<string, string> = {},
+	) {
+		super(message);
+		this.name = "ApiError";
+	}
+}
+
+export function errorResponse(c: Context, error: ApiError): Response {
+	for (const [name, value] of Object.entries(error.headers)) c.header(name, value);
+	return c.json(
+		{ ok: false as const, error: { code: error.code, message: error.message, ...error.details } },
+		error.status,
+	);
+}
