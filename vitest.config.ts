@@ -25,7 +25,11 @@ function consumerWorker(databaseUrl: string, neonEndpoint: string) {
 		name: "cricalgo-queue-consumer",
 		modules: true,
 		scriptPath: `${CONSUMER_BUNDLE_DIR}/index.js`,
-		bindings: { ...(workerOptions.bindings as Record<string, unknown>), DATABASE_URL: databaseUrl, NEON_HTTP_ENDPOINT: neonEndpoint },
+		bindings: {
+			...(workerOptions.bindings as Record<string, unknown>),
+			DATABASE_URL: databaseUrl,
+			NEON_HTTP_ENDPOINT: neonEndpoint,
+		},
 		// Tests wait for settlement: deliver batches quickly.
 		queueConsumers: {
 			deposits: {

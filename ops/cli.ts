@@ -1,0 +1,48 @@
+/**
+ * The operations CLI: `npm run ops -- <command> [options]` (or the `ops` bin).
+ * Each command lives in `ops/commands/<name>.ts` and is listed here once.
+ *
+ * @module
+ */
+import type { Command } from "./commands/command";
+import { migrate } from "./commands/migrate";
+import { sendWebhook } from "./commands/send-webhook";
+
+const COMMANDS: Record<string, Command> = {
+	migrate,
+	webhook: sendWebhook,
+};
+
+function usage(): string {
+	const width = Math.max(...Object.keys(COMMANDS).map((n) => n.length));
+	const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`);
+	return `usage: npm run ops -- <command> [options]\n\ncommands:\n${lines.join("\n")}\n\n'npm run ops -- <command> --help' for a command's options.`;
+}
+
+async function main(argv: string[]): Promise<number> {
+	const [name, ...args] = argv;
+	if (!name || name === "--help" || name === "-h" || name === "help") {
+		console.log(usage());
+		return name ? 0 : 2;
+	}
+	const command = COMMANDS[name];
+	if (!command) {
+		console.error(`unknown command "${name}"\n\n${usage()}`);
+		return 2;
+	}
+	if (args.includes("--help") || args.includes("-h")) {
+		console.log(command.help);
+		return 0;
+	}
+	return command.run(args);
+}
+
+main(process.argv.slice(2)).then(
+	(code) => {
+		process.exitCode = code;
+	},
+	(error: unknown) => {
+		console.error(`error: ${error instanceof Error ? error.message : String(error)}`);
+		process.exitCode = 1;
+	},
+);

@@ -1,0 +1,25 @@
+/**
+ * Settings of the local stack (`npm start`). Every one can be overridden from the environment;
+ * the secrets here are for a developer's machine only and are printed at start.
+ *
+ * @module
+ */
+
+/** Standard Webhooks secret of the local stack (base64 of "cricalgo-local-webhook-secret!!"). */
+export const LOCAL_WEBHOOK_SECRET = "whsec_Y3JpY2FsZ28tbG9jYWwtd2ViaG9vay1zZWNyZXQhIQ==";
+export const LOCAL_JWT_SECRET = "cricalgo-local-jwt-secret-not-for-production-use-0001";
+export const DEFAULT_EDGE_PORT = 8787;
+export const DEFAULT_NEON_PORT = 4444;
+export const LOCAL_DATABASE = "cricalgo";
+export const LOCAL_DATA_DIR = ".data/pglite";
+
+/** The base URL of the local edge Worker. */
+export function localBaseUrl(): string {
+	return `http://127.0.0.1:${process.env.EDGE_PORT ?? DEFAULT_EDGE_PORT}`;
+}
+
+/** The first secret of `WEBHOOK_SECRETS`, or the local default. */
+export function signingSecret(): string {
+	const configured = (process.env.WEBHOOK_SECRETS ?? "").split(/[\s,]+/).filter(Boolean);
+	return configured[0] ?? LOCAL_WEBHOOK_SECRET;
+}
