@@ -6,7 +6,7 @@ import {
 	TEST_JWT_SECRET,
 	TEST_WEBHOOK_SECRET,
 	TEST_WEBHOOK_SECRET_ROTATED,
-} from "./test/projects";
+} from "./test/projects.ts";
 
 // wrangler must not reach the internet from tests.
 process.env.WRANGLER_SEND_METRICS = "false";

@@ -15,7 +15,9 @@ export interface LocalDatabase {
 	backend: SqlBackend;
 	/** The connection string a Worker gets for `database` (the endpoint routes by its path). */
 	connectionString(database: string): string;
-	/** Drops databases this process created (real Postgres only). */
+	/** Closes connections (and flushes the embedded database to disk). */
+	close(): Promise<void>;
+	/** Closes, then drops the databases this process created (real Postgres only). */
 	dropCreated(): Promise<void>;
 }
 
@@ -71,6 +73,7 @@ export async function openLocalDatabase(options: LocalDatabaseOptions): Promise<
 		return {
 			backend,
 			connectionString: (database) => withDatabase(url, database),
+			close: () => backend.close(),
 			async dropCreated() {
 				await backend.close();
 				if (!created.length) return;
@@ -90,6 +93,7 @@ export async function openLocalDatabase(options: LocalDatabaseOptions): Promise<
 		backend,
 		// Any well-formed URL will do: the embedded endpoint only reads the database name.
 		connectionString: (database) => `postgresql://cricalgo:local@localhost:5432/${database}`,
+		close: () => backend.close(),
 		dropCreated: () => backend.close(),
 	};
 }

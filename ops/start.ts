@@ -1,0 +1,60 @@
+/**
+ * `npm start`: the whole system on this machine, on embedded Postgres unless DATABASE_URL
+ * names a real one. Prints where everything is and how to send a signed webhook; Ctrl-C stops
+ * it all.
+ *
+ * @module
+ */
+import { LOCAL_WEBHOOK_SECRET } from "./local/defaults";
+import { startLocalStack } from "./local/stack";
+
+const started = Date.now();
+const step = (line: string) =>
+	console.log(`[${((Date.now() - started) / 1000).toFixed(1).padStart(5)} s] ${line}`);
+
+const webhookSecrets = process.env.WEBHOOK_SECRETS || LOCAL_WEBHOOK_SECRET;
+const stack = await startLocalStack({
+	databaseUrl: process.env.DATABASE_URL || undefined,
+	edgePort: process.env.EDGE_PORT ? Number(process.env.EDGE_PORT) : undefined,
+	neonPort: process.env.NEON_PORT ? Number(process.env.NEON_PORT) : undefined,
+	webhookSecrets,
+	onProgress: step,
+	onLog: (line) => console.log(`  worker │ ${line}`),
+}).catch((error: unknown) => {
+	console.error(`\nnpm start failed: ${error instanceof Error ? error.message : String(error)}`);
+	process.exit(1);
+});
+
+// The webhook command signs with WEBHOOK_SECRETS and posts to EDGE_PORT: repeat what was set.
+const envPrefix = [
+	process.env.EDGE_PORT ? `EDGE_PORT=${process.env.EDGE_PORT}` : "",
+	process.env.WEBHOOK_SECRETS ? `WEBHOOK_SECRETS='${stack.webhookSecret}'` : "",
+]
+	.filter(Boolean)
+	.map((v) => `${v} `)
+	.join("");
+console.log(`
+CricAlgo Edge is running.
+
+  Edge Worker      ${stack.baseUrl}   (health: ${stack.baseUrl}/api/v1/health)
+  Database         ${stack.describeDatabase}
+  Webhook secret   ${stack.webhookSecret}${process.env.WEBHOOK_SECRETS ? "   (from WEBHOOK_SECRETS)" : "   (local default; set WEBHOOK_SECRETS to change)"}
+
+Send a freshly signed test webhook (in another terminal):
+
+  ${envPrefix}npm run ops -- webhook --amount 25.5 --confirmations 12
+
+Press Ctrl-C to stop.
+`);
+
+let stopping = false;
+const stop = async () => {
+	if (stopping) return;
+	stopping = true;
+	step("stopping …");
+	await stack.stop();
+	step("stopped");
+	process.exit(0);
+};
+process.on("SIGINT", stop);
+process.on("SIGTERM", stop);
