@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { neon, neonConfig } from "@neondatabase/serverless";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { startLocalStack, type LocalStack } from "../local/stack";
+import { type LocalStack, startLocalStack } from "../local/stack";
 import { signWebhook } from "../webhook-signing";
 
 let stack: LocalStack;
@@ -64,9 +64,16 @@ describe("local stack", () => {
 
 		const sql = neon(stack.databaseUrl);
 		const row = await waitFor(async () => {
-			const rows = await sql.query("SELECT id, tx_hash, amount, webhook_id FROM deposits WHERE id = $1", [tx_id]);
+			const rows = await sql.query("SELECT id, tx_hash, amount, webhook_id FROM deposits WHERE id = $1", [
+				tx_id,
+			]);
 			return rows[0];
 		});
-		expect(row).toMatchObject({ id: tx_id, tx_hash: txHash, amount: "42.12500000", webhook_id: headers["webhook-id"] });
+		expect(row).toMatchObject({
+			id: tx_id,
+			tx_hash: txHash,
+			amount: "42.12500000",
+			webhook_id: headers["webhook-id"],
+		});
 	});
 });
