@@ -43,12 +43,12 @@ describe.each(cases)("Neon HTTP endpoint on $name", ({ backend: makeBackend, url
 	});
 
 	it("returns values parsed by the driver as with Neon", async () => {
-		const [row] = await sql.query(
+		const [row] = (await sql.query(
 			`SELECT 1::int AS i, 12345678901234.12345678::numeric(30,8) AS n, true AS b, '{"a":[1,2]}'::jsonb AS j,
 			        '2026-01-02T03:04:05Z'::timestamptz AS t, NULL::text AS nothing, ARRAY['x','y']::text[] AS arr,
 			        $1::bytea AS bytes, $2::text AS quoted`,
 			[new Uint8Array([0, 255, 7]), "O'Reilly; DROP TABLE users; --"],
-		);
+		)) as Record<string, unknown>[];
 		expect(row).toEqual({
 			i: 1,
 			n: "12345678901234.12345678",
@@ -81,10 +81,10 @@ describe.each(cases)("Neon HTTP endpoint on $name", ({ backend: makeBackend, url
 	});
 
 	it("honours the transaction options the driver sends as headers", async () => {
-		const [[level]] = (await sql.transaction([sql.query("SHOW transaction_isolation")], {
+		const results = (await sql.transaction([sql.query("SHOW transaction_isolation")], {
 			isolationLevel: "Serializable",
 		})) as Record<string, string>[][];
-		expect(level).toEqual({ transaction_isolation: "serializable" });
+		expect(results[0]?.[0]).toEqual({ transaction_isolation: "serializable" });
 		const readOnly = await sql
 			.transaction([sql.query(`INSERT INTO ${table} (id) VALUES (3)`)], { readOnly: true })
 			.catch((e: unknown) => e);
