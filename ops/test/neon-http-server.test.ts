@@ -60,7 +60,7 @@ describe.each(cases)("Neon HTTP endpoint on $name", ({ backend: makeBackend, url
 			bytes: expect.anything(),
 			quoted: "O'Reilly; DROP TABLE users; --",
 		});
-		expect([...(row?.bytes as Uint8Array)]).toEqual([0, 255, 7]);
+		expect(Array.from(row?.bytes as Uint8Array)).toEqual([0, 255, 7]);
 	});
 
 	it("runs a transaction atomically and reports the Postgres error", async () => {
