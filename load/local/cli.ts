@@ -1,0 +1,184 @@
+/**
+ * `npm run load -- [options]`: the local load run (see load/README.md, "Local load run").
+ * Prints progress while it runs, the figures at the end, and writes a chart (HTML) and the
+ * raw result (JSON) under load/results/.
+ *
+ * @module
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join, relative } from "node:path";
+import { parseArgs } from "node:util";
+import { MultiBar, Presets, type SingleBar } from "cli-progress";
+import { signingSecret } from "../../ops/local/defaults";
+import { renderChart } from "./chart";
+import { formatFigures, runPassed } from "./report";
+import { type LocalLoadOptions, runLocalLoad } from "./run";
+
+const HELP = `usage: npm run load -- [options]
+
+Sends N signed deposit webhooks (with redeliveries and out-of-order confirmations) at an
+open-model rate, waits until every deposit is credited, checks exactly-once and the ledger
+invariants, prints the figures and writes a chart. Without --url it starts its own stack
+(embedded Postgres, or a fresh database on --postgres) on free ports and stops it after.
+
+  --webhooks <n>          webhooks to send (default 20000)
+  --duplicates <share>    share of webhooks that are redeliveries (default 0.1)
+  --staged <share>        share of deposits sent low-then-enough, half out of order (default 0.2)
+  --rate <n>              webhooks started per second (default 400)
+  --in-flight <n>         at most this many requests at once (default 64)
+  --players <n>           players the deposits are spread over (default 200)
+  --settle-timeout <s>    how long to wait for every deposit to be credited (default 300)
+  --postgres <url>        without --url: create the run's database on this Postgres server
+  --url <base>            a running stack's edge Worker instead (e.g. npm start's
+                          http://127.0.0.1:8787); signs with the first of $WEBHOOK_SECRETS
+  --database-url <url>    with --url: the database that stack settles into
+  --out <dir>             where the chart and the JSON go (default load/results)`;
+
+function positive(name: string, raw: string | undefined, integer: boolean): number {
+	const value = Number(raw);
+	if (!Number.isFinite(value) || value <= 0 || (integer && !Number.isInteger(value))) {
+		throw new Error(`--${name} must be a positive ${integer ? "integer" : "number"}, got "${raw}"`);
+	}
+	return value;
+}
+
+function share(name: string, raw: string | undefined, max: number): number {
+	const value = Number(raw);
+	if (!Number.isFinite(value) || value < 0 || value > max) {
+		throw new Error(`--${name} must be a share between 0 and ${max}, got "${raw}"`);
+	}
+	return value;
+}
+
+async function main(argv: string[]): Promise<number> {
+	const { values } = parseArgs({
+		args: argv,
+		options: {
+			webhooks: { type: "string", default: "20000" },
+			duplicates: { type: "string", default: "0.1" },
+			staged: { type: "string", default: "0.2" },
+			rate: { type: "string", default: "400" },
+			"in-flight": { type: "string", default: "64" },
+			players: { type: "string", default: "200" },
+			"settle-timeout": { type: "string", default: "300" },
+			postgres: { type: "string" },
+			url: { type: "string" },
+			"database-url": { type: "string" },
+			out: { type: "string", default: "load/results" },
+			help: { type: "boolean", short: "h" },
+		},
+	});
+	if (values.help) {
+		console.log(HELP);
+		return 0;
+	}
+	const options: LocalLoadOptions = {
+		url: values.url,
+		databaseUrl: values["database-url"],
+		postgresUrl: values.postgres,
+		webhookSecret: values.url
+			? signingSecret()
+			: process.env.WEBHOOK_SECRETS?.split(/[\s,]+/)[0] || undefined,
+		webhooks: positive("webhooks", values.webhooks, true),
+		duplicateShare: share("duplicates", values.duplicates, 0.5),
+		stagedShare: share("staged", values.staged, 1),
+		rate: positive("rate", values.rate, false),
+		maxInFlight: positive("in-flight", values["in-flight"], true),
+		players: positive("players", values.players, true),
+		requestTimeoutMs: 10_000,
+		settleTimeoutMs: positive("settle-timeout", values["settle-timeout"], false) * 1000,
+		requiredConfirmations: 12,
+	};
+	if (options.url && !options.databaseUrl) {
+		throw new Error(
+			"--url needs --database-url (the database that stack settles into), to wait for settlement and check the ledger",
+		);
+	}
+
+	const interrupt = new AbortController();
+	process.once("SIGINT", () => {
+		console.error("\ninterrupted: stopping the stack …");
+		interrupt.abort(new Error("interrupted"));
+	});
+	const started = Date.now();
+	const clock = () => `[${((Date.now() - started) / 1000).toFixed(1).padStart(6)} s]`;
+	const bars = new MultiBar(
+		{
+			format: "  {phase} |{bar}| {value}/{total} {unit} | {rate} | {duration_formatted}",
+			hideCursor: true,
+			clearOnComplete: false,
+			noTTYOutput: !process.stdout.isTTY,
+			notTTYSchedule: 5_000,
+		},
+		Presets.shades_classic,
+	);
+	let bar: SingleBar | undefined;
+	let barStarted = 0;
+	let barLabel = "";
+	let barDone = 0;
+	let barTotal = 0;
+	const result = await runLocalLoad({
+		...options,
+		signal: interrupt.signal,
+		onPhase: (phase, line) => {
+			if (bar) {
+				// Keep one line per finished phase; the live bar is only for the current one.
+				bar.stop();
+				bars.remove(bar);
+				bars.log(
+					`${clock()} ${barLabel}: ${barDone}/${barTotal} in ${((Date.now() - barStarted) / 1000).toFixed(1)} s\n`,
+				);
+			}
+			bar = undefined;
+			bars.log(`${clock()} ${line}\n`);
+			if (phase === "stop") bars.stop();
+		},
+		onProgress: (phase, done, total) => {
+			barDone = done;
+			barTotal = total;
+			if (!bar) {
+				barStarted = Date.now();
+				barLabel = phase === "send" ? "sent (webhooks)" : "credited (deposits)";
+				bar = bars.create(total, 0, {
+					phase: phase === "send" ? "sent   " : "settled",
+					unit: phase === "send" ? "webhooks" : "deposits",
+					rate: "",
+				});
+			}
+			const seconds = (Date.now() - barStarted) / 1000;
+			bar.update(done, { rate: seconds > 0 ? `${(done / seconds).toFixed(0)}/s` : "" });
+		},
+	});
+	bars.stop();
+
+	const figures = formatFigures(result, options);
+	console.log(`\n${figures.join("\n")}\n`);
+	const out = values.out as string;
+	mkdirSync(out, { recursive: true });
+	const stamp = new Date(started).toISOString().replace(/[:.]/g, "-");
+	const chartPath = join(out, `local-load-${stamp}.html`);
+	writeFileSync(
+		chartPath,
+		renderChart({
+			title: `Local load run, ${result.webhooks} webhooks, ${new Date(started).toISOString()}`,
+			figures: [...figures, "", `command: npm run load -- ${argv.join(" ")}`],
+			ack: result.ackPoints,
+			settle: result.settlePoints,
+		}),
+	);
+	const { ackPoints: _a, settlePoints: _s, ...raw } = result;
+	const jsonPath = join(out, `local-load-${stamp}.json`);
+	writeFileSync(jsonPath, JSON.stringify({ command: argv, options, result: raw }, null, 2));
+	console.log(`chart: ${relative(process.cwd(), chartPath)}\nfigures: ${relative(process.cwd(), jsonPath)}`);
+	return runPassed(result) ? 0 : 1;
+}
+
+main(process.argv.slice(2)).then(
+	(code) => {
+		process.exitCode = code;
+	},
+	(error: unknown) => {
+		console.error(`\nerror: ${error instanceof Error ? error.message : String(error)}`);
+		process.exitCode = 1;
+	},
+);
