@@ -30,7 +30,7 @@ const MAX_POINTS = 6000;
 /** At most this many time slices for the p50/p99 lines, each at least a second long. */
 const MAX_SLICES = 80;
 
-function escape(text: string): string {
+function escapeHtml(text: string): string {
 	return text.replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c] ?? c);
 }
 
@@ -54,7 +54,7 @@ function panel(label: string, unit: string, points: Point[], tMax: number, color
 	const out: string[] = [
 		`<svg viewBox="0 0 ${WIDTH} ${HEIGHT}" width="${WIDTH}" height="${HEIGHT}" role="img">`,
 	];
-	out.push(`<text x="${MARGIN.left}" y="18" class="title">${escape(label)}</text>`);
+	out.push(`<text x="${MARGIN.left}" y="18" class="title">${escapeHtml(label)}</text>`);
 	const yStep = tickStep(yMax, 5);
 	for (let v = 0; v <= yMax; v += yStep) {
 		out.push(
@@ -114,7 +114,7 @@ function panel(label: string, unit: string, points: Point[], tMax: number, color
 export function renderChart(input: ChartInput): string {
 	const tMax = Math.max(1, ...input.ack.map((p) => p.t), ...input.settle.map((p) => p.t));
 	return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>${escape(input.title)}</title>
+<html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(input.title)}</title>
 <style>
 body { font: 14px system-ui, sans-serif; margin: 24px; color: #222; }
 pre { background: #f6f6f6; padding: 12px; }
@@ -125,8 +125,8 @@ svg { display: block; margin: 16px 0; }
 .p50 { fill: none; stroke: #111; stroke-width: 1.6; }
 .p99 { fill: none; stroke: #111; stroke-width: 1.6; stroke-dasharray: 5 3; }
 </style></head><body>
-<h1>${escape(input.title)}</h1>
-<pre>${escape(input.figures.join("\n"))}</pre>
+<h1>${escapeHtml(input.title)}</h1>
+<pre>${escapeHtml(input.figures.join("\n"))}</pre>
 ${panel("Ack latency of each webhook (request sent → 202 received)", "ms", input.ack, tMax, "#2471a3")}
 ${panel("Settle lag of each deposit (202 of its crediting webhook → credited_at)", "ms", input.settle, tMax, "#1e8449")}
 </body></html>
