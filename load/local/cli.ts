@@ -8,9 +8,9 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { parseArgs } from "node:util";
-import { MultiBar, Presets, type SingleBar } from "cli-progress";
 import { signingSecret } from "../../ops/local/defaults";
 import { renderChart } from "./chart";
+import { createProgress } from "./progress";
 import { formatFigures, runPassed } from "./report";
 import { type LocalLoadOptions, runLocalLoad } from "./run";
 
@@ -24,8 +24,8 @@ invariants, prints the figures and writes a chart. Without --url it starts its o
   --webhooks <n>          webhooks to send (default 20000)
   --duplicates <share>    share of webhooks that are redeliveries (default 0.1)
   --staged <share>        share of deposits sent low-then-enough, half out of order (default 0.2)
-  --rate <n>              webhooks started per second (default 400)
-  --in-flight <n>         at most this many requests at once (default 64)
+  --rate <n>              webhooks started per second (default 100)
+  --in-flight <n>         at most this many requests at once (default 1024)
   --players <n>           players the deposits are spread over (default 200)
   --settle-timeout <s>    how long to wait for every deposit to be credited (default 300)
   --postgres <url>        without --url: create the run's database on this Postgres server
@@ -57,8 +57,8 @@ async function main(argv: string[]): Promise<number> {
 			webhooks: { type: "string", default: "20000" },
 			duplicates: { type: "string", default: "0.1" },
 			staged: { type: "string", default: "0.2" },
-			rate: { type: "string", default: "400" },
-			"in-flight": { type: "string", default: "64" },
+			rate: { type: "string", default: "100" },
+			"in-flight": { type: "string", default: "1024" },
 			players: { type: "string", default: "200" },
 			"settle-timeout": { type: "string", default: "300" },
 			postgres: { type: "string" },
@@ -101,55 +101,14 @@ async function main(argv: string[]): Promise<number> {
 		interrupt.abort(new Error("interrupted"));
 	});
 	const started = Date.now();
-	const clock = () => `[${((Date.now() - started) / 1000).toFixed(1).padStart(6)} s]`;
-	const bars = new MultiBar(
-		{
-			format: "  {phase} |{bar}| {value}/{total} {unit} | {rate} | {duration_formatted}",
-			hideCursor: true,
-			clearOnComplete: false,
-			noTTYOutput: !process.stdout.isTTY,
-			notTTYSchedule: 5_000,
-		},
-		Presets.shades_classic,
-	);
-	let bar: SingleBar | undefined;
-	let barStarted = 0;
-	let barLabel = "";
-	let barDone = 0;
-	let barTotal = 0;
+	const progress = createProgress();
 	const result = await runLocalLoad({
 		...options,
 		signal: interrupt.signal,
-		onPhase: (phase, line) => {
-			if (bar) {
-				// Keep one line per finished phase; the live bar is only for the current one.
-				bar.stop();
-				bars.remove(bar);
-				bars.log(
-					`${clock()} ${barLabel}: ${barDone}/${barTotal} in ${((Date.now() - barStarted) / 1000).toFixed(1)} s\n`,
-				);
-			}
-			bar = undefined;
-			bars.log(`${clock()} ${line}\n`);
-			if (phase === "stop") bars.stop();
-		},
-		onProgress: (phase, done, total) => {
-			barDone = done;
-			barTotal = total;
-			if (!bar) {
-				barStarted = Date.now();
-				barLabel = phase === "send" ? "sent (webhooks)" : "credited (deposits)";
-				bar = bars.create(total, 0, {
-					phase: phase === "send" ? "sent   " : "settled",
-					unit: phase === "send" ? "webhooks" : "deposits",
-					rate: "",
-				});
-			}
-			const seconds = (Date.now() - barStarted) / 1000;
-			bar.update(done, { rate: seconds > 0 ? `${(done / seconds).toFixed(0)}/s` : "" });
-		},
+		onPhase: (_phase, line) => progress.phase(line),
+		onProgress: (phase, done, total) => progress.update(phase, done, total),
 	});
-	bars.stop();
+	progress.stop();
 
 	const figures = formatFigures(result, options);
 	console.log(`\n${figures.join("\n")}\n`);

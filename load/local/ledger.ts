@@ -77,72 +77,90 @@ export async function creditTimes(query: QueryRows, txIds: string[]): Promise<Ma
 }
 
 export interface ExactlyOnce {
+	/** Deposits the run planned, and those whose crediting webhook was answered 2xx. */
 	deposits: number;
+	accepted: number;
+	/** Planned deposits credited (a deposit whose 202 the client missed may be credited too). */
 	credited: number;
-	/** Ledger credit rows for these deposits (must equal `deposits`). */
+	/** Accepted deposits not credited: an accepted deposit lost (must be 0). */
+	acceptedNotCredited: number;
+	/** Ledger credit rows for the planned deposits (must equal `credited`). */
 	creditRows: number;
 	/** Deposits with more than one credit row (must be 0). */
 	creditedTwice: number;
-	/** Sum the ledger credited, and what the run sent, exact decimals. */
+	/** Credited deposits whose ledger amount is not the amount sent (must be 0). */
+	wrongAmount: number;
+	/** What the ledger credited, and the players' wallets hold: equal, exact decimals. */
 	creditedTotal: string;
-	expectedTotal: string;
-	/** Sum of the run's players' wallets (must equal `expectedTotal`). */
+	/** The sum of the accepted deposits' amounts as sent. */
+	acceptedTotal: string;
 	walletTotal: string;
 	ok: boolean;
 }
 
 /**
- * Every deposit of the run credited once, with its exact amount, to its player: compared in
- * SQL as NUMERIC, never as JavaScript numbers.
+ * Every accepted deposit credited, none twice, each with its exact amount, and the players'
+ * wallets holding exactly the credits: compared in SQL as NUMERIC, never as JavaScript numbers.
  */
 export async function checkExactlyOnce(
 	query: QueryRows,
-	deposits: { txId: string; amount: string }[],
+	deposits: { txId: string; amount: string; accepted: boolean }[],
 	playerIds: string[],
 ): Promise<ExactlyOnce> {
 	const [row] = await query(
 		`WITH planned AS (
-			SELECT * FROM unnest($1::uuid[], $2::numeric[]) AS p(id, amount)
+			SELECT * FROM unnest($1::uuid[], $2::numeric[], $3::boolean[]) AS p(id, amount, accepted)
 		), credits AS (
 			SELECT t.related_id, count(*) AS n, sum(t.amount) AS amount
 			FROM transactions t JOIN planned p ON p.id = t.related_id
 			WHERE t.tx_type = 'deposit' AND t.related_entity = 'deposit'
 			GROUP BY t.related_id
+		), state AS (
+			SELECT p.*, d.status = 'credited' AS credited, c.n, c.amount AS credited_amount
+			FROM planned p LEFT JOIN deposits d ON d.id = p.id LEFT JOIN credits c ON c.related_id = p.id
+		), wallet AS (
+			SELECT coalesce(sum(deposit_balance), 0) AS total FROM wallets WHERE user_id = ANY($4::uuid[])
 		)
-		SELECT
-			(SELECT count(*) FROM planned)::int AS deposits,
-			(SELECT count(*) FROM deposits d JOIN planned p ON p.id = d.id WHERE d.status = 'credited')::int AS credited,
-			(SELECT coalesce(sum(n), 0) FROM credits)::int AS credit_rows,
-			(SELECT count(*) FROM credits WHERE n > 1)::int AS credited_twice,
-			(SELECT coalesce(sum(amount), 0) FROM credits)::numeric(30, 8)::text AS credited_total,
-			(SELECT coalesce(sum(amount), 0) FROM planned)::numeric(30, 8)::text AS expected_total,
-			(SELECT coalesce(sum(deposit_balance), 0) FROM wallets WHERE user_id = ANY($3::uuid[]))::numeric(30, 8)::text
-				AS wallet_total,
-			(SELECT coalesce(sum(amount), 0) FROM credits) = (SELECT coalesce(sum(amount), 0) FROM planned)
-				AND (SELECT coalesce(sum(deposit_balance), 0) FROM wallets WHERE user_id = ANY($3::uuid[]))
-					= (SELECT coalesce(sum(amount), 0) FROM planned) AS totals_equal`,
+		SELECT count(*)::int AS deposits,
+			count(*) FILTER (WHERE accepted)::int AS accepted,
+			count(*) FILTER (WHERE credited)::int AS credited,
+			count(*) FILTER (WHERE accepted AND credited IS NOT TRUE)::int AS accepted_not_credited,
+			coalesce(sum(n), 0)::int AS credit_rows,
+			count(*) FILTER (WHERE n > 1)::int AS credited_twice,
+			count(*) FILTER (WHERE credited_amount IS DISTINCT FROM amount AND n IS NOT NULL)::int AS wrong_amount,
+			coalesce(sum(credited_amount), 0)::numeric(30, 8)::text AS credited_total,
+			coalesce(sum(amount) FILTER (WHERE accepted), 0)::numeric(30, 8)::text AS accepted_total,
+			(SELECT total FROM wallet)::numeric(30, 8)::text AS wallet_total,
+			coalesce(sum(credited_amount), 0) = (SELECT total FROM wallet) AS totals_equal
+		FROM state`,
 		[
 			`{${deposits.map((d) => d.txId).join(",")}}`,
 			`{${deposits.map((d) => d.amount).join(",")}}`,
+			`{${deposits.map((d) => d.accepted).join(",")}}`,
 			`{${playerIds.join(",")}}`,
 		],
 	);
+	const n = (key: string) => Number(row?.[key] ?? 0);
 	const result = {
-		deposits: Number(row?.deposits ?? 0),
-		credited: Number(row?.credited ?? 0),
-		creditRows: Number(row?.credit_rows ?? 0),
-		creditedTwice: Number(row?.credited_twice ?? 0),
+		deposits: n("deposits"),
+		accepted: n("accepted"),
+		credited: n("credited"),
+		acceptedNotCredited: n("accepted_not_credited"),
+		creditRows: n("credit_rows"),
+		creditedTwice: n("credited_twice"),
+		wrongAmount: n("wrong_amount"),
 		creditedTotal: String(row?.credited_total ?? "0"),
-		expectedTotal: String(row?.expected_total ?? "0"),
+		acceptedTotal: String(row?.accepted_total ?? "0"),
 		walletTotal: String(row?.wallet_total ?? "0"),
 	};
 	return {
 		...result,
 		ok:
 			result.deposits === deposits.length &&
-			result.credited === result.deposits &&
-			result.creditRows === result.deposits &&
+			result.acceptedNotCredited === 0 &&
+			result.creditRows === result.credited &&
 			result.creditedTwice === 0 &&
+			result.wrongAmount === 0 &&
 			row?.totals_equal === true,
 	};
 }

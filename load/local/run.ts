@@ -203,11 +203,14 @@ export async function runLocalLoad(options: LocalLoadOptions): Promise<LocalLoad
 					...(options.signal ? [options.signal] : []),
 				]),
 			});
-			const answer = (await res.json().catch(() => ({}))) as { tx_id?: unknown };
-			if (res.status === 202) {
-				ackedAt[i] = Date.now();
-				if (answer.tx_id !== txIdOf.get(delivery.deposit)) wrongTxIds++;
+			if (res.status !== 202) {
+				await res.body?.cancel();
+				return { status: res.status };
 			}
+			// A 202 counts once its body is read: an answer cut off by the timeout is no answer.
+			const answer = (await res.json()) as { tx_id?: unknown };
+			ackedAt[i] = Date.now();
+			if (answer.tx_id !== txIdOf.get(delivery.deposit)) wrongTxIds++;
 			return { status: res.status };
 		};
 
@@ -232,17 +235,27 @@ export async function runLocalLoad(options: LocalLoadOptions): Promise<LocalLoad
 		}
 		const accepted = run.results.filter((r) => r.status >= 200 && r.status < 300 && !r.error);
 
+		// A deposit is accepted once a webhook that credits it got its 202; its settle lag runs
+		// from the first such 202. Only accepted deposits must be credited: for the others the
+		// sender got no 2xx and would retry.
+		const firstCreditingAck = new Map<number, number>();
+		deliveries.forEach((d, i) => {
+			const acked = ackedAt[i] as number;
+			if (d.kind === "low" || !acked) return;
+			const seen = firstCreditingAck.get(d.deposit);
+			if (seen === undefined || acked < seen) firstCreditingAck.set(d.deposit, acked);
+		});
+		const acceptedTxIds = [...firstCreditingAck.keys()].map((n) => txIdOf.get(n) as string);
 		phase?.(
 			"settle",
-			`waiting (at most ${options.settleTimeoutMs / 1000} s) until all ${depositNumbers.length} deposits are credited …`,
+			`waiting (at most ${options.settleTimeoutMs / 1000} s) until all ${acceptedTxIds.length} accepted deposits are credited …`,
 		);
-		const txIds = depositNumbers.map((n) => txIdOf.get(n) as string);
 		const settleStarted = Date.now();
 		let settled = false;
 		for (;;) {
-			const { credited } = await settledCount(query, txIds);
-			options.onProgress?.("settle", credited, txIds.length);
-			if (credited === txIds.length) {
+			const { credited } = await settledCount(query, acceptedTxIds);
+			options.onProgress?.("settle", credited, acceptedTxIds.length);
+			if (credited === acceptedTxIds.length) {
 				settled = true;
 				break;
 			}
@@ -253,15 +266,8 @@ export async function runLocalLoad(options: LocalLoadOptions): Promise<LocalLoad
 		const settleWaitSeconds = (Date.now() - settleStarted) / 1000;
 
 		phase?.("check", "checking every deposit was credited once, and the ledger invariants …");
+		const txIds = depositNumbers.map((n) => txIdOf.get(n) as string);
 		const credits = await creditTimes(query, txIds);
-		// A deposit's settle lag runs from the first 202 of a webhook that credits it.
-		const firstCreditingAck = new Map<number, number>();
-		deliveries.forEach((d, i) => {
-			if (d.kind === "low" || !ackedAt[i]) return;
-			const seen = firstCreditingAck.get(d.deposit);
-			if (seen === undefined || (ackedAt[i] as number) < seen)
-				firstCreditingAck.set(d.deposit, ackedAt[i] as number);
-		});
 		const settlePoints: Point[] = [];
 		const lags: number[] = [];
 		for (const n of depositNumbers) {
@@ -276,7 +282,11 @@ export async function runLocalLoad(options: LocalLoadOptions): Promise<LocalLoad
 		const lastCredit = Math.max(0, ...credits.values());
 		const exactlyOnce = await checkExactlyOnce(
 			query,
-			depositNumbers.map((n) => ({ txId: txIdOf.get(n) as string, amount: plan.amount(n) })),
+			depositNumbers.map((n) => ({
+				txId: txIdOf.get(n) as string,
+				amount: plan.amount(n),
+				accepted: firstCreditingAck.has(n),
+			})),
 			players,
 		);
 		const invariants = await checkLedgerInvariants(query, {
