@@ -190,8 +190,8 @@ export async function seedDeposit(d: SeedDeposit = {}): Promise<string> {
 	await sql().query(
 		`INSERT INTO deposits (id, chain, tx_hash, log_index, amount, currency, to_address, user_id, status,
 			confirmations, required_confirmations, metadata, webhook_id, credited_at)
-		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::jsonb, $13,
-			CASE WHEN $9 IN ('credited', 'reversed') THEN now() END)`,
+		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::deposit_state, $10, $11, $12::jsonb, $13,
+			CASE WHEN $9::deposit_state IN ('credited', 'reversed') THEN now() END)`,
 		[
 			id,
 			chain,
