@@ -17,7 +17,11 @@ const HASH_BYTES = 32;
 /** Hashes below this cost were never written by us: refuse them rather than accept weak ones. */
 const MIN_ITERATIONS = 10_000;
 
-async function derive(password: string, salt: Uint8Array, iterations: number): Promise<Uint8Array> {
+async function derive(
+	password: string,
+	salt: Uint8Array<ArrayBuffer>,
+	iterations: number,
+): Promise<Uint8Array> {
 	const key = await crypto.subtle.importKey("raw", new TextEncoder().encode(password), "PBKDF2", false, [
 		"deriveBits",
 	]);
@@ -33,7 +37,7 @@ function toBase64(bytes: Uint8Array): string {
 	return btoa(String.fromCharCode(...bytes));
 }
 
-function fromBase64(text: string): Uint8Array | null {
+function fromBase64(text: string): Uint8Array<ArrayBuffer> | null {
 	try {
 		return Uint8Array.from(atob(text), (ch) => ch.charCodeAt(0));
 	} catch {

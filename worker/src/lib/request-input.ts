@@ -21,7 +21,9 @@ export function limitBody(maxBytes = MAX_JSON_BODY_BYTES): MiddlewareHandler {
 	return bodyLimit({
 		maxSize: maxBytes,
 		onError: () => {
-			throw new ApiError(413, "payload_too_large", `the body is larger than ${maxBytes} bytes`);
+			throw new ApiError(413, "payload_too_large", `the body is larger than ${maxBytes} bytes`, {
+				max_bytes: maxBytes,
+			});
 		},
 	});
 }
@@ -63,7 +65,7 @@ export async function jsonBody<S extends z.ZodType>(c: Context, schema: S): Prom
 	return parsed.data;
 }
 
-/** Validates the query string (each parameter's last value). */
+/** Validates the query string (a parameter given twice counts with its first value). */
 export function queryInput<S extends z.ZodType>(c: Context, schema: S): z.infer<S> {
 	const parsed = schema.safeParse(c.req.query());
 	if (!parsed.success) throw validationError(parsed.error, "query");
