@@ -50,6 +50,11 @@ describe("admin login needs TOTP", () => {
 			const error = await expectError(res, 401, "unauthorized");
 			expect(error.totp_required).toBe(true);
 		}
+		const failures = await sql().query(
+			"SELECT details->>'reason' AS reason FROM audit_logs WHERE admin_id = $1 AND action = 'admin.login_failed'",
+			[admin.id],
+		);
+		expect(failures).toEqual(Array(4).fill({ reason: "invalid_totp" }));
 		const noSecret = await createAdmin({ secret: null });
 		const res = await call("/api/v1/login", {
 			body: { username: noSecret.username, password: noSecret.password, totp: totpCode() },
@@ -83,6 +88,9 @@ describe("admin login needs TOTP", () => {
 		const error = await expectError(replay, 401, "unauthorized");
 		expect(error.message).toMatch(/already used/);
 		expect(await count("refresh_tokens", "role = 'admin'")).toBe(1);
+		expect(
+			await count("audit_logs", "action = 'admin.login_failed' AND details->>'reason' = 'totp_reused'"),
+		).toBe(1);
 	});
 
 	it("gives a player who shares an admin's username the player role, never the admin one", async () => {

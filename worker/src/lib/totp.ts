@@ -42,11 +42,6 @@ export function matchTotp(secretBase32: string, code: string, now = Date.now()):
 	return delta === null ? null : totp.counter({ timestamp: now }) + delta;
 }
 
-/** The time step that `timestampMs` falls in. */
-export function totpCounter(timestampMs: number): number {
-	return Math.floor(timestampMs / 1000 / PERIOD_SECONDS);
-}
-
 /** A new random secret (160 bits, as RFC 4226 recommends) and its provisioning URI. */
 export function newTotpSecret(label: string): { secret: string; uri: string } {
 	const secret = new Secret({ size: 20 });

@@ -9,9 +9,10 @@
  * (`TOTP_TEST_BYPASS`, never in production): then a code-less login is tried as an admin
  * first and falls back to the player, so the bypass can never give a player the admin role.
  *
- * A TOTP code is accepted once (RFC 6238 §5.2): `admins.last_login` records the step of the
- * last login, and a code from that step or an earlier one is refused, atomically, in the same
- * statement that records the login, its audit row and the refresh token.
+ * A TOTP code is accepted once (RFC 6238 §5.2): `admins.last_login` records the time of the
+ * last login, and a code from that time step or an earlier one is refused, atomically, in the
+ * same statement that records the login, its audit row and the refresh token. The cost: an admin
+ * logs in at most once per 30-second step.
  *
  * @module
  */
@@ -40,7 +41,7 @@ const invalidCredentials = (hint = "") =>
 
 const ADMIN_LOGIN = `
 WITH upd AS (
-	UPDATE admins SET last_login = now()
+	UPDATE admins SET last_login = to_timestamp($6::double precision / 1000)
 	WHERE id = $1
 		AND ($2::bigint IS NULL OR last_login IS NULL OR floor(extract(epoch FROM last_login) / 30) < $2::bigint)
 	RETURNING id
@@ -69,17 +70,33 @@ async function tokens(c: Context<AppEnv>, sub: string, role: Role, refreshToken:
 	});
 }
 
+/**
+ * A failed second factor after a correct password means the password is known to someone: it
+ * goes to the audit log, where operators look.
+ */
+async function auditFailure(c: Context<AppEnv>, db: AccountsDatabase, adminId: string, reason: string) {
+	const details = { reason, ip: c.req.header("cf-connecting-ip") ?? "unknown" };
+	await db.query(
+		"INSERT INTO audit_logs (admin_id, action, details) VALUES ($1, 'admin.login_failed', $2::jsonb)",
+		[adminId, JSON.stringify(details)],
+	);
+}
+
 async function adminLogin(
 	c: Context<AppEnv>,
 	db: AccountsDatabase,
 	admin: { id: string; totp_secret: string | null },
 	totp: string | undefined,
 ) {
+	// One clock for matching the code and recording its use: the Worker's, not the database's.
+	const now = Date.now();
 	let counter: number | null = null;
 	if (totp !== undefined) {
-		counter = admin.totp_secret ? matchTotp(admin.totp_secret, totp) : null;
-		if (counter === null)
+		counter = admin.totp_secret ? matchTotp(admin.totp_secret, totp, now) : null;
+		if (counter === null) {
+			await auditFailure(c, db, admin.id, "invalid_totp");
 			throw new ApiError(401, "unauthorized", "invalid TOTP code", { totp_required: true });
+		}
 	}
 	const refresh = await newRefreshToken();
 	const details = {
@@ -93,8 +110,10 @@ async function adminLogin(
 		JSON.stringify(details),
 		refresh.hash,
 		REFRESH_TOKEN_TTL_SECONDS.admin,
+		now,
 	]);
 	if (!rows.length) {
+		await auditFailure(c, db, admin.id, "totp_reused");
 		throw new ApiError(401, "unauthorized", "this TOTP code was already used; wait for the next one", {
 			totp_required: true,
 		});
