@@ -36,16 +36,23 @@ export function canonicalAmount(text: string): Exact {
 	if (!match) {
 		return {
 			ok: false,
-			message: 'must be a plain decimal such as "20.5": digits, an optional point and decimals; no sign, exponent or spaces',
+			message:
+				'must be a plain decimal such as "20.5": digits, an optional point and decimals; no sign, exponent or spaces',
 		};
 	}
 	const integer = match[1]!.replace(/^0+(?=\d)/, "");
 	const fraction = (match[2] ?? "").replace(/0+$/, "");
 	if (integer.length > MAX_INTEGER_DIGITS) {
-		return { ok: false, message: `has more than ${MAX_INTEGER_DIGITS} integer digits: the ledger holds NUMERIC(30,8)` };
+		return {
+			ok: false,
+			message: `has more than ${MAX_INTEGER_DIGITS} integer digits: the ledger holds NUMERIC(30,8)`,
+		};
 	}
 	if (fraction.length > MAX_DECIMALS) {
-		return { ok: false, message: `has more than ${MAX_DECIMALS} decimals: the ledger holds ${MAX_DECIMALS} and never rounds` };
+		return {
+			ok: false,
+			message: `has more than ${MAX_DECIMALS} decimals: the ledger holds ${MAX_DECIMALS} and never rounds`,
+		};
 	}
 	const value = fraction ? `${integer}.${fraction}` : integer;
 	if (!/[1-9]/.test(value)) return { ok: false, message: "must be greater than zero" };
@@ -86,11 +93,16 @@ export function parseJsonExact(text: string): unknown {
 	if (!isPlainObject(value) || ![...EXACT_KEYS].some((key) => typeof value[key] === "number")) return value;
 	// Which holder a number sits in is only known by identity: remember each object's number texts.
 	const sources = new WeakMap<object, Map<string, string | undefined>>();
-	const root: unknown = JSON.parse(text, function (this: object, key: string, raw: unknown, context?: ReviverContext) {
+	const root: unknown = JSON.parse(text, function (
+		this: object,
+		key: string,
+		raw: unknown,
+		context?: ReviverContext,
+	) {
 		if (typeof raw === "number" && EXACT_KEYS.has(key)) {
-			let texts = sources.get(this);
-			if (!texts) sources.set(this, (texts = new Map()));
+			const texts = sources.get(this) ?? new Map<string, string | undefined>();
 			texts.set(key, context?.source);
+			sources.set(this, texts);
 		}
 		return raw;
 	} as (this: unknown, key: string, value: unknown) => unknown);

@@ -131,17 +131,23 @@ async function verifyStandard(
 		["webhook-timestamp", timestamp],
 		["webhook-signature", signatureHeader],
 	].flatMap(([name, value]) => (value ? [] : [name]));
-	if (missing.length > 0) return invalid(`missing ${missing.join(", ")}: all three Standard Webhooks headers are required`);
-	if (id!.length > MAX_WEBHOOK_ID_LENGTH) return invalid(`webhook-id is longer than ${MAX_WEBHOOK_ID_LENGTH} characters`);
+	if (missing.length > 0)
+		return invalid(`missing ${missing.join(", ")}: all three Standard Webhooks headers are required`);
+	if (id!.length > MAX_WEBHOOK_ID_LENGTH)
+		return invalid(`webhook-id is longer than ${MAX_WEBHOOK_ID_LENGTH} characters`);
 	if (!TIMESTAMP.test(timestamp!)) return invalid("webhook-timestamp is not a Unix time in whole seconds");
 	const skew = Math.floor(nowMs / 1000) - Number(timestamp);
-	if (skew > TOLERANCE_SECONDS) return invalid(`webhook-timestamp is ${skew} s old; at most ${TOLERANCE_SECONDS} s is accepted`);
+	if (skew > TOLERANCE_SECONDS)
+		return invalid(`webhook-timestamp is ${skew} s old; at most ${TOLERANCE_SECONDS} s is accepted`);
 	if (-skew > TOLERANCE_SECONDS) {
-		return invalid(`webhook-timestamp is ${-skew} s in the future; at most ${TOLERANCE_SECONDS} s is accepted`);
+		return invalid(
+			`webhook-timestamp is ${-skew} s in the future; at most ${TOLERANCE_SECONDS} s is accepted`,
+		);
 	}
 	const candidates = signatureHeader!.split(" ").filter((s) => s.startsWith("v1,"));
 	if (candidates.length === 0) return invalid("webhook-signature holds no v1 signature");
-	if (candidates.length > MAX_SIGNATURES) return invalid(`webhook-signature holds more than ${MAX_SIGNATURES} v1 signatures`);
+	if (candidates.length > MAX_SIGNATURES)
+		return invalid(`webhook-signature holds more than ${MAX_SIGNATURES} v1 signatures`);
 	const signatures = candidates.map((s) => fromBase64(s.slice(3))).filter((s): s is Uint8Array => s !== null);
 	const signed = concat(encoder.encode(`${id}.${timestamp}.`), body);
 	if (keys.length > 0 && (await anyKeyVerifies(keys, signatures, signed))) {
@@ -152,8 +158,10 @@ async function verifyStandard(
 
 async function verifyLegacy(headerValue: string, body: Uint8Array, keys: CryptoKey[]): Promise<VerifyResult> {
 	const signature = fromHex(headerValue.trim().replace(/^sha256=/i, ""));
-	if (!signature) return invalid("the legacy signature is not a hex HMAC-SHA256 (optionally prefixed sha256=)");
-	if (!(await anyKeyVerifies(keys, [signature], body))) return invalid("the legacy signature does not match a configured secret");
+	if (!signature)
+		return invalid("the legacy signature is not a hex HMAC-SHA256 (optionally prefixed sha256=)");
+	if (!(await anyKeyVerifies(keys, [signature], body)))
+		return invalid("the legacy signature does not match a configured secret");
 	const digest = await crypto.subtle.digest("SHA-256", body);
 	return { ok: true, scheme: "legacy", webhookId: `legacy:${toHex(digest)}` };
 }
@@ -182,7 +190,8 @@ export async function verifySignature(
 		return {
 			ok: false,
 			reason: "not_configured",
-			message: "no webhook secret is configured on this endpoint, so no webhook is accepted (set WEBHOOK_SECRETS)",
+			message:
+				"no webhook secret is configured on this endpoint, so no webhook is accepted (set WEBHOOK_SECRETS)",
 		};
 	}
 	const keys = await keysFor(options.secrets!);

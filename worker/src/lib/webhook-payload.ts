@@ -37,7 +37,14 @@
  */
 import { z } from "zod";
 import type { Chain, DepositMessageV1 } from "../../../schema/queue-message";
-import { canonicalAmount, canonicalInteger, type Exact, ExactNumber, isPlainObject, parseJsonExact } from "./decimal";
+import {
+	canonicalAmount,
+	canonicalInteger,
+	type Exact,
+	ExactNumber,
+	isPlainObject,
+	parseJsonExact,
+} from "./decimal";
 
 export const METADATA_MAX_BYTES = 4096;
 export const METADATA_MAX_DEPTH = 5;
@@ -93,24 +100,27 @@ function exact(result: Exact, ctx: Ctx): string {
 
 /** A whole number given as a JSON number, a digit string, or an exact-number wrapper. */
 function wholeNumber(max: string) {
-	return z.unknown().transform((value, ctx): string | null => {
-		if (value === undefined || value === null) return null;
-		if (typeof value === "number") {
-			return Number.isSafeInteger(value)
-				? exact(canonicalInteger(String(value), max), ctx)
-				: exact({ ok: false, message: "must be a whole number of at least 0" }, ctx);
-		}
-		if (value instanceof ExactNumber) {
-			return exact(
-				value.source === undefined
-					? { ok: false, message: "send large numbers as a digit string" }
-					: canonicalInteger(value.source, max),
-				ctx,
-			);
-		}
-		if (typeof value === "string") return exact(canonicalInteger(value.trim(), max), ctx);
-		return exact({ ok: false, message: "must be a whole number" }, ctx);
-	});
+	return z
+		.unknown()
+		.optional()
+		.transform((value, ctx): string | null => {
+			if (value === undefined || value === null) return null;
+			if (typeof value === "number") {
+				return Number.isSafeInteger(value)
+					? exact(canonicalInteger(String(value), max), ctx)
+					: exact({ ok: false, message: "must be a whole number of at least 0" }, ctx);
+			}
+			if (value instanceof ExactNumber) {
+				return exact(
+					value.source === undefined
+						? { ok: false, message: "send large numbers as a digit string" }
+						: canonicalInteger(value.source, max),
+					ctx,
+				);
+			}
+			if (typeof value === "string") return exact(canonicalInteger(value.trim(), max), ctx);
+			return exact({ ok: false, message: "must be a whole number" }, ctx);
+		});
 }
 
 const optionalText = (max: number, label: string) =>
@@ -134,23 +144,26 @@ function depth(value: unknown, limit: number): number {
 	return 1 + deepest;
 }
 
-const metadataSchema = z.unknown().transform((value, ctx): Record<string, unknown> | null => {
-	if (value === undefined || value === null) return null;
-	if (!isPlainObject(value)) {
-		ctx.addIssue({ code: "custom", message: "must be a JSON object" });
-		return null;
-	}
-	if (depth(value, METADATA_MAX_DEPTH) > METADATA_MAX_DEPTH) {
-		ctx.addIssue({ code: "custom", message: `is nested more than ${METADATA_MAX_DEPTH} levels deep` });
-		return null;
-	}
-	if (new TextEncoder().encode(JSON.stringify(value)).length > METADATA_MAX_BYTES) {
-		ctx.addIssue({ code: "custom", message: `is larger than ${METADATA_MAX_BYTES} bytes as JSON` });
-		return null;
-	}
-	// Passed through as parsed (not rebuilt key by key), so keys such as "__proto__" stay data.
-	return value;
-});
+const metadataSchema = z
+	.unknown()
+	.optional()
+	.transform((value, ctx): Record<string, unknown> | null => {
+		if (value === undefined || value === null) return null;
+		if (!isPlainObject(value)) {
+			ctx.addIssue({ code: "custom", message: "must be a JSON object" });
+			return null;
+		}
+		if (depth(value, METADATA_MAX_DEPTH) > METADATA_MAX_DEPTH) {
+			ctx.addIssue({ code: "custom", message: `is nested more than ${METADATA_MAX_DEPTH} levels deep` });
+			return null;
+		}
+		if (new TextEncoder().encode(JSON.stringify(value)).length > METADATA_MAX_BYTES) {
+			ctx.addIssue({ code: "custom", message: `is larger than ${METADATA_MAX_BYTES} bytes as JSON` });
+			return null;
+		}
+		// Passed through as parsed (not rebuilt key by key), so keys such as "__proto__" stay data.
+		return value;
+	});
 
 function bodySchema(chain: Chain) {
 	const formats = chain === "trc20" ? TRON : EVM;
@@ -161,11 +174,15 @@ function bodySchema(chain: Chain) {
 				.max(130, { error: "is not a transaction hash" })
 				.transform((v) => v.trim().toLowerCase())
 				.refine((v) => formats.txHash.test(v), {
-					error: chain === "trc20" ? "must be 64 hex digits (0x optional)" : "must be 0x followed by 64 hex digits",
+					error:
+						chain === "trc20"
+							? "must be 64 hex digits (0x optional)"
+							: "must be 0x followed by 64 hex digits",
 				})
 				.transform((v) => (chain === "trc20" ? v.replace(/^0x/, "") : v)),
 			amount: z
 				.unknown()
+				.optional()
 				.transform((value, ctx): string => {
 					if (value === undefined || value === null) return exact({ ok: false, message: "is required" }, ctx);
 					if (typeof value === "string") return exact(canonicalAmount(value.trim()), ctx);
@@ -258,8 +275,8 @@ function bodySchema(chain: Chain) {
 // Built once per isolate: building a zod schema costs far more than running it.
 const schemas = new Map<Chain, ReturnType<typeof bodySchema>>();
 function schemaFor(chain: Chain) {
-	let schema = schemas.get(chain);
-	if (!schema) schemas.set(chain, (schema = bodySchema(chain)));
+	const schema = schemas.get(chain) ?? bodySchema(chain);
+	schemas.set(chain, schema);
 	return schema;
 }
 

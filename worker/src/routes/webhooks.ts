@@ -50,7 +50,13 @@ export const webhooks = new Hono<AppEnv>().post("/:chain", async (c) => {
 	if (!verified.ok) {
 		if (verified.reason === "not_configured") {
 			// A deployment without secrets: refuse, but retryably, so deposits wait for the fix.
-			throw new ApiError(503, "service_unavailable", verified.message, {}, { "Retry-After": RETRY_AFTER_SECONDS });
+			throw new ApiError(
+				503,
+				"service_unavailable",
+				verified.message,
+				{},
+				{ "Retry-After": RETRY_AFTER_SECONDS },
+			);
 		}
 		throw new ApiError(401, "signature_invalid", verified.message);
 	}
