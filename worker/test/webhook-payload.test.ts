@@ -279,6 +279,14 @@ describe("metadata bounds", () => {
 		).toEqual(["metadata"]);
 	});
 
+	it("counts metadata size in UTF-8 bytes, not characters", () => {
+		// 2,100 characters: under the limit as ASCII, over it as two-byte "é".
+		expect(parse({ tx_hash: HASH, amount: "1", metadata: { note: "e".repeat(2100) } }).ok).toBe(true);
+		expect(fieldsOf(parse({ tx_hash: HASH, amount: "1", metadata: { note: "é".repeat(2100) } }))).toEqual([
+			"metadata",
+		]);
+	});
+
 	it("refuses metadata that is not an object", () => {
 		for (const metadata of [[], "note", 5]) {
 			expect(fieldsOf(parse({ tx_hash: HASH, amount: "1", metadata }))).toEqual(["metadata"]);

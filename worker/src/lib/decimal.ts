@@ -80,17 +80,31 @@ export function canonicalInteger(text: string, max: string): Exact {
 /** Top-level keys whose JSON numbers are kept as their exact source text. */
 const EXACT_KEYS = new Set(["amount", "block_number"]);
 
+/**
+ * Whether `value` is a number whose float may differ from its source text. Amounts always may
+ * (decimals); a whole number within 2^53 is exact (watchers send `block_number` as one, so the
+ * common case keeps the single fast parse).
+ */
+function mayBeInexact(key: string, value: unknown): boolean {
+	return typeof value === "number" && (key === "amount" || !Number.isSafeInteger(value));
+}
+
 type ReviverContext = { source?: string };
 
 /**
  * `JSON.parse` that keeps the exact source text of the top-level numbers named in
- * {@link EXACT_KEYS}: they come back as {@link ExactNumber}s instead of floats. Bodies without such
- * numbers (the usual case: amounts are strings) take the plain, faster parse only. Throws
- * `SyntaxError` like `JSON.parse`.
+ * {@link EXACT_KEYS} whose float may be inexact: they come back as {@link ExactNumber}s. Bodies
+ * without such numbers (the usual case: amounts are strings, block numbers small) take the plain,
+ * faster parse only. Throws `SyntaxError` like `JSON.parse`.
  */
 export function parseJsonExact(text: string): unknown {
 	const value: unknown = JSON.parse(text);
-	if (!isPlainObject(value) || ![...EXACT_KEYS].some((key) => typeof value[key] === "number")) return value;
+	if (
+		!isPlainObject(value) ||
+		!(mayBeInexact("amount", value.amount) || mayBeInexact("block_number", value.block_number))
+	) {
+		return value;
+	}
 	// Which holder a number sits in is only known by identity: remember each object's number texts.
 	const sources = new WeakMap<object, Map<string, string | undefined>>();
 	const root: unknown = JSON.parse(text, function (
@@ -109,7 +123,7 @@ export function parseJsonExact(text: string): unknown {
 	if (!isPlainObject(root)) return root;
 	const texts = sources.get(root);
 	for (const key of EXACT_KEYS) {
-		if (typeof root[key] === "number") root[key] = new ExactNumber(texts?.get(key));
+		if (mayBeInexact(key, root[key])) root[key] = new ExactNumber(texts?.get(key));
 	}
 	return root;
 }

@@ -132,6 +132,15 @@ const optionalText = (max: number, label: string) =>
 		.nullish()
 		.transform((v) => v ?? null);
 
+const encoder = new TextEncoder();
+
+/** Whether `text` takes more than `max` bytes as UTF-8 (1 to 3 bytes per UTF-16 unit), encoding it only when its length alone does not tell. */
+function longerThan(text: string, max: number): boolean {
+	if (text.length > max) return true;
+	if (text.length * 3 <= max) return false;
+	return encoder.encode(text).length > max;
+}
+
 function depth(value: unknown, limit: number): number {
 	// Stops as soon as the limit is passed, so hostile nesting costs at most `limit` levels of stack.
 	if (typeof value !== "object" || value === null) return 0;
@@ -157,7 +166,7 @@ const metadataSchema = z
 			ctx.addIssue({ code: "custom", message: `is nested more than ${METADATA_MAX_DEPTH} levels deep` });
 			return null;
 		}
-		if (new TextEncoder().encode(JSON.stringify(value)).length > METADATA_MAX_BYTES) {
+		if (longerThan(JSON.stringify(value), METADATA_MAX_BYTES)) {
 			ctx.addIssue({ code: "custom", message: `is larger than ${METADATA_MAX_BYTES} bytes as JSON` });
 			return null;
 		}
