@@ -16,8 +16,8 @@
  * The last line is `ratio: <full/bare throughput>` (the median of the rounds' ratios).
  *
  * Options (flags or environment): --latency-rate (BENCH_LATENCY_RATE, default 200 req/s),
- * --throughput-rate (BENCH_THROUGHPUT_RATE, 2500 req/s), --seconds (BENCH_SECONDS, 3 per round),
- * --rounds (BENCH_ROUNDS, 3 per Worker and phase), --max-in-flight (BENCH_MAX_IN_FLIGHT, 128).
+ * --throughput-rate (BENCH_THROUGHPUT_RATE, 2500 req/s), --seconds (BENCH_SECONDS, 2 per round),
+ * --rounds (BENCH_ROUNDS, 5 per Worker and phase), --max-in-flight (BENCH_MAX_IN_FLIGHT, 128).
  *
  * @module
  */
@@ -50,8 +50,8 @@ function options() {
 		options: {
 			"latency-rate": { type: "string", default: process.env.BENCH_LATENCY_RATE ?? "200" },
 			"throughput-rate": { type: "string", default: process.env.BENCH_THROUGHPUT_RATE ?? "2500" },
-			seconds: { type: "string", default: process.env.BENCH_SECONDS ?? "3" },
-			rounds: { type: "string", default: process.env.BENCH_ROUNDS ?? "3" },
+			seconds: { type: "string", default: process.env.BENCH_SECONDS ?? "2" },
+			rounds: { type: "string", default: process.env.BENCH_ROUNDS ?? "5" },
 			"max-in-flight": { type: "string", default: process.env.BENCH_MAX_IN_FLIGHT ?? "128" },
 		},
 	});
