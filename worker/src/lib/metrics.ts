@@ -4,6 +4,10 @@
  * the point after the response, so it adds nothing to the response time; a failure to write a
  * metric never fails a request.
  *
+ * Latency is `Date.now()` at the end minus at the start. Workers advance that clock only across
+ * I/O (a timing side-channel defence), so the figure covers the waits (the queue send) and not
+ * the CPU time between them: compare it between versions, not with a client's stopwatch.
+ *
  * @module
  */
 import type { Context } from "hono";
