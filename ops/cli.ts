@@ -4,11 +4,13 @@
  *
  * @module
  */
+import { admin } from "./commands/admin-create";
 import type { Command } from "./commands/command";
 import { migrate } from "./commands/migrate";
 import { sendWebhook } from "./commands/send-webhook";
 
 const COMMANDS: Record<string, Command> = {
+	admin,
 	migrate,
 	webhook: sendWebhook,
 };

@@ -24,8 +24,12 @@ export const COMMON = {
 /** One HTTP request answered by the edge Worker. */
 export const REQUEST = {
 	...COMMON,
-	/** Route pattern, e.g. "/api/v1/webhooks/:chain" (never the raw path: bounded cardinality). */
+	/**
+	 * Route pattern, e.g. "/api/v1/webhooks/:chain", or "(unmatched)" when no route matched
+	 * (never the raw path: bounded cardinality).
+	 */
 	route: "blob4",
+	/** HTTP method, e.g. "POST". */
 	method: "blob5",
 	/** Chain of a webhook, "" elsewhere. */
 	chain: "blob6",
