@@ -8,7 +8,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { parseArgs } from "node:util";
-import { signingSecret } from "../../ops/local/defaults";
+import { DEFAULT_NEON_PORT, LOCAL_DATABASE, signingSecret } from "../../ops/local/defaults";
 import { renderChart } from "./chart";
 import { createProgress } from "./progress";
 import { formatFigures, runPassed } from "./report";
@@ -29,9 +29,13 @@ invariants, prints the figures and writes a chart. Without --url it starts its o
   --players <n>           players the deposits are spread over (default 200)
   --settle-timeout <s>    how long to wait for every deposit to be credited (default 300)
   --postgres <url>        without --url: create the run's database on this Postgres server
-  --url <base>            a running stack's edge Worker instead (e.g. npm start's
-                          http://127.0.0.1:8787); signs with the first of $WEBHOOK_SECRETS
-  --database-url <url>    with --url: the database that stack settles into
+  --url <base>            a running stack's edge Worker instead, e.g. npm start's
+                          http://127.0.0.1:8787; signs with the first of $WEBHOOK_SECRETS
+  --database-url <url>    with --url: the database that stack settles into (default for a
+                          stack on this machine: npm start's, $DATABASE_URL or the embedded one)
+  --neon-endpoint <url>   with --url: the Neon HTTP endpoint serving it (default for a stack
+                          on this machine: npm start's, http://127.0.0.1:$NEON_PORT/sql, port
+                          4444); with --database-url alone, SQL goes straight to that Postgres
   --out <dir>             where the chart and the JSON go (default load/results)`;
 
 function positive(name: string, raw: string | undefined, integer: boolean): number {
@@ -50,6 +54,25 @@ function share(name: string, raw: string | undefined, max: number): number {
 	return value;
 }
 
+/**
+ * Where the run reads the ledger of a stack given by URL. For a stack on this machine the
+ * default is `npm start`'s: its Neon endpoint, and its database (the endpoint only reads the
+ * database name from the connection string).
+ */
+function databaseOf(url?: string, databaseUrl?: string, neonEndpoint?: string) {
+	if (!url || databaseUrl) return { databaseUrl, neonEndpoint };
+	const host = new URL(url).hostname;
+	if (host !== "127.0.0.1" && host !== "localhost") {
+		throw new Error(
+			`--url ${url} is not on this machine: give --database-url (the database that stack settles into) to wait for settlement and check the ledger`,
+		);
+	}
+	return {
+		databaseUrl: process.env.DATABASE_URL || `postgresql://local@127.0.0.1/${LOCAL_DATABASE}`,
+		neonEndpoint: neonEndpoint ?? `http://127.0.0.1:${process.env.NEON_PORT ?? DEFAULT_NEON_PORT}/sql`,
+	};
+}
+
 async function main(argv: string[]): Promise<number> {
 	const { values } = parseArgs({
 		args: argv,
@@ -64,6 +87,7 @@ async function main(argv: string[]): Promise<number> {
 			postgres: { type: "string" },
 			url: { type: "string" },
 			"database-url": { type: "string" },
+			"neon-endpoint": { type: "string" },
 			out: { type: "string", default: "load/results" },
 			help: { type: "boolean", short: "h" },
 		},
@@ -74,7 +98,7 @@ async function main(argv: string[]): Promise<number> {
 	}
 	const options: LocalLoadOptions = {
 		url: values.url,
-		databaseUrl: values["database-url"],
+		...databaseOf(values.url, values["database-url"], values["neon-endpoint"]),
 		postgresUrl: values.postgres,
 		webhookSecret: values.url
 			? signingSecret()
@@ -89,11 +113,6 @@ async function main(argv: string[]): Promise<number> {
 		settleTimeoutMs: positive("settle-timeout", values["settle-timeout"], false) * 1000,
 		requiredConfirmations: 12,
 	};
-	if (options.url && !options.databaseUrl) {
-		throw new Error(
-			"--url needs --database-url (the database that stack settles into), to wait for settlement and check the ledger",
-		);
-	}
 
 	const interrupt = new AbortController();
 	process.once("SIGINT", () => {

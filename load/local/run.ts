@@ -38,6 +38,11 @@ export interface LocalLoadOptions {
 	url?: string;
 	/** The database that stack settles into (required with `url`). */
 	databaseUrl?: string;
+	/**
+	 * With `url`: a Neon HTTP endpoint serving `databaseUrl` (`npm start`'s, for its embedded
+	 * database); without it, one is started here in front of the Postgres at `databaseUrl`.
+	 */
+	neonEndpoint?: string;
 	/** Without `url`: a Postgres server to create the run's fresh database on (else embedded). */
 	postgresUrl?: string;
 	/** Signing secret (`whsec_…`); with `url`, required. */
@@ -112,7 +117,7 @@ async function openTarget(options: LocalLoadOptions, runId: string, phase: Local
 			);
 		}
 		if (!options.webhookSecret) throw new Error("--url needs the stack's signing secret in WEBHOOK_SECRETS");
-		const ledger = await connectLedger(options.databaseUrl);
+		const ledger = await connectLedger(options.databaseUrl, options.neonEndpoint);
 		return {
 			baseUrl: options.url.replace(/\/+$/, ""),
 			secret: options.webhookSecret,
