@@ -109,7 +109,7 @@ describe("k6 settlement check", () => {
 		reset();
 		const deposits = depositsToCheck(plan, 40, 0);
 		const ids = await Promise.all(deposits.map((d) => depositTxId("bep20", plan.txHash(d), 0)));
-		ids.forEach((id, k) => ledger.set(id, k === 0 ? "unmatched" : "credited"));
+		for (const [k, id] of ids.entries()) ledger.set(id, k === 0 ? "unmatched" : "credited");
 		ledger.delete(ids[1] as string);
 		onPoll = () => {};
 		const unsettled = checkSettlement(plan, deposits, { ...check, timeoutSeconds: 0 });
