@@ -17,29 +17,9 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { type FaultSettings, type FaultStats, NO_FAULTS, parseFaultSettings } from "./fault-settings";
 
-export interface FaultSettings {
-	/** Share of requests answered with an error, never forwarded (0..1). */
-	errorRate: number;
-	/** Share of requests held for `hangMs`, then forwarded and their answer thrown away. */
-	timeoutRate: number;
-	/** Share of requests forwarded, then answered by dropping the connection. */
-	dropAfterCommitRate: number;
-	/** Seed of the generator that picks faults (default 1). */
-	seed?: number;
-	/** How long a "timeout" request is held before it is forwarded (default 2000 ms). */
-	hangMs?: number;
-}
-
-export interface FaultStats {
-	requests: number;
-	forwarded: number;
-	errors: number;
-	timeouts: number;
-	dropsAfterCommit: number;
-	/** Requests not finished yet, forwarded late ones included. */
-	inFlight: number;
-}
+export type { FaultSettings, FaultStats };
 
 export interface FaultProxy {
 	/** Give this to the Neon driver (`NEON_HTTP_ENDPOINT`). */
@@ -51,8 +31,6 @@ export interface FaultProxy {
 	close(): Promise<void>;
 }
 
-export const NO_FAULTS: FaultSettings = { errorRate: 0, timeoutRate: 0, dropAfterCommitRate: 0 };
-
 /** mulberry32: small, fast, good enough to pick faults reproducibly. */
 function seeded(seed: number): () => number {
 	let a = seed >>> 0;
@@ -63,36 +41,6 @@ function seeded(seed: number): () => number {
 		t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
 		return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
 	};
-}
-
-/** Checks settings sent to the control endpoint; the message says what is wrong. */
-export function parseFaultSettings(value: unknown): FaultSettings {
-	const v = (value ?? {}) as Record<string, unknown>;
-	const rate = (name: string) => {
-		const r = v[name] ?? 0;
-		if (typeof r !== "number" || !(r >= 0 && r <= 1))
-			throw new TypeError(`${name} must be a number from 0 to 1`);
-		return r;
-	};
-	const settings: FaultSettings = {
-		errorRate: rate("errorRate"),
-		timeoutRate: rate("timeoutRate"),
-		dropAfterCommitRate: rate("dropAfterCommitRate"),
-	};
-	if (settings.errorRate + settings.timeoutRate + settings.dropAfterCommitRate > 1) {
-		throw new TypeError("the rates add up to more than 1");
-	}
-	if (v.seed !== undefined) {
-		if (!Number.isInteger(v.seed)) throw new TypeError("seed must be an integer");
-		settings.seed = v.seed as number;
-	}
-	if (v.hangMs !== undefined) {
-		if (!Number.isInteger(v.hangMs) || (v.hangMs as number) < 0 || (v.hangMs as number) > 60_000) {
-			throw new TypeError("hangMs must be an integer from 0 to 60000");
-		}
-		settings.hangMs = v.hangMs as number;
-	}
-	return settings;
 }
 
 async function readBody(req: IncomingMessage): Promise<Buffer> {

@@ -37,7 +37,13 @@ const thresholdsSchema = z.preprocess(
 	},
 	z.strictObject(
 		Object.fromEntries(CHAINS.map((chain) => [chain, threshold])) as Record<Chain, typeof threshold>,
-		{ error: `must be a table of confirmations per chain: { ${CHAINS.map((c) => `${c} = 12`).join(", ")} }` },
+		{
+			// Only for "not a table"; unknown or missing chains keep zod's own message, which names them.
+			error: (issue) =>
+				issue.code === "invalid_type"
+					? "must be a table of confirmations per chain, e.g. { bep20 = 12, erc20 = 12, trc20 = 19 }"
+					: undefined,
+		},
 	),
 );
 

@@ -176,7 +176,7 @@ a AS (
 	FROM k
 	LEFT JOIN deposit_addresses addr ON addr.chain = k.chain AND addr.address = lower(k.to_address)
 ),
-dec AS (
+d0 AS (
 	SELECT a.*,
 		CASE
 			WHEN a.old_status IN ('reverted', 'reversed') THEN 'duplicate'
@@ -188,6 +188,11 @@ dec AS (
 			ELSE 'pending'
 		END AS outcome
 	FROM a
+),
+dec AS (
+	SELECT d0.*,
+		CASE WHEN d0.outcome = 'duplicate' THEN d0.old_status ELSE d0.outcome::deposit_state END AS new_status
+	FROM d0
 ),
 credits AS (SELECT id, user_id, amount, currency FROM dec WHERE outcome = 'credited'),
 reversals AS (SELECT id, old_user AS user_id, amount, currency FROM dec WHERE outcome = 'reversed'),
@@ -244,7 +249,7 @@ frozen AS (
 ),
 deposit_moves AS (
 	UPDATE deposits d SET
-		status = CASE WHEN dec.outcome = 'duplicate' THEN d.status ELSE dec.outcome::deposit_state END,
+		status = dec.new_status,
 		confirmations = dec.conf,
 		user_id = CASE WHEN dec.outcome IN ('credited', 'pending', 'unmatched') THEN dec.user_id ELSE d.user_id END,
 		to_address = dec.to_address,
@@ -256,8 +261,7 @@ deposit_moves AS (
 	FROM dec
 	WHERE d.id = dec.id
 		AND dec.old_status NOT IN ('reverted', 'reversed')
-		AND (dec.outcome NOT IN ('duplicate', 'pending', 'unmatched')
-			OR dec.outcome::text <> dec.old_status::text
+		AND (dec.new_status <> dec.old_status
 			OR dec.conf IS DISTINCT FROM dec.old_conf
 			OR dec.user_id IS DISTINCT FROM dec.old_user
 			OR dec.to_address IS DISTINCT FROM dec.old_address)

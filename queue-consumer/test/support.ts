@@ -13,12 +13,19 @@ import {
 } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { inject } from "vitest";
-import type { FaultSettings, FaultStats } from "../../ops/local/fault-proxy";
+import type { FaultSettings, FaultStats } from "../../ops/local/fault-settings";
 import type { DepositMessage } from "../../schema/queue-message";
 import { testDatabase } from "../../test/support/database";
 import { assertLedgerInvariants, type LedgerReport } from "../../test/support/ledger-invariants";
 import { depositTxId } from "../../worker/src/lib/tx-id";
 import worker from "../src/index";
+
+declare module "vitest" {
+	export interface ProvidedContext {
+		/** Provided by test/global-setup.ts. */
+		faultProxy: { endpoint: string; control: string };
+	}
+}
 
 export const sql = () => testDatabase(env).sql;
 
@@ -124,14 +131,33 @@ export async function deliver(
 			body,
 		})),
 	);
+	// getQueueResult() does not report retry delays: record them on the way through.
+	const delays = new Map<string, number | undefined>();
+	const observed = {
+		queue: batch.queue,
+		metadata: batch.metadata,
+		ackAll: () => batch.ackAll(),
+		retryAll: (o?: QueueRetryOptions) => batch.retryAll(o),
+		messages: batch.messages.map((m) => ({
+			id: m.id,
+			timestamp: m.timestamp,
+			body: m.body,
+			attempts: m.attempts,
+			ack: () => m.ack(),
+			retry(o?: QueueRetryOptions) {
+				delays.set(m.id, o?.delaySeconds);
+				m.retry(o);
+			},
+		})),
+	} satisfies MessageBatch;
 	const ctx = createExecutionContext();
-	await worker.queue(batch, options.env ?? env, ctx);
+	await worker.queue(observed, options.env ?? env);
 	const result = await getQueueResult(batch, ctx);
 	return {
 		result,
 		ids,
 		acked: new Set(result.explicitAcks),
-		retried: new Map(result.retryMessages.map((r) => [r.msgId, r.delaySeconds])),
+		retried: new Map(result.retryMessages.map((r) => [r.msgId, delays.get(r.msgId)])),
 	};
 }
 
