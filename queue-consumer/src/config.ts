@@ -54,6 +54,11 @@ const configSchema = z.object({
 	/** Backoff of a retried message: base × 2^(attempts − 1) seconds, at most the max. */
 	RETRY_BASE_SECONDS: count(0, 3_600, 2),
 	RETRY_MAX_SECONDS: count(0, 43_200, 900),
+	/** The one currency wallets hold; a deposit in another one is never credited. */
+	WALLET_CURRENCY: z.preprocess(
+		(v) => v ?? "USDT",
+		z.string().regex(/^[A-Z0-9]{2,16}$/, "must be a currency code such as USDT"),
+	),
 });
 
 export interface ConsumerConfig {
@@ -62,6 +67,7 @@ export interface ConsumerConfig {
 	databaseTimeoutMs: number;
 	retryBaseSeconds: number;
 	retryMaxSeconds: number;
+	walletCurrency: string;
 }
 
 /** The consumer's configuration is unusable; the message says which variable and how to fix it. */
@@ -91,6 +97,7 @@ export function parseConsumerConfig(env: Record<string, unknown>): ConsumerConfi
 		databaseTimeoutMs: c.DATABASE_TIMEOUT_MS,
 		retryBaseSeconds: c.RETRY_BASE_SECONDS,
 		retryMaxSeconds: c.RETRY_MAX_SECONDS,
+		walletCurrency: c.WALLET_CURRENCY,
 	};
 }
 

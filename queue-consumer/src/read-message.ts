@@ -13,7 +13,7 @@ import type { ConsumerConfig } from "./config";
 import type { SettleRow } from "./settle-sql";
 
 export type ReadMessage =
-	| { ok: true; message: DepositMessage; row: Omit<SettleRow, "i"> }
+	| { ok: true; message: DepositMessage; row: Omit<SettleRow, "i" | "message_id" | "attempts"> }
 	| { ok: false; reason: string; txId: string | null };
 
 const uuidShape = z.uuid();
@@ -62,6 +62,7 @@ export async function readMessage(body: unknown, config: ConsumerConfig): Promis
 			metadata: message.metadata,
 			webhook_id: message.webhook_id,
 			threshold: config.thresholds[message.chain],
+			wallet_currency: config.walletCurrency,
 		},
 	};
 }

@@ -26,6 +26,9 @@
 /** One valid message as the SQL reads it (`i` is its position in the batch). */
 export interface SettleRow {
 	i: number;
+	/** The queue message's id and delivery attempt, for a dead letter written by the SQL. */
+	message_id: string;
+	attempts: number;
 	tx_id: string;
 	chain: string;
 	/** Normalised (trimmed, lower-case), so the key agrees with `tx_id`. */
@@ -43,6 +46,8 @@ export interface SettleRow {
 	webhook_id: string;
 	/** The chain's confirmation threshold from the consumer's configuration. */
 	threshold: number;
+	/** The one currency wallets hold (the consumer's configuration). */
+	wallet_currency: string;
 }
 
 /** One message to store in `dead_letters`. */
@@ -57,6 +62,7 @@ export interface DeadLetterRow {
 
 /** What became of one message; `i` is its position in the batch. */
 export type SettleOutcome =
+	| "dead_letter"
 	| "pending"
 	| "credited"
 	| "duplicate"
@@ -67,12 +73,12 @@ export type SettleOutcome =
 
 /** The batch's messages as rows; `body` keeps the message for conflict records. */
 const INPUT = `
-	SELECT r.*, e - 'i' - 'threshold' AS body
+	SELECT r.*, e - 'i' - 'threshold' - 'wallet_currency' - 'message_id' - 'attempts' AS body
 	FROM jsonb_array_elements($1::jsonb) AS e,
 	LATERAL jsonb_to_record(e) AS r(
 		i int, tx_id uuid, chain text, tx_hash text, log_index int, amount numeric, currency text,
 		confirmations int, status text, to_address text, user_id uuid, block_number bigint,
-		metadata jsonb, webhook_id text, threshold int)`;
+		metadata jsonb, webhook_id text, threshold int, wallet_currency text, message_id text, attempts int)`;
 
 /**
  * Idempotent by `message_id`. Sorted, so two deliveries of one message in concurrent batches
@@ -88,8 +94,9 @@ ON CONFLICT (message_id) DO NOTHING`;
 
 /**
  * Unseen keys are inserted as bare `pending` rows from the batch's first message for the key
- * (its amount and currency become the deposit's); existing keys are only locked: `DO UPDATE
- * ... WHERE false` locks the row without writing a new version. Keys are deduplicated (one
+ * in the wallets' currency (its amount becomes the deposit's: a deposit in another currency is
+ * never created, it could never be credited); existing keys are only locked: `DO UPDATE ...
+ * WHERE false` locks the row without writing a new version. Keys are deduplicated (one
  * statement may not touch a row twice) and sorted, so the locks are taken in key order.
  */
 export const LOCK_DEPOSITS = `
@@ -100,6 +107,7 @@ SELECT DISTINCT ON (m.chain, m.tx_hash, m.log_index)
 	m.tx_id, m.chain, m.tx_hash, m.log_index, m.amount, m.currency, m.to_address, 'pending',
 	NULL, m.threshold, m.block_number, m.webhook_id, m.metadata
 FROM m
+WHERE m.currency = m.wallet_currency
 ORDER BY m.chain, m.tx_hash, m.log_index, m.i
 ON CONFLICT (chain, tx_hash, log_index) DO UPDATE SET updated_at = d.updated_at WHERE false`;
 
@@ -147,9 +155,10 @@ ON CONFLICT (user_id) DO UPDATE SET updated_at = w.updated_at WHERE false`;
 export const APPLY_BATCH = `
 WITH m AS MATERIALIZED (${INPUT}),
 mm AS MATERIALIZED (
-	SELECT m.*, (d.amount = m.amount AND d.currency = m.currency) AS agrees, u.id AS known_user
+	SELECT m.*, d.id AS deposit_id, (d.amount = m.amount AND d.currency = m.currency) AS agrees,
+		u.id AS known_user
 	FROM m
-	JOIN deposits d ON d.id = m.tx_id
+	LEFT JOIN deposits d ON d.id = m.tx_id
 	LEFT JOIN users u ON u.id = m.user_id
 ),
 k AS (
@@ -270,9 +279,20 @@ deposit_moves AS (
 conflicts AS (
 	INSERT INTO deposit_conflicts (deposit_id, amount, currency, webhook_id, payload)
 	SELECT DISTINCT ON (mm.tx_id, mm.amount, mm.currency) mm.tx_id, mm.amount, mm.currency, mm.webhook_id, mm.body
-	FROM mm WHERE NOT mm.agrees
+	FROM mm WHERE mm.deposit_id IS NOT NULL AND NOT mm.agrees
 	ORDER BY mm.tx_id, mm.amount, mm.currency, mm.i
 	ON CONFLICT (deposit_id, amount, currency) DO NOTHING
+	RETURNING 1
+),
+-- A message in another currency for a key without a deposit: it can never be credited.
+foreign_currency AS (
+	INSERT INTO dead_letters (message_id, tx_id, source, reason, body, attempts)
+	SELECT mm.message_id, mm.tx_id, 'consumer',
+		format('a deposit in %s cannot be credited: wallets hold %s', mm.currency, mm.wallet_currency),
+		mm.body, mm.attempts
+	FROM mm WHERE mm.deposit_id IS NULL
+	ORDER BY mm.message_id
+	ON CONFLICT (message_id) DO NOTHING
 	RETURNING 1
 )
 SELECT mm.i,
@@ -282,6 +302,7 @@ SELECT mm.i,
 		WHEN (SELECT count(*) FROM wallet_moves) <> (SELECT count(*) FROM moves WHERE delta <> 0)
 			-- (mm.i keeps the cast from being folded, and raised, at plan time)
 			THEN ('settlement aborted: a wallet to move is missing, message ' || mm.i)::int::text
+		WHEN mm.deposit_id IS NULL THEN 'dead_letter'
 		WHEN NOT mm.agrees THEN 'conflict'
 		WHEN mm.i = CASE WHEN dec.outcome IN ('reversed', 'reverted') THEN dec.first_removed_i ELSE dec.first_i END
 			THEN dec.outcome

@@ -19,6 +19,7 @@ import {
 export type Sql = NeonQueryFunction<false, false>;
 
 const OUTCOMES = new Set<string>([
+	"dead_letter",
 	"pending",
 	"credited",
 	"duplicate",

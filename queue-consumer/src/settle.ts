@@ -74,7 +74,7 @@ async function readBatch(batch: QueueBatch, config: ConsumerConfig): Promise<Pen
 			}
 			return {
 				message,
-				row: { i, ...read.row },
+				row: { i, message_id: message.id, attempts: message.attempts, ...read.row },
 				chain: read.message.chain,
 				receivedAt: Date.parse(read.message.received_at),
 			};

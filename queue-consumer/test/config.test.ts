@@ -12,6 +12,7 @@ describe("parseConsumerConfig", () => {
 			databaseTimeoutMs: 10_000,
 			retryBaseSeconds: 2,
 			retryMaxSeconds: 900,
+			walletCurrency: "USDT",
 		});
 	});
 

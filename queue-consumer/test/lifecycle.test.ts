@@ -253,3 +253,22 @@ describe("conflicts", () => {
 		expect(conflicts).toEqual([]);
 	});
 });
+
+describe("currencies", () => {
+	it("dead-letters a deposit in a currency the wallets do not hold, and never creates it", async () => {
+		const user = await createUser();
+		const busd = await depositMessage({ user_id: user, currency: "BUSD", amount: "5" });
+		const d = await deliver([busd]);
+		expect(d.acked.size).toBe(1);
+		expect(await depositRow(busd.tx_id)).toBeUndefined();
+		const letters = await sql().query("SELECT tx_id, reason FROM dead_letters");
+		expect(letters).toEqual([
+			{ tx_id: busd.tx_id, reason: "a deposit in BUSD cannot be credited: wallets hold USDT" },
+		]);
+		// The same deposit in USDT is then created and credited; nothing is credited twice.
+		await deliver([again(busd, { currency: "USDT" })]);
+		expect(await depositRow(busd.tx_id)).toMatchObject({ status: "credited" });
+		expect(await balance(user)).toBe("5.00000000");
+		await checkLedger([busd.tx_id]);
+	});
+});
