@@ -1,21 +1,21 @@
 /**
  * The SQL that settles a batch of deposit messages. A batch is one non-interactive transaction
- * (one HTTP round trip to Neon) of up to four statements, each taking the whole batch as one
+ * (one HTTP round trip to Neon) of up to five statements, each taking the whole batch as one
  * JSON parameter:
  *
  * 1. {@link STORE_DEAD_LETTERS} (only when the batch has messages that can never settle),
- * 2. {@link LOCK_DEPOSITS}: insert unseen deposit keys, lock every key of the batch in key order,
- * 3. {@link LOCK_WALLETS}: create missing wallets and lock every wallet the batch may move, in
+ * 2. {@link INSERT_DEPOSITS}: insert the deposit keys not seen before, in key order,
+ * 3. {@link LOCK_DEPOSITS}: lock every deposit of the batch, in key order,
+ * 4. {@link LOCK_WALLETS}: create missing wallets and lock every wallet the batch may move, in
  *    user order,
- * 4. {@link APPLY_BATCH}: with every row it touches locked, decide each deposit's transition
+ * 5. {@link APPLY_BATCH}: with every row it touches locked, decide each deposit's transition
  *    from its current row and all of the batch's messages for it, write the ledger, the
  *    wallets, the conflicts and shortfalls, and return one outcome per message.
  *
- * Locks are always taken deposits first (sorted by key), then wallets (sorted by user), and
- * nothing is locked afterwards except rows keyed by a deposit this transaction already holds,
- * so two concurrent batches can wait for each other but never deadlock. READ COMMITTED is
- * enough: each statement reads the latest committed rows, and the rows that matter are locked
- * from statement 2 on.
+ * Locks are taken deposits first (sorted by key), then wallets (sorted by user); afterwards
+ * only rows keyed by a deposit this transaction holds are written, so two concurrent batches
+ * may wait for each other but never deadlock. READ COMMITTED is enough: each statement reads
+ * the latest committed rows, and from statement 3 on the rows that matter are locked.
  *
  * Amounts travel as JSON strings and are cast to NUMERIC inside Postgres: no float ever holds
  * money.
@@ -95,13 +95,14 @@ ON CONFLICT (message_id) DO NOTHING`;
 /**
  * Unseen keys are inserted as bare `pending` rows from the batch's first message for the key
  * in the wallets' currency (its amount becomes the deposit's: a deposit in another currency is
- * never created, it could never be credited); existing keys are only locked: `DO UPDATE ...
- * WHERE false` locks the row without writing a new version. Keys are deduplicated (one
- * statement may not touch a row twice) and sorted, so the locks are taken in key order.
+ * never created, it could never be credited). Keys are deduplicated and inserted in key order.
+ * `ON CONFLICT DO NOTHING` without a target makes every unique index an arbiter: the id and
+ * the key are both unique, and naming one would let a concurrent insert of the same deposit
+ * fail on the other instead of waiting for it.
  */
-export const LOCK_DEPOSITS = `
+export const INSERT_DEPOSITS = `
 WITH m AS (${INPUT})
-INSERT INTO deposits AS d (id, chain, tx_hash, log_index, amount, currency, to_address, status,
+INSERT INTO deposits (id, chain, tx_hash, log_index, amount, currency, to_address, status,
 	confirmations, required_confirmations, block_number, webhook_id, metadata)
 SELECT DISTINCT ON (m.chain, m.tx_hash, m.log_index)
 	m.tx_id, m.chain, m.tx_hash, m.log_index, m.amount, m.currency, m.to_address, 'pending',
@@ -109,7 +110,17 @@ SELECT DISTINCT ON (m.chain, m.tx_hash, m.log_index)
 FROM m
 WHERE m.currency = m.wallet_currency
 ORDER BY m.chain, m.tx_hash, m.log_index, m.i
-ON CONFLICT (chain, tx_hash, log_index) DO UPDATE SET updated_at = d.updated_at WHERE false`;
+ON CONFLICT DO NOTHING`;
+
+/**
+ * Locks every deposit of the batch, in key order. A statement of its own, so that it sees the
+ * rows concurrent batches committed while INSERT_DEPOSITS waited for them.
+ */
+export const LOCK_DEPOSITS = `
+SELECT 1 FROM deposits
+WHERE id IN (SELECT (e->>'tx_id')::uuid FROM jsonb_array_elements($1::jsonb) AS e)
+ORDER BY chain, tx_hash, log_index
+FOR UPDATE`;
 
 /**
  * Every user the batch could credit or debit: the deposits' users, the messages' users, and

@@ -9,6 +9,7 @@ import type { NeonQueryFunction } from "@neondatabase/serverless";
 import {
 	APPLY_BATCH,
 	type DeadLetterRow,
+	INSERT_DEPOSITS,
 	LOCK_DEPOSITS,
 	LOCK_WALLETS,
 	type SettleOutcome,
@@ -47,6 +48,7 @@ export async function settleInOneRoundTrip(
 	if (rows.length) {
 		const batch = JSON.stringify(rows);
 		queries.push(
+			sql.query(INSERT_DEPOSITS, [batch]),
 			sql.query(LOCK_DEPOSITS, [batch]),
 			sql.query(LOCK_WALLETS, [batch]),
 			sql.query(APPLY_BATCH, [batch]),
