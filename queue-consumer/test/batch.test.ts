@@ -182,6 +182,23 @@ describe("database failures", () => {
 		expect(await depositRow(m.tx_id)).toBeUndefined();
 	});
 
+	it("retries when the database does not answer in time, and the late commit is not applied twice", async () => {
+		const user = await createUser();
+		const m = await depositMessage({ user_id: user, amount: "3" });
+		// Held past the consumer's time limit, then forwarded: it commits after the consumer gave up.
+		await faults.set({ errorRate: 0, timeoutRate: 1, dropAfterCommitRate: 0, hangMs: 700 });
+		const d = await deliver([m], { env: { ...env, DATABASE_TIMEOUT_MS: 300 } });
+		expect(d.retried.has(d.ids[0]!)).toBe(true);
+		expect((await faults.stats()).timeouts).toBe(1);
+		await faults.quiet();
+		await faults.clear();
+		expect(await depositRow(m.tx_id)).toMatchObject({ status: "credited" });
+		const redelivered = await deliver([m], { ids: d.ids, attempts: 2 });
+		expect(redelivered.acked.size).toBe(1);
+		expect(await balance(user)).toBe("3.00000000");
+		await checkLedger([m.tx_id]);
+	});
+
 	it("retries when the database commits but the answer is lost, and the redelivery changes nothing", async () => {
 		const user = await createUser();
 		const m = await depositMessage({ user_id: user, amount: "9.99" });

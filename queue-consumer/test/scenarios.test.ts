@@ -6,11 +6,12 @@
  */
 import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { FaultStats } from "../../ops/local/fault-settings";
 import type { DepositMessage } from "../../schema/queue-message";
 import { resetDatabase } from "../../test/support/database";
 import { deliverAtLeastOnce, seededRandom, shuffle } from "./at-least-once";
 import { checkAgainstModel } from "./model";
-import { again, checkLedger, createUser, depositMessage, faults } from "./support";
+import { again, checkLedger, createUser, depositMessage, faults, sql } from "./support";
 
 const THRESHOLDS = { bep20: 12, erc20: 12, trc20: 19 };
 
@@ -97,7 +98,9 @@ describe("at-least-once delivery", () => {
 		const credited = deposits.filter((d) => seen.get(d.tx_id) === "credited");
 		const reverted = deposits.filter((d) => seen.get(d.tx_id) === "reverted");
 		expect(credited.length).toBeGreaterThan(3);
-		expect(reverted.length).toBeGreaterThan(0);
+		// Whether a reorg came before or after its credit in one flush, it never stays credited.
+		expect(early.length).toBeGreaterThan(3);
+		for (const r of early) expect(["reverted", "reversed"]).toContain(seen.get(r.tx_id));
 		const second = [
 			...credited.slice(0, Math.ceil(credited.length / 2)).map((d) => again(d, { status: "removed" })),
 			...reverted.map((d) => again(d, { confirmations: 30, status: "confirmed" })),
@@ -150,10 +153,14 @@ describe("at-least-once delivery", () => {
 		const later = deposits.map((d) => again(d, { amount: amount(random) }));
 		await deliverAtLeastOnce(later, { random });
 		await checkAgainstModel([first, later], { thresholds: THRESHOLDS, users }, seen);
-		const ledger = await checkLedger(deposits.map((d) => d.tx_id));
-		// Two disagreeing messages per deposit, then one more: a conflict each, or a dead letter
-		// for a BUSD message that came before its deposit existed.
-		expect(ledger.conflicts + ledger.deadLetters).toBe(45);
+		await checkLedger(deposits.map((d) => d.tx_id));
+		// Per deposit, one USDT amount lost the race in the first flush and one came later: 30
+		// conflicts in USDT. (Each BUSD message is a conflict or, if it came before its deposit
+		// existed, a dead letter: the model checked where each one went.)
+		const [usdt] = await sql().query(
+			"SELECT count(*)::int AS n FROM deposit_conflicts WHERE currency = 'USDT'",
+		);
+		expect(usdt).toEqual({ n: 30 });
 	});
 });
 
@@ -171,22 +178,22 @@ describe("a failing database", () => {
 			seed: 17,
 			hangMs: 1_200,
 		});
-		let recovered = false;
+		let during: FaultStats | undefined;
 		const report = await deliverAtLeastOnce(all, {
 			random,
 			maxBatch: 10,
 			env: { ...env, DATABASE_TIMEOUT_MS: 1_000 },
 			afterRound: async (round) => {
-				if (round === 12 && !recovered) {
-					const stats = await faults.stats();
-					expect(stats.errors).toBeGreaterThan(0);
-					expect(stats.timeouts).toBeGreaterThan(0);
-					expect(stats.dropsAfterCommit).toBeGreaterThan(0);
+				// The database recovers after a while.
+				if (round === 10) {
+					during = await faults.stats();
 					await faults.clear();
-					recovered = true;
 				}
 			},
 		});
+		during ??= await faults.stats();
+		expect(during.errors).toBeGreaterThan(0);
+		expect(during.dropsAfterCommit).toBeGreaterThan(0);
 		expect(report.retries).toBeGreaterThan(0);
 		await faults.quiet();
 		await checkAgainstModel([all], { thresholds: THRESHOLDS, users });
