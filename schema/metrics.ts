@@ -65,12 +65,17 @@ export const SETTLE = {
 /** One batch handled by the consumer. */
 export const BATCH = {
 	...COMMON,
-	/** "ok" | "db_error" | "dead_letter_queue" */
+	/**
+	 * "ok" (one round trip settled it) | "db_error" (transient failure: every message retried) |
+	 * "isolated" (Postgres refused the batch: settled one message at a time, the refused ones
+	 * dead-lettered) | "config_error" (invalid consumer configuration: every message retried) |
+	 * "dead_letter_queue" (a batch of the dead-letter queue, stored in `dead_letters`).
+	 */
 	outcome: "blob4",
 	/** Queue the batch came from. */
 	queue: "blob5",
 	size: "double1",
-	/** Time of the database round trip, ms. */
+	/** Time of the database round trip, ms (all of them, when the batch was isolated). */
 	dbMs: "double2",
 	/** Messages retried in this batch. */
 	retried: "double3",
