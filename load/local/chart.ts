@@ -104,7 +104,7 @@ function panel(label: string, unit: string, points: Point[], tMax: number, color
 		if (path) out.push(`<path d="${path}" class="${style}"/>`);
 	}
 	out.push(
-		`<text x="${MARGIN.left}" y="34" class="tick">points: every ${stride === 1 ? "" : `${stride}th `}sample · lines: p50 (solid), p99 (dashed) per ${slice.toFixed(slice < 10 ? 1 : 0)} s · red: above the axis</text>`,
+		`<text x="${MARGIN.left}" y="34" class="tick">points: ${stride === 1 ? "every sample" : `1 sample in ${stride}`} · lines: p50 (solid), p99 (dashed) per ${slice.toFixed(slice < 10 ? 1 : 0)} s · red: above the axis</text>`,
 	);
 	out.push("</svg>");
 	return out.join("\n");

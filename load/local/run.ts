@@ -235,7 +235,13 @@ export async function runLocalLoad(options: LocalLoadOptions): Promise<LocalLoad
 		options.signal?.throwIfAborted();
 		const statuses: Record<string, number> = {};
 		for (const r of run.results) {
-			const key = r.error ? "no answer" : String(r.status);
+			const key = !r.error
+				? String(r.status)
+				: r.error.startsWith("dropped")
+					? "dropped (too many in flight)"
+					: /within|timeout|timed out|abort/i.test(r.error)
+						? "timed out"
+						: "no answer";
 			statuses[key] = (statuses[key] ?? 0) + 1;
 		}
 		const accepted = run.results.filter((r) => r.status >= 200 && r.status < 300 && !r.error);
