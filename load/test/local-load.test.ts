@@ -15,10 +15,12 @@ const options: LocalLoadOptions = {
 	webhooks: 200,
 	duplicateShare: 0.1,
 	stagedShare: 0.2,
-	rate: 100,
-	maxInFlight: 64,
+	// Correctness, not speed: a gentle rate and room for every request, so a test run that
+	// shares the machine with other suites never drops or times out a valid webhook.
+	rate: 50,
+	maxInFlight: 1024,
 	players: 20,
-	requestTimeoutMs: 10_000,
+	requestTimeoutMs: 30_000,
 	settleTimeoutMs: 45_000,
 	requiredConfirmations: 12,
 };

@@ -75,7 +75,7 @@ export function checkSettlement(plan: DepositPlan, deposits: number[], check: Se
 			});
 		}
 		waiting = still;
-		if (waiting.length === 0 || Date.now() > deadline) break;
+		if (waiting.length === 0 || Date.now() >= deadline) break;
 		console.log(`settlement: ${deposits.length - waiting.length}/${deposits.length} credited, waiting …`);
 		sleep(2);
 	}
