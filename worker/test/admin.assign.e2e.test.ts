@@ -15,7 +15,9 @@ beforeEach(async () => {
 });
 
 async function deposit(txId: string) {
-	const rows = await sql().query("SELECT status::text AS status, user_id FROM deposits WHERE id = $1", [txId]);
+	const rows = await sql().query("SELECT status::text AS status, user_id FROM deposits WHERE id = $1", [
+		txId,
+	]);
 	return rows[0] as { status: string; user_id: string | null } | undefined;
 }
 
@@ -25,13 +27,19 @@ describe("assigning an unmatched deposit", () => {
 		const admin = await adminWithToken();
 
 		// Final, but to an address nobody registered and without a user: parked.
-		const res = await exports.default.fetch(WEBHOOK_URL, signedInit(watcherDeposit({ amount: "75.12345678" })));
+		const res = await exports.default.fetch(
+			WEBHOOK_URL,
+			signedInit(watcherDeposit({ amount: "75.12345678" })),
+		);
 		expect(res.status).toBe(202);
 		const { tx_id: txId } = (await res.json()) as { tx_id: string };
-		await vi.waitFor(async () => expect(await deposit(txId)).toEqual({ status: "unmatched", user_id: null }), {
-			timeout: 15_000,
-			interval: 100,
-		});
+		await vi.waitFor(
+			async () => expect(await deposit(txId)).toEqual({ status: "unmatched", user_id: null }),
+			{
+				timeout: 15_000,
+				interval: 100,
+			},
+		);
 
 		const assigned = await call(`/api/v1/admin/deposits/${txId}/assign`, {
 			token: admin.token,
@@ -43,9 +51,10 @@ describe("assigning an unmatched deposit", () => {
 			{ timeout: 15_000, interval: 100 },
 		);
 
-		const [wallet] = await sql().query("SELECT deposit_balance::text AS balance FROM wallets WHERE user_id = $1", [
-			player.id,
-		]);
+		const [wallet] = await sql().query(
+			"SELECT deposit_balance::text AS balance FROM wallets WHERE user_id = $1",
+			[player.id],
+		);
 		expect(wallet).toEqual({ balance: "75.12345678" });
 		const credits = await sql().query(
 			"SELECT count(*)::int AS n FROM transactions WHERE related_id = $1 AND tx_type = 'deposit'",

@@ -1,8 +1,8 @@
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { depositTxId } from "../../schema/tx-id";
 import { TEST_WEBHOOK_SECRET, TEST_WEBHOOK_SECRET_ROTATED } from "../../test/projects";
 import { app, MAX_BODY_BYTES } from "../src/app";
-import { depositTxId } from "../src/lib/tx-id";
 import {
 	BASE,
 	type ErrorBody,
