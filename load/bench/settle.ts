@@ -39,8 +39,8 @@ import {
 } from "../../queue-consumer/src/settle-sql";
 import type { Sql } from "../../queue-consumer/src/settle-transaction";
 import type { DepositMessage } from "../../schema/queue-message";
+import { depositTxId } from "../../schema/tx-id";
 import { checkLedgerInvariants, formatLedgerReport } from "../../test/support/ledger-invariants";
-import { depositTxId } from "../../worker/src/lib/tx-id";
 
 const BASE_URL = process.env.BENCH_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 4);

@@ -8,7 +8,7 @@
  */
 import { z } from "zod";
 import { type DepositMessage, parseDepositMessage } from "../../schema/queue-message";
-import { depositTxId, normaliseTxHash } from "../../worker/src/lib/tx-id";
+import { depositTxId, normaliseTxHash } from "../../schema/tx-id";
 import type { ConsumerConfig } from "./config";
 import type { SettleRow } from "./settle-sql";
 

@@ -15,9 +15,9 @@ import { env } from "cloudflare:workers";
 import { inject } from "vitest";
 import type { FaultSettings, FaultStats } from "../../ops/local/fault-settings";
 import type { DepositMessage } from "../../schema/queue-message";
+import { depositTxId } from "../../schema/tx-id";
 import { testDatabase } from "../../test/support/database";
 import { assertLedgerInvariants, type LedgerReport } from "../../test/support/ledger-invariants";
-import { depositTxId } from "../../worker/src/lib/tx-id";
 import worker from "../src/index";
 
 declare module "vitest" {

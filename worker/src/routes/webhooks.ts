@@ -13,10 +13,10 @@
  */
 import { Hono } from "hono";
 import { CHAINS, type Chain, type DepositMessage } from "../../../schema/queue-message";
+import { depositTxId } from "../../../schema/tx-id";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
 import { verifySignature } from "../lib/signature";
-import { depositTxId } from "../lib/tx-id";
 import { parseWebhookPayload } from "../lib/webhook-payload";
 
 /** Seconds a sender should wait before retrying after a 503. */

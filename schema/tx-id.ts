@@ -3,13 +3,13 @@
  * deposit gets the same id, whichever edge location or Worker version receives it. It is
  * `deposits.id`.
  *
- * The webhook route passes the canonical hash (./webhook-payload.ts: lower case, TRON without
+ * The webhook route passes the canonical hash (worker/src/lib/webhook-payload.ts: lower case, TRON without
  * `0x`), so the id does not depend on how a sender spelled the hash.
  *
  * @module
  */
 import { v5 as uuidv5 } from "uuid";
-import type { Chain } from "../../../schema/queue-message";
+import type { Chain } from "./queue-message";
 
 /** UUIDv5 namespace of CricAlgo deposit ids. Never change it: ids already given out depend on it. */
 export const DEPOSIT_NAMESPACE = "4f0b7a8e-2c1d-5e6f-9a0b-c1d2e3f4a5b6";
