@@ -9,7 +9,7 @@ import fc from "fast-check";
 import { v5 as uuidv5 } from "uuid";
 import { describe, expect, it } from "vitest";
 import { AMOUNT_PATTERN } from "../../schema/queue-message";
-import { depositTxId as edgeTxId } from "../../worker/src/lib/tx-id";
+import { DEPOSIT_NAMESPACE as EDGE_NAMESPACE, depositTxId as edgeTxId } from "../../schema/tx-id";
 import { type Delivery, DepositPlan, firstDeliveries } from "../k6/lib/deposit-plan";
 import { DEPOSIT_NAMESPACE, depositTxId, uuidV5 } from "../k6/lib/uuid-v5";
 
@@ -39,6 +39,7 @@ describe("uuidV5 for k6", () => {
 	});
 
 	it("gives the tx_id the edge Worker answers, whatever the hash's case and spaces", async () => {
+		expect(DEPOSIT_NAMESPACE).toBe(EDGE_NAMESPACE);
 		for (const txHash of [`0x${"ab".repeat(32)}`, ` 0X${"AB".repeat(32)} `, plan().txHash(7)]) {
 			for (const logIndex of [0, 3]) {
 				expect(depositTxId("bep20", txHash, logIndex, sha1)).toBe(await edgeTxId("bep20", txHash, logIndex));

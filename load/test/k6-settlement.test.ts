@@ -53,7 +53,7 @@ vi.mock("k6/http", () => ({
 
 const { DepositPlan } = await import("../k6/lib/deposit-plan");
 const { checkSettlement, depositsToCheck } = await import("../k6/lib/settlement");
-const { depositTxId } = await import("../../worker/src/lib/tx-id");
+const { depositTxId } = await import("../../schema/tx-id");
 
 const plan = new DepositPlan({
 	runId: "k6check",

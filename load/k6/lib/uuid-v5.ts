@@ -1,7 +1,7 @@
 /**
  * RFC 9562 UUIDv5 (SHA-1, name-based), for runtimes without the `uuid` package (k6). The
  * SHA-1 function is passed in: k6 gives `k6/crypto`, Node gives `node:crypto`. A Node test
- * checks it against `uuid` and the edge Worker's own `depositTxId`.
+ * checks it against `uuid` and the edge Worker's own `depositTxId` (schema/tx-id.ts).
  *
  * @module
  */
@@ -9,7 +9,7 @@
 /** SHA-1 of the given bytes, as raw bytes. */
 export type Sha1 = (bytes: ArrayBuffer) => ArrayBuffer;
 
-/** Namespace of deposit ids; the same constant as the edge Worker's `DEPOSIT_NAMESPACE`. */
+/** Namespace of deposit ids: the same constant as `DEPOSIT_NAMESPACE` in schema/tx-id.ts (a test checks it). */
 export const DEPOSIT_NAMESPACE = "4f0b7a8e-2c1d-5e6f-9a0b-c1d2e3f4a5b6";
 
 function uuidBytes(uuid: string): number[] {
