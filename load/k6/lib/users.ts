@@ -7,7 +7,10 @@
 import { sleep } from "k6";
 import http from "k6/http";
 
-/** Registers `count` users named after the run; waits out rate limiting (429 + Retry-After). */
+/**
+ * Registers `count` users named after the run; waits out the credential routes' rate limit
+ * (429) and a limiter that is briefly unavailable (503), both with Retry-After.
+ */
 export function registerUsers(baseUrl: string, runId: string, count: number): string[] {
 	const ids: string[] = [];
 	for (let k = 0; k < count; k++) {
@@ -16,13 +19,13 @@ export function registerUsers(baseUrl: string, runId: string, count: number): st
 			const res = http.post(`${baseUrl}/api/v1/register`, JSON.stringify({ username }), {
 				headers: { "content-type": "application/json" },
 				tags: { endpoint: "setup" },
-				responseCallback: http.expectedStatuses(201, 429),
+				responseCallback: http.expectedStatuses(201, 429, 503),
 			});
 			if (res.status === 201) {
 				ids.push(String((res.json() as { id?: unknown }).id));
 				break;
 			}
-			if (res.status === 429 && attempt < 10) {
+			if ((res.status === 429 || res.status === 503) && attempt < 10) {
 				sleep(Number(res.headers["Retry-After"] ?? 5) || 5);
 				continue;
 			}
