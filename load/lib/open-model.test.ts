@@ -14,6 +14,13 @@ describe("percentile", () => {
 		expect(percentile([7], 99)).toBe(7);
 		expect(percentile([], 50)).toBeNaN();
 	});
+
+	it("is not thrown off by float error in the rank", () => {
+		const thousand = Array.from({ length: 1000 }, (_, i) => i + 1);
+		expect(percentile(thousand, 99.9)).toBe(999);
+		expect(percentile(thousand, 99.5)).toBe(995);
+		expect(percentile(Array.from({ length: 3000 }, (_, i) => i + 1), 99.9)).toBe(2997);
+	});
 });
 
 describe("runOpenModel", () => {

@@ -61,7 +61,9 @@ export interface OpenModelReport {
  */
 export function percentile(sortedValues: number[], p: number): number {
 	if (sortedValues.length === 0) return Number.NaN;
-	const rank = Math.ceil((p / 100) * sortedValues.length);
+	// Nearest rank. Multiply before dividing and allow for float error: (99.9 / 100) * 1000 is
+	// 999.0000000000001, whose ceiling would pick the wrong rank.
+	const rank = Math.ceil((p * sortedValues.length) / 100 - 1e-9);
 	return sortedValues[Math.min(sortedValues.length, Math.max(1, rank)) - 1]!;
 }
 
