@@ -4,13 +4,20 @@
  *
  * @module
  */
+import { alerts } from "./commands/alerts";
 import type { Command } from "./commands/command";
 import { migrate } from "./commands/migrate";
+import { rollback } from "./commands/rollback";
+import { rollout } from "./commands/rollout";
 import { sendWebhook } from "./commands/send-webhook";
+import { UsageError } from "./usage-error";
 
 const COMMANDS: Record<string, Command> = {
 	migrate,
 	webhook: sendWebhook,
+	rollout,
+	rollback,
+	alerts,
 };
 
 function usage(): string {
@@ -43,6 +50,6 @@ main(process.argv.slice(2)).then(
 	},
 	(error: unknown) => {
 		console.error(`error: ${error instanceof Error ? error.message : String(error)}`);
-		process.exitCode = 1;
+		process.exitCode = error instanceof UsageError ? 2 : 1;
 	},
 );
