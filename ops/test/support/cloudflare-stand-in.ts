@@ -24,6 +24,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { ScenarioEntry as PlainScenarioEntry } from "../../../alerts/test/scenario";
 
 /** One request the stand-in received. `path` is relative to `/client/v4`. */
 export interface StandInCall {
@@ -63,25 +64,9 @@ interface Script {
 	secrets: string[];
 }
 
-/** One scripted analytics answer. */
-export interface ScenarioEntry {
-	api: "sql" | "graphql";
-	/** Substrings the SQL text or GraphQL query must all contain. */
-	contains?: string[];
-	/** Only for windows ending at or after this time (unix seconds). */
-	windowEndFrom?: number;
-	/** Only for windows ending before this time (unix seconds). */
-	windowEndBefore?: number;
-	/** Used this many times, then skipped (default: unlimited). */
-	times?: number;
-	/** Answer with this HTTP error instead. */
-	status?: number;
-	/** SQL answer rows (`FORMAT JSON` data). */
-	rows?: Record<string, string | number | null>[];
-	/** SQL answer rows computed from the query (tests in Node only; not settable over HTTP). */
+/** One scripted analytics answer; `rowsFor` computes SQL rows from the query (Node tests only). */
+export interface ScenarioEntry extends PlainScenarioEntry {
 	rowsFor?: (query: string) => Record<string, string | number | null>[];
-	/** GraphQL answer `data`. */
-	data?: unknown;
 }
 
 /** Makes matching requests fail. */
