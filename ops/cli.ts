@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { admin } from "./commands/admin-create";
 import { alerts } from "./commands/alerts";
 import type { Command } from "./commands/command";
 import { migrate } from "./commands/migrate";
@@ -13,6 +14,7 @@ import { sendWebhook } from "./commands/send-webhook";
 import { UsageError } from "./usage-error";
 
 const COMMANDS: Record<string, Command> = {
+	admin,
 	migrate,
 	webhook: sendWebhook,
 	rollout,

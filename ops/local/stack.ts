@@ -36,7 +36,7 @@ export interface LocalStackOptions {
 	webhookSecrets?: string;
 	/** Progress lines; default prints nothing. */
 	onProgress?: (line: string) => void;
-	/** Worker log lines (wrangler's output); default discards them. */
+	/** Worker log lines (wrangler's output) once the Workers answer; default discards them. */
 	onLog?: (line: string) => void;
 	/** How long to wait for the Workers to answer, ms. Default 90 s. */
 	readyTimeoutMs?: number;
@@ -168,13 +168,15 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 			}),
 		});
 		cleanups.push(() => stopChild(child));
+		// Start-up output (the bindings tables) is kept for the error message if start fails.
 		const recent: string[] = [];
+		let ready = false;
 		const onLine = (chunk: Buffer) => {
 			for (const line of chunk.toString("utf8").split("\n")) {
 				if (!line.trim()) continue;
 				recent.push(line);
 				if (recent.length > 40) recent.shift();
-				options.onLog?.(line);
+				if (ready) options.onLog?.(line);
 			}
 		};
 		child.stdout?.on("data", onLine);
@@ -187,6 +189,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 			() => recent.join("\n"),
 			options.readyTimeoutMs ?? 90_000,
 		);
+		ready = true;
 		progress(`edge Worker answering at ${baseUrl}`);
 		return {
 			baseUrl,

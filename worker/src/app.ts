@@ -9,7 +9,11 @@ import { HTTPException } from "hono/http-exception";
 import type { AppEnv } from "./env";
 import { ApiError, errorResponse } from "./errors";
 import { recordRequest } from "./lib/metrics";
+import { admin } from "./routes/admin";
+import { auth } from "./routes/auth";
 import { health } from "./routes/health";
+import { transactions } from "./routes/transactions";
+import { wallet } from "./routes/wallet";
 import { webhooks } from "./routes/webhooks";
 
 export const app = new Hono<AppEnv>();
@@ -25,6 +29,11 @@ app.use(async (c, next) => {
 
 app.route("/api/v1/health", health);
 app.route("/api/v1/webhooks", webhooks);
+app.route("/api/v1", auth);
+app.route("/api/v1/auth", auth);
+app.route("/api/v1/wallet", wallet);
+app.route("/api/v1/transactions", transactions);
+app.route("/api/v1/admin", admin);
 
 app.notFound((c) =>
 	errorResponse(c, new ApiError(404, "not_found", `no route for ${c.req.method} ${c.req.path}`)),

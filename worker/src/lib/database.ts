@@ -1,0 +1,83 @@
+/**
+ * Database access for the account and admin routes: the shared Neon-over-HTTP client, with
+ * failures to reach Postgres turned into a retryable 503 (the caller retries; nothing was
+ * changed), while genuine SQL errors stay errors for the route or the 500 handler.
+ *
+ * @module
+ */
+import { createDatabase } from "../../../schema/client";
+import { ApiError } from "../errors";
+
+type Row = Record<string, unknown>;
+
+/** SQLSTATE classes that mean "Postgres is not available right now", not "your SQL is wrong". */
+const UNAVAILABLE_SQLSTATE = /^(08|53|57P)/;
+
+/** Whether an error from the driver means the database could not be reached or is overloaded. */
+export function isDatabaseUnavailable(error: unknown): boolean {
+	if (!(error instanceof Error)) return false;
+	const code = (error as { code?: unknown }).code;
+	if (typeof code === "string" && /^[0-9A-Z]{5}$/.test(code)) return UNAVAILABLE_SQLSTATE.test(code);
+	// Without a SQLSTATE the driver could not reach the endpoint (fetch failed, HTTP 5xx) or the
+	// request timed out; any other error is a bug of ours and stays a 500.
+	return error.name === "NeonDbError" || error.name === "AbortError" || error.name === "TimeoutError";
+}
+
+/** The SQLSTATE and constraint of a Postgres error, for routes that expect one (e.g. 23505). */
+export function postgresError(error: unknown): { code?: string; constraint?: string } {
+	const e = error as { code?: unknown; constraint?: unknown } | null;
+	return {
+		code: typeof e?.code === "string" ? e.code : undefined,
+		constraint: typeof e?.constraint === "string" ? e.constraint : undefined,
+	};
+}
+
+function unavailable(error: unknown): never {
+	// The driver's message may carry the host name: it goes to the log, not to the caller.
+	console.error("database unavailable:", error);
+	throw new ApiError(
+		503,
+		"service_unavailable",
+		"the database is unavailable; retry later",
+		{},
+		{ "Retry-After": "5" },
+	);
+}
+
+/**
+ * A client bound to the Worker's database.
+ *
+ * @example
+ * ```ts
+ * const db = database(c.env);
+ * const [wallet] = await db.query("SELECT deposit_balance::text FROM wallets WHERE user_id = $1", [sub]);
+ * ```
+ */
+export function database(env: Env) {
+	const { sql } = createDatabase(env);
+	return {
+		/** One parameterised statement; rows as objects. */
+		async query<R extends Row = Row>(text: string, params: unknown[] = []): Promise<R[]> {
+			try {
+				return (await sql.query(text, params)) as R[];
+			} catch (error) {
+				if (isDatabaseUnavailable(error)) unavailable(error);
+				throw error;
+			}
+		},
+		/** Several statements in one round trip and one transaction (read-only when asked). */
+		async batch(statements: { text: string; params: unknown[] }[], readOnly = false): Promise<Row[][]> {
+			try {
+				return (await sql.transaction(
+					statements.map((s) => sql.query(s.text, s.params)),
+					{ readOnly },
+				)) as Row[][];
+			} catch (error) {
+				if (isDatabaseUnavailable(error)) unavailable(error);
+				throw error;
+			}
+		},
+	};
+}
+
+export type AccountsDatabase = ReturnType<typeof database>;
