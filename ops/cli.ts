@@ -11,6 +11,7 @@ import { migrate } from "./commands/migrate";
 import { rollback } from "./commands/rollback";
 import { rollout } from "./commands/rollout";
 import { sendWebhook } from "./commands/send-webhook";
+import { smoke } from "./commands/smoke";
 import { UsageError } from "./usage-error";
 
 const COMMANDS: Record<string, Command> = {
@@ -20,6 +21,7 @@ const COMMANDS: Record<string, Command> = {
 	rollout,
 	rollback,
 	alerts,
+	smoke,
 };
 
 function usage(): string {
