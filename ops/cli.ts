@@ -7,6 +7,7 @@
 import { admin } from "./commands/admin-create";
 import { alerts } from "./commands/alerts";
 import type { Command } from "./commands/command";
+import { dlq } from "./commands/dlq";
 import { migrate } from "./commands/migrate";
 import { rollback } from "./commands/rollback";
 import { rollout } from "./commands/rollout";
@@ -22,6 +23,7 @@ const COMMANDS: Record<string, Command> = {
 	rollback,
 	alerts,
 	smoke,
+	dlq,
 };
 
 function usage(): string {
