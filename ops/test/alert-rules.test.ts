@@ -6,13 +6,15 @@ import { describe, expect, it } from "vitest";
 import { evaluateRules, evaluationTime, type FigureSource } from "../../alerts/evaluate";
 import { toPrometheusText } from "../../alerts/prometheus";
 import { RULES } from "../../alerts/rules";
-import type { AlertTarget } from "../../alerts/signals";
+import type { AlertTarget, Figures } from "../../alerts/signals";
 
 describe("the rules", () => {
 	it("are the original's fifteen, with its thresholds, `for` windows and severities", () => {
 		// From monitoring/prometheus/alerts/cricalgo_alerts.yaml of the original platform
 		// (seconds there, milliseconds here).
-		expect(RULES.map((r) => [r.original.name, r.threshold, r.original.for, r.forMinutes, r.severity])).toEqual([
+		expect(
+			RULES.map((r) => [r.original.name, r.threshold, r.original.for, r.forMinutes, r.severity]),
+		).toEqual([
 			["HTTPHighP95", 2000, "5m", 5, "warning"],
 			["HTTPHighP99", 5000, "3m", 3, "critical"],
 			["HTTPHighAvg", 1000, "5m", 5, "warning"],
@@ -39,9 +41,9 @@ const MINUTE = 60_000;
 
 /** Error rate by how many minutes before T the evaluation point is. */
 function errorRates(byMinute: (minutesAgo: number) => number | null): FigureSource {
-	return async (signal, _window, at) => {
+	return async (_signal, _window, at): Promise<Figures> => {
 		const rate = byMinute((T.getTime() - at.getTime()) / MINUTE);
-		return signal === "http" ? { errorRate: rate, requests: rate === null ? 0 : 1000 } : {};
+		return { errorRate: rate, requests: rate === null ? 0 : 1000 };
 	};
 }
 
@@ -68,7 +70,11 @@ describe("evaluateRules", () => {
 	});
 
 	it("reports no data (never firing) when there was nothing to measure", async () => {
-		const [result] = await evaluateRules(highErrorRate, errorRates(() => null), T);
+		const [result] = await evaluateRules(
+			highErrorRate,
+			errorRates(() => null),
+			T,
+		);
 		expect(result).toMatchObject({ state: "no_data", value: null });
 	});
 
@@ -99,7 +105,11 @@ describe("toPrometheusText", () => {
 			dbCapacity: 20,
 			cpuBudgetMs: 50,
 		};
-		const results = await evaluateRules(highErrorRate, errorRates(() => 0.02), T);
+		const results = await evaluateRules(
+			highErrorRate,
+			errorRates(() => 0.02),
+			T,
+		);
 		expect(toPrometheusText(target, results)).toContain(
 			'ALERTS{alertname="HighErrorRate",alertstate="firing",severity="critical",environment="prod \\"eu\\"\\\\1"} 1',
 		);
