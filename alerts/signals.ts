@@ -187,9 +187,11 @@ const INVOCATIONS = `query WorkerInvocations($accountTag: string!, $edge: string
         sum { requests }
         quantiles { cpuTimeP99 }
       }
-      exceeded: workersInvocationsAdaptive(limit: 10, filter: { scriptName_in: [$edge, $consumer], status: "exceededResources", datetime_geq: $from, datetime_lt: $to }) {
+      edgeExceeded: workersInvocationsAdaptive(limit: 1, filter: { scriptName: $edge, status: "exceededResources", datetime_geq: $from, datetime_lt: $to }) {
         sum { requests }
-        dimensions { scriptName }
+      }
+      consumerExceeded: workersInvocationsAdaptive(limit: 1, filter: { scriptName: $consumer, status: "exceededResources", datetime_geq: $from, datetime_lt: $to }) {
+        sum { requests }
       }
     }
   }
@@ -202,7 +204,12 @@ interface InvocationGroup {
 
 interface InvocationsData {
 	viewer: {
-		accounts: { edge: InvocationGroup[]; consumer: InvocationGroup[]; exceeded: InvocationGroup[] }[];
+		accounts: {
+			edge: InvocationGroup[];
+			consumer: InvocationGroup[];
+			edgeExceeded: InvocationGroup[];
+			consumerExceeded: InvocationGroup[];
+		}[];
 	};
 }
 
@@ -225,7 +232,10 @@ const invocations: Signal = {
 		return {
 			cpuP99Ms,
 			cpuBudgetRatio: cpuP99Ms === null ? null : cpuP99Ms / target.cpuBudgetMs,
-			exceededResources: (account?.exceeded ?? []).reduce((n, g) => n + g.sum.requests, 0),
+			exceededResources: [...(account?.edgeExceeded ?? []), ...(account?.consumerExceeded ?? [])].reduce(
+				(n, g) => n + g.sum.requests,
+				0,
+			),
 		};
 	},
 };

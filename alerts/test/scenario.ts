@@ -109,9 +109,8 @@ function answer<K extends keyof SignalAnswers>(signal: K, figures: SignalAnswers
 							{
 								edge: [{ sum: { requests: 12_000 }, quantiles: { cpuTimeP99: f.edgeCpuP99Us } }],
 								consumer: [{ sum: { requests: 300 }, quantiles: { cpuTimeP99: f.consumerCpuP99Us } }],
-								exceeded: f.exceeded
-									? [{ sum: { requests: f.exceeded }, dimensions: { scriptName: "cricalgo-edge" } }]
-									: [],
+								edgeExceeded: f.exceeded ? [{ sum: { requests: f.exceeded } }] : [],
+								consumerExceeded: [],
 							},
 						],
 					},

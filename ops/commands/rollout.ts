@@ -10,6 +10,7 @@ import { WorkerDeployments } from "../cloudflare/deployments";
 import { resolveWorker, workerKind } from "../cloudflare/workers";
 import { figuresQuery, readFigures } from "../rollout/figures";
 import { DEFAULT_POLICY } from "../rollout/gate";
+import { interruptionReport } from "../rollout/journal";
 import { parseDuration, parseNumber, parseSteps } from "../rollout/plan";
 import { runRollout } from "../rollout/run-rollout";
 import { UsageError } from "../usage-error";
@@ -59,6 +60,7 @@ Exit codes:
   3  too little traffic to judge after the re-queries: the stable version was put back at 100 %
   4  an API or wrangler call failed: the state read back (or last confirmed) is printed, the
      stable version was put back at 100 % if possible, and the recovery command is printed
+  130 interrupted (Ctrl-C): the last confirmed state and the recovery command are printed
 
 Examples:
   npm run ops -- rollout --worker edge --env staging --bake 10m --dry-run
@@ -116,30 +118,43 @@ Examples:
 		}
 		const api = analyticsApi(credentialsFromEnv());
 		const deployments = new WorkerDeployments(target);
-		return runRollout(
-			{
-				target,
-				plan,
-				message: values.message,
-				versionId,
-				tag: values.tag,
-				journalPath: values.journal ?? `.wrangler/rollout/${target.scriptName}.json`,
-				dryRun: values["dry-run"],
-			},
-			{
-				deployments,
-				figures: (versions, window) => readFigures(api, kind, target.dataset, versions, window),
-				describeQuery: (versions, window) =>
-					figuresQuery(
-						kind,
-						target.dataset,
-						versions.map((v) => (v.startsWith("<") ? "NEW_VERSION_ID" : v)),
-						window,
-					),
-				sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-				now: () => new Date(),
-				log: (line) => console.log(line),
-			},
-		);
+		const journalPath = values.journal ?? `.wrangler/rollout/${target.scriptName}.json`;
+		const started = new Date();
+		// Ctrl-C mid-rollout: say what state the deployment was left in, from the journal.
+		const onInterrupt = () => {
+			const command = `npm run ops -- rollback --worker ${kind} --env ${values.env}`;
+			for (const line of interruptionReport(journalPath, started, command)) console.error(line);
+			process.exit(130);
+		};
+		process.once("SIGINT", onInterrupt);
+		try {
+			return await runRollout(
+				{
+					target,
+					plan,
+					message: values.message,
+					versionId,
+					tag: values.tag,
+					journalPath,
+					dryRun: values["dry-run"],
+				},
+				{
+					deployments,
+					figures: (versions, window) => readFigures(api, kind, target.dataset, versions, window),
+					describeQuery: (versions, window) =>
+						figuresQuery(
+							kind,
+							target.dataset,
+							versions.map((v) => (v.startsWith("<") ? "NEW_VERSION_ID" : v)),
+							window,
+						),
+					sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+					now: () => new Date(),
+					log: (line) => console.log(line),
+				},
+			);
+		} finally {
+			process.off("SIGINT", onInterrupt);
+		}
 	},
 };

@@ -6,9 +6,9 @@
  *
  * @module
  */
-import { mkdirSync, renameSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
-import type { Traffic } from "../cloudflare/deployments";
+import { describeTraffic, type Traffic } from "../cloudflare/deployments";
 
 export type JournalEvent =
 	| { type: "uploaded"; versionId: string }
@@ -79,4 +79,37 @@ export class RolloutJournal {
 		writeFileSync(temporary, `${JSON.stringify(this.state, null, 2)}\n`);
 		renameSync(temporary, this.path);
 	}
+}
+
+/**
+ * What to tell someone who interrupts a rollout (Ctrl-C): the last confirmed state from the
+ * journal this run wrote, and how to get the stable version back. Marks the journal failed.
+ *
+ * @param since the run's start: an older journal is another run's and says nothing of this one.
+ */
+export function interruptionReport(path: string, since: Date, rollbackCommand: string): string[] {
+	let state: JournalState;
+	try {
+		state = JSON.parse(readFileSync(path, "utf8")) as JournalState;
+	} catch {
+		return ["interrupted before anything was deployed: nothing changed."];
+	}
+	if (Date.parse(state.startedAt) < since.getTime()) {
+		return ["interrupted before anything was deployed: nothing changed."];
+	}
+	const last = state.lastConfirmed;
+	const moved = last?.traffic.some((t) => t.versionId !== state.stableVersion && t.percentage > 0);
+	if (!last || !moved) {
+		return [`interrupted: ${state.stableVersion} still serves 100 % (last confirmed). Journal: ${path}`];
+	}
+	const recovery = `${rollbackCommand} --to ${state.stableVersion}`;
+	state.outcome = "failed";
+	state.recovery = recovery;
+	writeFileSync(path, `${JSON.stringify(state, null, 2)}\n`);
+	return [
+		`interrupted with traffic split: ${describeTraffic(last.traffic)} (deployment ${last.deploymentId}, confirmed ${last.at}).`,
+		"Nothing watches the new version now. Put the stable version back with:",
+		`  ${recovery}`,
+		`Journal: ${path}`,
+	];
 }

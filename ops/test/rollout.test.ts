@@ -264,6 +264,26 @@ describe("ops rollout", () => {
 		expect(served()).toBe("stable@100%");
 	});
 
+	it("Ctrl-C during a bake says which split is left and how to put stable back (exit 130)", async () => {
+		const run = await runOps(
+			["rollout", "--worker", "edge", "--env", "staging", "--bake", "10m", "--journal", journal],
+			{
+				CLOUDFLARE_API_BASE_URL: cf.baseUrl,
+				CLOUDFLARE_API_TOKEN: cf.token,
+				CLOUDFLARE_ACCOUNT_ID: cf.accountId,
+				WRANGLER_LOG_PATH: join(scratch, "wrangler-logs"),
+			},
+			(output) => output.includes("baking: 10m left"),
+		);
+
+		expect(run.code, run.output).toBe(130);
+		expect(served()).toBe("canary@10% stable@90%");
+		expect(run.stderr).toContain(`interrupted with traffic split: ${canaryId()}@10% ${STABLE}@90%`);
+		expect(run.stderr).toContain(`npm run ops -- rollback --worker edge --env staging --to ${STABLE}`);
+		const state = JSON.parse(readFileSync(journal, "utf8"));
+		expect(state).toMatchObject({ outcome: "failed", recovery: expect.stringContaining(STABLE) });
+	});
+
 	it("--dry-run reads the current deployment, prints the plan and changes nothing", async () => {
 		const run = await ops(["rollout", "--worker", "edge", "--env", "staging", "--bake", "10m", "--dry-run"]);
 
