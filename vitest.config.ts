@@ -93,10 +93,21 @@ export default defineConfig({
 							compatibilityFlags: ["service_binding_extra_handlers"],
 							bindings: {
 								DATABASE_URL: inject("databaseUrls").consumer,
-								NEON_HTTP_ENDPOINT: inject("neonEndpoint"),
+								// Through the fault proxy (no faults until a test sets some), so tests can
+								// fail the database under the real queue.
+								NEON_HTTP_ENDPOINT: inject("faultProxy").endpoint,
+								DATABASE_TIMEOUT_MS: 3000,
+								RETRY_BASE_SECONDS: 0,
 							},
 							queueConsumers: {
-								deposits: { maxBatchSize: 100, maxBatchTimeout: 0.05, maxRetries: 3, retryDelay: 0 },
+								deposits: {
+									maxBatchSize: 100,
+									maxBatchTimeout: 0.05,
+									maxRetries: 3,
+									retryDelay: 0,
+									deadLetterQueue: "deposits-dlq",
+								},
+								"deposits-dlq": { maxBatchSize: 100, maxBatchTimeout: 0.05, maxRetries: 10, retryDelay: 0 },
 							},
 						},
 					})),

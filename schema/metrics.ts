@@ -24,8 +24,12 @@ export const COMMON = {
 /** One HTTP request answered by the edge Worker. */
 export const REQUEST = {
 	...COMMON,
-	/** Route pattern, e.g. "/api/v1/webhooks/:chain" (never the raw path: bounded cardinality). */
+	/**
+	 * Route pattern, e.g. "/api/v1/webhooks/:chain", or "(unmatched)" when no route matched
+	 * (never the raw path: bounded cardinality).
+	 */
 	route: "blob4",
+	/** HTTP method, e.g. "POST". */
 	method: "blob5",
 	/** Chain of a webhook, "" elsewhere. */
 	chain: "blob6",
@@ -61,12 +65,17 @@ export const SETTLE = {
 /** One batch handled by the consumer. */
 export const BATCH = {
 	...COMMON,
-	/** "ok" | "db_error" | "dead_letter_queue" */
+	/**
+	 * "ok" (one round trip settled it) | "db_error" (transient failure: every message retried) |
+	 * "isolated" (Postgres refused the batch: settled one message at a time, the refused ones
+	 * dead-lettered) | "config_error" (invalid consumer configuration: every message retried) |
+	 * "dead_letter_queue" (a batch of the dead-letter queue, stored in `dead_letters`).
+	 */
 	outcome: "blob4",
 	/** Queue the batch came from. */
 	queue: "blob5",
 	size: "double1",
-	/** Time of the database round trip, ms. */
+	/** Time of the database round trip, ms (all of them, when the batch was isolated). */
 	dbMs: "double2",
 	/** Messages retried in this batch. */
 	retried: "double3",

@@ -131,7 +131,12 @@ export const deposits = pgTable(
 		toAddress: varchar("to_address", { length: 128 }),
 		userId: uuid("user_id").references(() => users.id, { onDelete: "set null" }),
 		status: depositStatus("status").notNull().default("pending"),
-		confirmations: integer("confirmations").notNull().default(0),
+		/**
+		 * The highest count any delivery reported; never lowered. NULL while no delivery said
+		 * (the `{tx_hash, amount, metadata}` shape), so "not said" stays distinct from "0".
+		 */
+		confirmations: integer("confirmations"),
+		/** The chain's threshold when the deposit was last settled (the CONFIRMATIONS var). */
 		requiredConfirmations: integer("required_confirmations").notNull(),
 		blockNumber: bigint("block_number", { mode: "bigint" }),
 		webhookId: varchar("webhook_id", { length: 256 }),

@@ -1,7 +1,8 @@
 /**
  * Runs once before all test projects, in Node: opens the test databases (on the Postgres
  * named by TEST_DATABASE_URL, else embedded PGlite), applies the committed migrations exactly
- * as production does, serves them through the local Neon HTTP endpoint, and builds the
+ * as production does, serves them through the local Neon HTTP endpoint (and a fault-injecting
+ * proxy in front of it), and builds the
  * consumer Worker's bundle for projects that run it beside the edge Worker.
  *
  * Each project gets its own database, so projects can run side by side; names carry the
@@ -13,6 +14,7 @@
 import { spawnSync } from "node:child_process";
 import type { TestProject } from "vitest/node";
 import { openLocalDatabase } from "../ops/local/database";
+import { startFaultProxy } from "../ops/local/fault-proxy";
 import { startNeonHttpServer } from "../ops/local/neon-http-server";
 import { wranglerEnv, wranglerScript } from "../ops/local/wrangler";
 import { CONSUMER_BUNDLE_DIR, TEST_PROJECTS, type TestProjectName } from "./projects";
@@ -23,6 +25,11 @@ declare module "vitest" {
 		neonEndpoint: string;
 		/** Connection string of each project's database, for the Neon driver. */
 		databaseUrls: Record<TestProjectName, string>;
+		/**
+		 * A fault-injecting proxy in front of `neonEndpoint` (ops/local/fault-proxy.ts), without
+		 * faults until a test sets some through `control`.
+		 */
+		faultProxy: { endpoint: string; control: string };
 	}
 }
 
@@ -58,7 +65,9 @@ export default async function setup(project: TestProject) {
 	buildConsumerBundle();
 	const local = await openLocalDatabase({ url, databases: Object.values(names), create: true });
 	const server = await startNeonHttpServer(local.backend);
+	const proxy = await startFaultProxy(server.endpoint);
 	project.provide("neonEndpoint", server.endpoint);
+	project.provide("faultProxy", { endpoint: proxy.endpoint, control: proxy.control });
 	project.provide(
 		"databaseUrls",
 		Object.fromEntries(TEST_PROJECTS.map((p) => [p, local.connectionString(names[p])])) as Record<
@@ -67,6 +76,7 @@ export default async function setup(project: TestProject) {
 		>,
 	);
 	return async () => {
+		await proxy.close();
 		await server.close();
 		await local.dropCreated();
 	};

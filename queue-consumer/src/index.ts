@@ -1,14 +1,46 @@
 /**
- * The consumer Worker's entry point: deposits from the main queue are settled; what the
- * dead-letter queue hands over is stored in `dead_letters`.
+ * The consumer Worker's entry point: batches of the `deposits` queue are settled into the
+ * ledger (settle.ts); what its dead-letter queue hands over is stored in `dead_letters`
+ * (dead-letter-queue.ts).
  *
  * @module
  */
-import type { DepositMessage } from "../../schema/queue-message";
-import { settleBatch } from "./settle";
+import { createDatabase } from "../../schema/client";
+import { ConfigError, parseConsumerConfig, retryDelaySeconds } from "./config";
+import { isDeadLetterQueue, storeDeadLetterQueueBatch } from "./dead-letter-queue";
+import { recordBatch } from "./metrics";
+import { type SettleContext, settleDepositBatch } from "./settle";
+
+/** Backoff for a batch that cannot even start (bad configuration): long enough to fix it. */
+const UNCONFIGURED_RETRY = { retryBaseSeconds: 60, retryMaxSeconds: 3_600 };
 
 export default {
 	async queue(batch, env) {
-		await settleBatch(batch, env);
+		let context: SettleContext;
+		try {
+			context = {
+				sql: createDatabase(env).sql,
+				config: parseConsumerConfig(env as unknown as Record<string, unknown>),
+				metrics: env.METRICS,
+				versionId: env.CF_VERSION_METADATA?.id ?? "",
+			};
+		} catch (error) {
+			// Nothing can be settled, and guessing a threshold could credit too early: keep every
+			// message on the queue until the configuration is fixed.
+			console.error(error instanceof ConfigError ? error.message : `consumer misconfigured: ${error}`);
+			for (const m of batch.messages) {
+				m.retry({ delaySeconds: retryDelaySeconds(m.attempts, UNCONFIGURED_RETRY) });
+			}
+			recordBatch(env.METRICS, env.CF_VERSION_METADATA?.id ?? "", [], {
+				outcome: "config_error",
+				queue: batch.queue,
+				size: batch.messages.length,
+				dbMs: 0,
+				retried: batch.messages.length,
+			});
+			return;
+		}
+		if (isDeadLetterQueue(batch.queue)) await storeDeadLetterQueueBatch(batch, context);
+		else await settleDepositBatch(batch, context);
 	},
-} satisfies ExportedHandler<Env, DepositMessage>;
+} satisfies ExportedHandler<Env, unknown>;

@@ -1,44 +1,191 @@
 /**
- * Settles a batch of deposit messages in one database round trip.
+ * Settles a batch from the `deposits` queue: every message ends acked as settled (credited,
+ * pending, parked, conflict, duplicate, reverted, reversed) or dead-lettered, or is retried
+ * with backoff. Nothing is acked before the database has committed what the ack stands for.
+ *
+ * - Messages that can never settle (contract violations, a `tx_id` that disagrees with its
+ *   key) are stored in `dead_letters` in the same transaction as the rest, then acked.
+ * - The batch is one round trip (settle-transaction.ts). A transient failure (network,
+ *   timeout, deadlock, Neon unavailable) retries each message with exponential backoff from
+ *   its own `attempts`; redelivery of an already committed message is a no-op, so a lost ack
+ *   or a response lost after commit costs nothing.
+ * - A permanent failure (Postgres refused the data: SQLSTATE class 22 or 23) means one of the
+ *   messages is poison; the batch is then settled one message at a time, and only the
+ *   messages that fail on their own are dead-lettered.
  *
  * @module
  */
-import { createDatabase } from "../../schema/client";
-import { type DepositMessage, parseDepositMessage } from "../../schema/queue-message";
+import { type ConsumerConfig, retryDelaySeconds } from "./config";
+import { classifyDatabaseError } from "./database-errors";
+import { type BatchMetric, type MessageMetric, type MessageOutcome, recordBatch } from "./metrics";
+import type { MetricsSink, QueueBatch, QueueMessage } from "./queue-types";
+import { cleanStrings, readMessage, storableJson } from "./read-message";
+import type { DeadLetterRow, SettleRow } from "./settle-sql";
+import { type Sql, settleInOneRoundTrip } from "./settle-transaction";
 
-export async function settleBatch(batch: MessageBatch<DepositMessage>, env: Env): Promise<void> {
-	const { sql } = createDatabase(env);
-	const valid = batch.messages.flatMap((m) => {
-		const parsed = parseDepositMessage(m.body);
-		return parsed.success ? [{ message: m, body: parsed.data }] : [];
-	});
+export interface SettleContext {
+	sql: Sql;
+	config: ConsumerConfig;
+	/** The Analytics Engine binding; metrics are skipped without one. */
+	metrics?: MetricsSink;
+	/** `CF_VERSION_METADATA.id`, written into every data point. */
+	versionId: string;
+}
+
+interface Pending {
+	message: QueueMessage;
+	/** Set for a message that can be settled. */
+	row?: SettleRow;
+	/** Set for a message that goes to the dead-letter table. */
+	deadLetter?: DeadLetterRow;
+	chain: string;
+	receivedAt: number;
+	outcome?: MessageOutcome;
+}
+
+/** The dead-letter row for a message; its body is made storable whatever it holds. */
+export function deadLetterRow(
+	message: QueueMessage,
+	source: DeadLetterRow["source"],
+	reason: string,
+	txId: string | null,
+): DeadLetterRow {
+	return {
+		message_id: message.id,
+		tx_id: txId,
+		source,
+		reason: cleanStrings(reason) as string,
+		body: storableJson(message.body),
+		attempts: message.attempts,
+	};
+}
+
+async function readBatch(batch: QueueBatch, config: ConsumerConfig): Promise<Pending[]> {
+	return Promise.all(
+		batch.messages.map(async (message, i): Promise<Pending> => {
+			const read = await readMessage(message.body, config);
+			if (!read.ok) {
+				return {
+					message,
+					deadLetter: deadLetterRow(message, "consumer", read.reason, read.txId),
+					chain: "",
+					receivedAt: message.timestamp.getTime(),
+				};
+			}
+			return {
+				message,
+				row: { i, message_id: message.id, attempts: message.attempts, ...read.row },
+				chain: read.message.chain,
+				receivedAt: Date.parse(read.message.received_at),
+			};
+		}),
+	);
+}
+
+/**
+ * Settles one batch of the `deposits` queue and acks or retries each message.
+ *
+ * @returns the outcome of each message by message id (what the metrics recorded).
+ */
+export async function settleDepositBatch(
+	batch: QueueBatch,
+	context: SettleContext,
+): Promise<Map<string, MessageOutcome>> {
+	const { sql, config } = context;
+	const pending = await readBatch(batch, context.config);
+	const rows = pending.flatMap((p) => (p.row ? [p.row] : []));
+	const deadLetters = pending.flatMap((p) => (p.deadLetter ? [p.deadLetter] : []));
+	const started = performance.now();
+	let batchOutcome: BatchMetric["outcome"] = "ok";
 	try {
-		await sql.transaction(
-			valid.map(({ body }) =>
-				sql.query(
-					`INSERT INTO deposits (id, chain, tx_hash, log_index, amount, currency, to_address, user_id,
-					  confirmations, required_confirmations, webhook_id)
-					 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-					 ON CONFLICT (chain, tx_hash, log_index) DO NOTHING`,
-					[
-						body.tx_id,
-						body.chain,
-						body.tx_hash,
-						body.log_index,
-						body.amount,
-						body.currency,
-						body.to_address,
-						body.user_id,
-						body.confirmations ?? 0,
-						12,
-						body.webhook_id,
-					],
-				),
-			),
-		);
-		for (const { message } of valid) message.ack();
+		const outcomes = await settleInOneRoundTrip(sql, rows, deadLetters, config.databaseTimeoutMs);
+		for (const p of pending) p.outcome = p.row ? outcomes.get(p.row.i) : "dead_letter";
 	} catch (error) {
-		console.error("settlement failed, retrying the batch:", error);
-		for (const { message } of valid) message.retry({ delaySeconds: Math.min(2 ** message.attempts, 300) });
+		const failure = classifyDatabaseError(error);
+		if (failure.permanent) {
+			console.warn(`batch of ${rows.length} refused (${failure.message}); settling its messages one by one`);
+			batchOutcome = "isolated";
+			await settleOneByOne(pending, context);
+		} else {
+			console.error(`settlement failed, retrying ${pending.length} messages: ${failure.message}`);
+			batchOutcome = "db_error";
+		}
 	}
+	const dbMs = performance.now() - started;
+	return finish(batch, pending, context, { outcome: batchOutcome, dbMs });
+}
+
+/** After a permanent failure: each settleable message alone, then the dead letters together. */
+async function settleOneByOne(pending: Pending[], context: SettleContext): Promise<void> {
+	const { sql, config } = context;
+	for (const p of pending) {
+		if (!p.row) continue;
+		try {
+			const outcomes = await settleInOneRoundTrip(sql, [p.row], [], config.databaseTimeoutMs);
+			p.outcome = outcomes.get(p.row.i);
+		} catch (error) {
+			const failure = classifyDatabaseError(error);
+			if (!failure.permanent) continue; // left without an outcome: retried
+			p.deadLetter = deadLetterRow(
+				p.message,
+				"consumer",
+				`Postgres refused to settle this message: ${failure.message}`,
+				p.row.tx_id,
+			);
+			p.row = undefined;
+		}
+	}
+	const deadLetters = pending.flatMap((p) => (p.deadLetter && !p.outcome ? [p] : []));
+	if (!deadLetters.length) return;
+	try {
+		await settleInOneRoundTrip(
+			sql,
+			[],
+			deadLetters.map((p) => p.deadLetter!),
+			config.databaseTimeoutMs,
+		);
+		for (const p of deadLetters) p.outcome = "dead_letter";
+	} catch (error) {
+		console.error(
+			`could not store ${deadLetters.length} dead letters: ${classifyDatabaseError(error).message}`,
+		);
+	}
+}
+
+/** Acks what has an outcome, retries the rest with backoff, and writes the metrics. */
+function finish(
+	batch: QueueBatch,
+	pending: Pending[],
+	context: SettleContext,
+	result: { outcome: BatchMetric["outcome"]; dbMs: number },
+): Map<string, MessageOutcome> {
+	const now = Date.now();
+	const byId = new Map<string, MessageOutcome>();
+	const metrics: MessageMetric[] = [];
+	let retried = 0;
+	for (const p of pending) {
+		if (p.outcome) {
+			p.message.ack();
+		} else {
+			p.outcome = "retry";
+			retried++;
+			p.message.retry({ delaySeconds: retryDelaySeconds(p.message.attempts, context.config) });
+		}
+		byId.set(p.message.id, p.outcome);
+		metrics.push({
+			outcome: p.outcome,
+			chain: p.chain,
+			settleMs: result.dbMs,
+			lagMs: Math.max(0, now - p.receivedAt),
+			attempts: p.message.attempts,
+		});
+	}
+	recordBatch(context.metrics, context.versionId, metrics, {
+		outcome: result.outcome,
+		queue: batch.queue,
+		size: pending.length,
+		dbMs: result.dbMs,
+		retried,
+	});
+	return byId;
 }

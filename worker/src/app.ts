@@ -1,10 +1,11 @@
 /**
- * The edge Worker's Hono app: routes, the JSON error envelope, and a metrics data point for
- * every request.
+ * The edge Worker's Hono app: routes, the JSON error envelope, a metrics data point for every
+ * request, and a body size limit on the API.
  *
  * @module
  */
 import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import type { AppEnv } from "./env";
 import { ApiError, errorResponse } from "./errors";
@@ -16,6 +17,9 @@ import { transactions } from "./routes/transactions";
 import { wallet } from "./routes/wallet";
 import { webhooks } from "./routes/webhooks";
 
+/** Largest request body the API reads (webhooks are a few hundred bytes). */
+export const MAX_BODY_BYTES = 64 * 1024;
+
 export const app = new Hono<AppEnv>();
 
 app.use(async (c, next) => {
@@ -24,8 +28,22 @@ app.use(async (c, next) => {
 	c.set("chain", "");
 	c.set("enqueueFailed", false);
 	await next();
+	// writeDataPoint is not awaited: the runtime sends the point after the response.
 	recordRequest(c, Date.now() - started);
 });
+
+// Before anything reads a body: by Content-Length when given, else by counting the stream.
+app.use(
+	"/api/v1/*",
+	bodyLimit({
+		maxSize: MAX_BODY_BYTES,
+		onError: () => {
+			throw new ApiError(413, "payload_too_large", `the body is larger than ${MAX_BODY_BYTES} bytes`, {
+				max_bytes: MAX_BODY_BYTES,
+			});
+		},
+	}),
+);
 
 app.route("/api/v1/health", health);
 app.route("/api/v1/webhooks", webhooks);
@@ -35,9 +53,10 @@ app.route("/api/v1/wallet", wallet);
 app.route("/api/v1/transactions", transactions);
 app.route("/api/v1/admin", admin);
 
-app.notFound((c) =>
-	errorResponse(c, new ApiError(404, "not_found", `no route for ${c.req.method} ${c.req.path}`)),
-);
+app.notFound((c) => {
+	c.set("errorCode", "not_found");
+	return errorResponse(c, new ApiError(404, "not_found", `no route for ${c.req.method} ${c.req.path}`));
+});
 
 app.onError((error, c) => {
 	if (error instanceof ApiError) {

@@ -1,16 +1,59 @@
-import { exports } from "cloudflare:workers";
+import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { app } from "../src/app";
+import type { ErrorBody } from "./support/webhooks";
+
+const HEALTH = "https://edge.test/api/v1/health";
 
 describe("GET /api/v1/health", () => {
 	it("answers 200 without touching the database", async () => {
-		const res = await exports.default.fetch("https://edge.test/api/v1/health");
+		// A database URL that cannot work: the fast check must not notice.
+		const res = await app.request(
+			HEALTH,
+			{},
+			{ ...env, DATABASE_URL: "", NEON_HTTP_ENDPOINT: "http://127.0.0.1:9/sql" },
+		);
 		expect(res.status).toBe(200);
-		expect(await res.json()).toMatchObject({ status: "ok" });
+		expect(await res.json()).toEqual({ status: "ok", version: env.CF_VERSION_METADATA.id });
+		expect(res.headers.get("cache-control")).toBe("no-store");
+	});
+
+	it("treats deep=0 and deep=false as the fast check", async () => {
+		for (const flag of ["0", "false"]) {
+			const res = await app.request(`${HEALTH}?deep=${flag}`, {}, { ...env, DATABASE_URL: "" });
+			expect(res.status).toBe(200);
+		}
 	});
 
 	it("checks the database when asked for a deep check", async () => {
-		const res = await exports.default.fetch("https://edge.test/api/v1/health?deep=1");
-		expect(res.status).toBe(200);
-		expect(await res.json()).toMatchObject({ status: "ok", database: "ok" });
+		for (const flag of ["1", "true", ""]) {
+			const res = await exports.default.fetch(`${HEALTH}?deep${flag ? `=${flag}` : ""}`);
+			expect(res.status).toBe(200);
+			expect(await res.json()).toMatchObject({
+				status: "ok",
+				database: "ok",
+				database_ms: expect.any(Number),
+			});
+		}
+	});
+
+	it("answers 503 with Retry-After when the database is down, without leaking its address", async () => {
+		// Nothing listens on port 9 (discard) here: the driver's request is refused at once.
+		const down = { ...env, NEON_HTTP_ENDPOINT: "http://127.0.0.1:9/sql" };
+		const res = await app.request(`${HEALTH}?deep=1`, {}, down);
+		expect(res.status).toBe(503);
+		expect(res.headers.get("retry-after")).toBe("5");
+		const body = (await res.json()) as ErrorBody;
+		expect(body).toMatchObject({
+			ok: false,
+			error: { code: "service_unavailable", database: "unavailable" },
+		});
+		expect(JSON.stringify(body)).not.toMatch(/127\.0\.0\.1|postgres:/);
+	});
+
+	it("answers 503 when the database is not configured", async () => {
+		const res = await app.request(`${HEALTH}?deep=1`, {}, { ...env, DATABASE_URL: "" });
+		expect(res.status).toBe(503);
+		expect(res.headers.get("retry-after")).toBe("5");
 	});
 });

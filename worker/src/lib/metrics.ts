@@ -1,26 +1,50 @@
 /**
- * Writes the request data point (layout in schema/metrics.ts). `writeDataPoint` is
- * fire-and-forget in the runtime, so it adds nothing to the response time; a failure to write
- * a metric never fails a request.
+ * Writes one Analytics Engine data point per request (layout and the meaning of every blob and
+ * double: schema/metrics.ts `REQUEST`). `writeDataPoint` returns at once and the runtime sends
+ * the point after the response, so it adds nothing to the response time; a failure to write a
+ * metric never fails a request.
+ *
+ * Latency is `Date.now()` at the end minus at the start. Workers advance that clock only across
+ * I/O (a timing side-channel defence), so the figure covers the waits (the queue send) and not
+ * the CPU time between them: compare it between versions, not with a client's stopwatch.
  *
  * @module
  */
 import type { Context } from "hono";
+import { matchedRoutes } from "hono/route";
 import { REQUEST, toDataPoint } from "../../../schema/metrics";
 import type { AppEnv } from "../env";
 
+/** The `route` of requests that matched no route (404 from the not-found handler). */
+export const UNMATCHED_ROUTE = "(unmatched)";
+
+/**
+ * The route pattern that answered, e.g. "/api/v1/webhooks/:chain", never the raw path (bounded
+ * cardinality). Read from the router's match, because `c.req.routePath` in an outer middleware
+ * names that middleware's own pattern ("/*"). Middleware is registered for every method
+ * ("ALL"); the last route with a concrete method is the handler.
+ */
+export function routePattern(c: Context<AppEnv>): string {
+	const routes = matchedRoutes(c);
+	for (let i = routes.length - 1; i >= 0; i--) {
+		if (routes[i]!.method !== "ALL") return routes[i]!.path;
+	}
+	return UNMATCHED_ROUTE;
+}
+
+/** Writes the request's data point; call it after the response is set. Never throws. */
 export function recordRequest(c: Context<AppEnv>, latencyMs: number): void {
 	try {
-		const cf = (c.req.raw as { cf?: { colo?: string } }).cf;
+		const cf = (c.req.raw as { cf?: { colo?: unknown } }).cf;
 		c.env.METRICS?.writeDataPoint(
 			toDataPoint(REQUEST, {
 				kind: "request",
 				worker: "edge",
 				versionId: c.env.CF_VERSION_METADATA?.id ?? "",
-				route: c.req.routePath,
+				route: routePattern(c),
 				method: c.req.method,
 				chain: c.get("chain"),
-				colo: cf?.colo ?? "",
+				colo: typeof cf?.colo === "string" ? cf.colo : "",
 				errorCode: c.get("errorCode"),
 				status: c.res.status,
 				latencyMs,

@@ -1,7 +1,8 @@
 /**
  * `GET /api/v1/health`: fast and without the database, for load balancers and uptime checks.
- * `GET /api/v1/health?deep=1` also runs `SELECT 1` against the database with a short timeout
- * and answers 503 when it fails, so a deploy can be checked end to end.
+ * `GET /api/v1/health?deep=1` also runs `SELECT 1` against the database, bounded by
+ * {@link DEEP_CHECK_TIMEOUT_MS}, and answers 503 with Retry-After when the database is down or
+ * slow, so a deploy can be checked end to end.
  *
  * @module
  */
@@ -10,11 +11,17 @@ import { createDatabase } from "../../../schema/client";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
 
-const DEEP_CHECK_TIMEOUT_MS = 2_000;
+export const DEEP_CHECK_TIMEOUT_MS = 2_000;
+
+/** `?deep`, `?deep=1` and `?deep=true` ask for the database check; `?deep=0` / `false` do not. */
+function wantsDeep(value: string | undefined): boolean {
+	return value !== undefined && value !== "0" && value.toLowerCase() !== "false";
+}
 
 export const health = new Hono<AppEnv>().get("/", async (c) => {
 	const version = c.env.CF_VERSION_METADATA?.id ?? "";
-	if (!c.req.query("deep")) return c.json({ status: "ok", version });
+	c.header("Cache-Control", "no-store");
+	if (!wantsDeep(c.req.query("deep"))) return c.json({ status: "ok", version });
 	const started = Date.now();
 	try {
 		const { sql } = createDatabase(c.env);
@@ -25,7 +32,7 @@ export const health = new Hono<AppEnv>().get("/", async (c) => {
 		throw new ApiError(
 			503,
 			"service_unavailable",
-			"the database did not answer",
+			`the database did not answer within ${DEEP_CHECK_TIMEOUT_MS} ms`,
 			{ database: "unavailable" },
 			{ "Retry-After": "5" },
 		);

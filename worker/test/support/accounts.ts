@@ -11,10 +11,10 @@ import { decode } from "hono/jwt";
 import { Secret, TOTP } from "otpauth";
 import { expect } from "vitest";
 import type { DepositMessage } from "../../../schema/queue-message";
+import { depositTxId } from "../../../schema/tx-id";
 import { testDatabase } from "../../../test/support/database";
 import { app } from "../../src/app";
 import { hashPassword } from "../../src/lib/password";
-import { depositTxId } from "../../src/lib/tx-id";
 
 export const BASE = "https://edge.test";
 

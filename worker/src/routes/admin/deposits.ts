@@ -74,7 +74,8 @@ type AssignRow = {
 	currency: string;
 	to_address: string | null;
 	status: string;
-	confirmations: number;
+	// null when the sender never said (a deposit the sender declared final).
+	confirmations: number | null;
 	block_number: string | null;
 	metadata: unknown;
 };

@@ -1,0 +1,55 @@
+/**
+ * The consumer's Analytics Engine data points (layouts in schema/metrics.ts): one per message
+ * (`settle`) and one per batch (`batch`), each with the Worker version id. Writing a metric
+ * never fails settlement.
+ *
+ * @module
+ */
+import { BATCH, SETTLE, toDataPoint } from "../../schema/metrics";
+import type { MetricsSink } from "./queue-types";
+
+/** What became of a message, as the SETTLE layout's `outcome` column records it. */
+export type MessageOutcome =
+	| "pending"
+	| "credited"
+	| "duplicate"
+	| "unmatched"
+	| "conflict"
+	| "reverted"
+	| "reversed"
+	| "dead_letter"
+	| "retry";
+
+export interface MessageMetric {
+	outcome: MessageOutcome;
+	chain: string;
+	settleMs: number;
+	lagMs: number;
+	attempts: number;
+}
+
+export interface BatchMetric {
+	outcome: "ok" | "db_error" | "isolated" | "config_error" | "dead_letter_queue";
+	queue: string;
+	size: number;
+	dbMs: number;
+	retried: number;
+}
+
+/** Writes one `settle` point per message and one `batch` point. */
+export function recordBatch(
+	sink: MetricsSink | undefined,
+	versionId: string,
+	messages: readonly MessageMetric[],
+	batch: BatchMetric,
+): void {
+	if (!sink) return;
+	try {
+		for (const m of messages) {
+			sink.writeDataPoint(toDataPoint(SETTLE, { kind: "settle", worker: "consumer", versionId, ...m }));
+		}
+		sink.writeDataPoint(toDataPoint(BATCH, { kind: "batch", worker: "consumer", versionId, ...batch }));
+	} catch (error) {
+		console.error("metrics write failed:", error);
+	}
+}

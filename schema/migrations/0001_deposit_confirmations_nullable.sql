@@ -1,0 +1,2 @@
+ALTER TABLE "deposits" ALTER COLUMN "confirmations" DROP DEFAULT;--> statement-breakpoint
+ALTER TABLE "deposits" ALTER COLUMN "confirmations" DROP NOT NULL;

@@ -1,0 +1,324 @@
+/**
+ * The deposit webhook body: parsed exactly, validated with zod, normalised into the fields of the
+ * queue message (schema/queue-message.ts).
+ *
+ * Both shapes the original senders post are accepted:
+ * - `{tx_hash, amount, metadata}` (the smoke and batch senders; `confirmations` may be added),
+ *   where the player, when known, is `metadata.user_id`;
+ * - `{tx_hash, confirmations, chain, to_address, amount, currency, status, block_number,
+ *   user_id, metadata}` (the blockchain watcher), plus `log_index`.
+ * Unknown top-level fields are ignored; `null` means absent, as in the original API.
+ *
+ * Rules (each broken rule is a 422 naming the field):
+ * - `tx_hash` per chain: EVM chains (bep20, erc20) `0x` + 64 hex; TRON (trc20) 64 hex with or
+ *   without `0x`. Normalised to lower case, TRON without `0x`, so the deterministic `tx_id` of a
+ *   redelivery does not depend on how the sender spelled the hash.
+ * - `amount` (required): a decimal string, canonicalised exactly (see ./decimal.ts). A JSON number
+ *   is converted from its exact source text, never through a float (`10.50` → "10.5"); one in
+ *   exponent form (`1e3`) is refused.
+ * - `confirmations`, `log_index`: whole numbers >= 0 (digit strings accepted, as the original
+ *   coerced them); `confirmations` absent → null, `log_index` absent → 0.
+ * - `block_number`: a whole number within Postgres bigint, carried as a decimal string.
+ * - `to_address`: EVM `0x` + 40 hex (lower-cased); TRON base58 `T` + 33 characters (the
+ *   base58check checksum is not verified here: an address that matches no registration leaves
+ *   the deposit unmatched for review).
+ * - `currency`: default USDT, case-insensitive, one of {@link CURRENCIES}.
+ * - `chain` in the body, if given, must name the chain of the URL.
+ * - `status`: pending | confirmed | removed, with synonyms (see {@link STATUS_SYNONYMS});
+ *   absent → confirmed (the original's default).
+ * - `user_id`: a UUID (users.id is uuid). `metadata.user_id` is taken as the user id when the
+ *   top-level field is absent and it is a UUID; other values there (the original senders also
+ *   put Telegram ids or notes there) stay metadata only, and the deposit is attributed by address
+ *   or parked as unmatched. Top-level and metadata ids that disagree are refused.
+ * - `metadata`: an object of at most {@link METADATA_MAX_BYTES} bytes as JSON and
+ *   {@link METADATA_MAX_DEPTH} levels of nesting.
+ *
+ * @module
+ */
+import { z } from "zod";
+import type { Chain, DepositMessageV1 } from "../../../schema/queue-message";
+import {
+	canonicalAmount,
+	canonicalInteger,
+	type Exact,
+	ExactNumber,
+	isPlainObject,
+	parseJsonExact,
+} from "./decimal";
+
+export const METADATA_MAX_BYTES = 4096;
+export const METADATA_MAX_DEPTH = 5;
+/** Currencies the platform takes deposits in. */
+export const CURRENCIES = ["USDT"] as const;
+const MAX_INT4 = "2147483647";
+const MAX_INT8 = "9223372036854775807";
+
+/** Sender status words → the three statuses of the queue message. */
+export const STATUS_SYNONYMS: Record<string, DepositMessageV1["status"]> = {
+	pending: "pending",
+	unconfirmed: "pending",
+	confirming: "pending",
+	confirmed: "confirmed",
+	success: "confirmed",
+	succeeded: "confirmed",
+	completed: "confirmed",
+	finalized: "confirmed",
+	removed: "removed",
+	reorged: "removed",
+	reorg: "removed",
+	orphaned: "removed",
+	dropped: "removed",
+	replaced: "removed",
+	failed: "removed",
+	reverted: "removed",
+};
+
+/** The validated deposit: the queue message's fields that come from the body. */
+export type DepositFields = Omit<DepositMessageV1, "v" | "tx_id" | "webhook_id" | "received_at">;
+
+export interface PayloadIssue {
+	/** Dotted path of the field, e.g. "amount" or "metadata". */
+	field: string;
+	message: string;
+}
+
+export type PayloadResult =
+	| { ok: true; deposit: DepositFields }
+	| { ok: false; status: 400 | 422; message: string; issues?: PayloadIssue[] };
+
+const EVM = { txHash: /^0x[0-9a-f]{64}$/, address: /^0x[0-9a-f]{40}$/ };
+const TRON = { txHash: /^(?:0x)?[0-9a-f]{64}$/, address: /^T[1-9A-HJ-NP-Za-km-z]{33}$/ };
+const UUID = z.uuid();
+
+type Ctx = z.core.$RefinementCtx;
+
+/** Reports an `Exact` failure as a zod issue and yields the canonical text otherwise. */
+function exact(result: Exact, ctx: Ctx): string {
+	if (!result.ok) ctx.addIssue({ code: "custom", message: result.message });
+	return result.ok ? result.value : "";
+}
+
+/** A whole number given as a JSON number, a digit string, or an exact-number wrapper. */
+function wholeNumber(max: string) {
+	return z
+		.unknown()
+		.optional()
+		.transform((value, ctx): string | null => {
+			if (value === undefined || value === null) return null;
+			if (typeof value === "number") {
+				return Number.isSafeInteger(value)
+					? exact(canonicalInteger(String(value), max), ctx)
+					: exact({ ok: false, message: "must be a whole number of at least 0" }, ctx);
+			}
+			if (value instanceof ExactNumber) {
+				return exact(
+					value.source === undefined
+						? { ok: false, message: "send large numbers as a digit string" }
+						: canonicalInteger(value.source, max),
+					ctx,
+				);
+			}
+			if (typeof value === "string") return exact(canonicalInteger(value.trim(), max), ctx);
+			return exact({ ok: false, message: "must be a whole number" }, ctx);
+		});
+}
+
+const optionalText = (max: number, label: string) =>
+	z
+		.string({ error: `must be a string (${label})` })
+		.trim()
+		.min(1, { error: `must not be empty (${label})` })
+		.max(max, { error: `is longer than ${max} characters (${label})` })
+		.nullish()
+		.transform((v) => v ?? null);
+
+const encoder = new TextEncoder();
+
+/** Whether `text` takes more than `max` bytes as UTF-8 (1 to 3 bytes per UTF-16 unit), encoding it only when its length alone does not tell. */
+function longerThan(text: string, max: number): boolean {
+	if (text.length > max) return true;
+	if (text.length * 3 <= max) return false;
+	return encoder.encode(text).length > max;
+}
+
+function depth(value: unknown, limit: number): number {
+	// Stops as soon as the limit is passed, so hostile nesting costs at most `limit` levels of stack.
+	if (typeof value !== "object" || value === null) return 0;
+	if (limit < 0) return 1;
+	let deepest = 0;
+	for (const child of Object.values(value)) {
+		deepest = Math.max(deepest, depth(child, limit - 1));
+		if (deepest > limit) break;
+	}
+	return 1 + deepest;
+}
+
+const metadataSchema = z
+	.unknown()
+	.optional()
+	.transform((value, ctx): Record<string, unknown> | null => {
+		if (value === undefined || value === null) return null;
+		if (!isPlainObject(value)) {
+			ctx.addIssue({ code: "custom", message: "must be a JSON object" });
+			return null;
+		}
+		if (depth(value, METADATA_MAX_DEPTH) > METADATA_MAX_DEPTH) {
+			ctx.addIssue({ code: "custom", message: `is nested more than ${METADATA_MAX_DEPTH} levels deep` });
+			return null;
+		}
+		if (longerThan(JSON.stringify(value), METADATA_MAX_BYTES)) {
+			ctx.addIssue({ code: "custom", message: `is larger than ${METADATA_MAX_BYTES} bytes as JSON` });
+			return null;
+		}
+		// Passed through as parsed (not rebuilt key by key), so keys such as "__proto__" stay data.
+		return value;
+	});
+
+function bodySchema(chain: Chain) {
+	const formats = chain === "trc20" ? TRON : EVM;
+	return z
+		.object({
+			tx_hash: z
+				.string({ error: (issue) => (issue.input == null ? "is required" : "must be a string") })
+				.max(130, { error: "is not a transaction hash" })
+				.transform((v) => v.trim().toLowerCase())
+				.refine((v) => formats.txHash.test(v), {
+					error:
+						chain === "trc20"
+							? "must be 64 hex digits (0x optional)"
+							: "must be 0x followed by 64 hex digits",
+				})
+				.transform((v) => (chain === "trc20" ? v.replace(/^0x/, "") : v)),
+			amount: z
+				.unknown()
+				.optional()
+				.transform((value, ctx): string => {
+					if (value === undefined || value === null) return exact({ ok: false, message: "is required" }, ctx);
+					if (typeof value === "string") return exact(canonicalAmount(value.trim()), ctx);
+					if (value instanceof ExactNumber) {
+						return exact(
+							value.source === undefined
+								? { ok: false, message: 'send the amount as a decimal string, e.g. "20.5"' }
+								: canonicalAmount(value.source),
+							ctx,
+						);
+					}
+					return exact({ ok: false, message: 'must be a decimal string, e.g. "20.5"' }, ctx);
+				}),
+			confirmations: wholeNumber(MAX_INT4).transform((v) => (v === null ? null : Number(v))),
+			log_index: wholeNumber(MAX_INT4).transform((v) => (v === null ? 0 : Number(v))),
+			block_number: wholeNumber(MAX_INT8),
+			chain: z
+				.string({ error: "must be a string" })
+				.nullish()
+				.refine((v) => v == null || v.trim().toLowerCase() === chain, {
+					error: `must match the chain of the URL (${chain})`,
+				}),
+			to_address: optionalText(128, "a deposit address")
+				.transform((v) => (v !== null && formats === EVM ? v.toLowerCase() : v))
+				.refine((v) => v === null || formats.address.test(v), {
+					error:
+						chain === "trc20"
+							? "must be a TRON base58 address: T followed by 33 characters"
+							: "must be 0x followed by 40 hex digits",
+				}),
+			currency: z
+				.string({ error: "must be a string" })
+				.nullish()
+				.transform((v) => (v == null ? "USDT" : v.trim().toUpperCase()))
+				.refine((v) => (CURRENCIES as readonly string[]).includes(v), {
+					error: `must be one of ${CURRENCIES.join(", ")}`,
+				}),
+			status: z
+				.string({ error: "must be a string" })
+				.nullish()
+				.transform((v, ctx) => {
+					if (v == null) return "confirmed" as const;
+					const status = STATUS_SYNONYMS[v.trim().toLowerCase()];
+					if (!status) {
+						ctx.addIssue({
+							code: "custom",
+							message: `is not a known status; use pending, confirmed or removed (or ${Object.keys(STATUS_SYNONYMS).join(", ")})`,
+						});
+						return z.NEVER;
+					}
+					return status;
+				}),
+			user_id: z
+				.string({ error: "must be a UUID string" })
+				.nullish()
+				.transform((v, ctx) => {
+					if (v == null) return null;
+					const id = v.trim().toLowerCase();
+					if (UUID.safeParse(id).success) return id;
+					ctx.addIssue({ code: "custom", message: "must be a UUID (the player's users.id)" });
+					return z.NEVER;
+				}),
+			metadata: metadataSchema,
+		})
+		.transform((body, ctx): DepositFields => {
+			const candidate = body.metadata?.user_id;
+			const fromMetadata =
+				typeof candidate === "string" && UUID.safeParse(candidate.trim().toLowerCase()).success
+					? candidate.trim().toLowerCase()
+					: null;
+			if (body.user_id && fromMetadata && body.user_id !== fromMetadata) {
+				ctx.addIssue({ code: "custom", path: ["user_id"], message: "disagrees with metadata.user_id" });
+			}
+			return {
+				chain,
+				tx_hash: body.tx_hash,
+				log_index: body.log_index,
+				amount: body.amount,
+				currency: body.currency,
+				confirmations: body.confirmations,
+				status: body.status,
+				to_address: body.to_address,
+				user_id: body.user_id ?? fromMetadata,
+				block_number: body.block_number,
+				metadata: body.metadata,
+			};
+		});
+}
+
+// Built once per isolate: building a zod schema costs far more than running it.
+const schemas = new Map<Chain, ReturnType<typeof bodySchema>>();
+function schemaFor(chain: Chain) {
+	const schema = schemas.get(chain) ?? bodySchema(chain);
+	schemas.set(chain, schema);
+	return schema;
+}
+
+/** Most issues listed in one answer: enough to fix a body, bounded for hostile ones. */
+const MAX_ISSUES = 10;
+
+/**
+ * Parses and validates a webhook body (already decoded as UTF-8) for `chain`.
+ *
+ * @example
+ * ```ts
+ * const result = parseWebhookPayload('{"tx_hash":"0x…","amount":"20.5"}', "bep20");
+ * if (!result.ok) throw new ApiError(result.status, ..., result.message, { issues: result.issues });
+ * ```
+ */
+export function parseWebhookPayload(text: string, chain: Chain): PayloadResult {
+	let json: unknown;
+	try {
+		json = parseJsonExact(text);
+	} catch (error) {
+		return { ok: false, status: 400, message: `the body is not valid JSON: ${(error as Error).message}` };
+	}
+	if (!isPlainObject(json)) return { ok: false, status: 400, message: "the body must be a JSON object" };
+	const parsed = schemaFor(chain).safeParse(json);
+	if (parsed.success) return { ok: true, deposit: parsed.data };
+	const issues = parsed.error.issues.slice(0, MAX_ISSUES).map((issue) => ({
+		field: issue.path.map(String).join(".") || "(body)",
+		message: issue.message,
+	}));
+	return {
+		ok: false,
+		status: 422,
+		message: issues.map((i) => `${i.field} ${i.message}`).join("; "),
+		issues,
+	};
+}
