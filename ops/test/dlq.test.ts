@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { neon, neonConfig } from "@neondatabase/serverless";
 import { URI } from "otpauth";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { depositTxId } from "../../worker/src/lib/tx-id";
+import { depositTxId } from "../../schema/tx-id";
 import { type LocalStack, startLocalStack } from "../local/stack";
 import { runOps } from "./support/run-ops";
 
