@@ -7,9 +7,8 @@
  *
  * @module
  */
-import pg from "pg";
 import { createDatabase } from "../schema/client";
-import { redact } from "./migrate";
+import { connectPostgres, redact } from "./migrate";
 
 export interface DatabaseClient {
 	/** How the client connects, for messages (no secrets). */
@@ -40,14 +39,7 @@ export async function openDatabaseClient(env: {
 			close: async () => {},
 		};
 	}
-	const client = new pg.Client({ connectionString: url });
-	try {
-		await client.connect();
-	} catch (error) {
-		throw new Error(
-			`could not connect to ${redact(url)}: ${(error as Error).message}. Check DATABASE_URL and that the server is up.`,
-		);
-	}
+	const client = await connectPostgres(url);
 	return {
 		description: redact(url),
 		query: async (text, params = []) => (await client.query(text, params)).rows,

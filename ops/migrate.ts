@@ -15,8 +15,8 @@ import pg from "pg";
 
 export const MIGRATIONS_FOLDER = fileURLToPath(new URL("../schema/migrations", import.meta.url));
 
-/** Applies pending migrations to the Postgres at `url` (postgres:// or postgresql://). */
-export async function migratePostgres(url: string): Promise<void> {
+/** A connected `pg` client, or an error that says which server failed and what to check. */
+export async function connectPostgres(url: string): Promise<pg.Client> {
 	const client = new pg.Client({ connectionString: url });
 	try {
 		await client.connect();
@@ -25,6 +25,12 @@ export async function migratePostgres(url: string): Promise<void> {
 			`could not connect to ${redact(url)}: ${(error as Error).message}. Check DATABASE_URL and that the server is up.`,
 		);
 	}
+	return client;
+}
+
+/** Applies pending migrations to the Postgres at `url` (postgres:// or postgresql://). */
+export async function migratePostgres(url: string): Promise<void> {
+	const client = await connectPostgres(url);
 	try {
 		await migratePgFiles(drizzlePg({ client }), { migrationsFolder: MIGRATIONS_FOLDER });
 	} finally {

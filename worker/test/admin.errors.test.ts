@@ -7,12 +7,12 @@ import {
 	count,
 	expectError,
 	json,
-	recordingQueue,
 	registerUser,
 	seedDeposit,
 	sql,
-	txHash,
 } from "./support/accounts";
+import { recordingQueue } from "./support/queue";
+import { randomTxHash } from "./support/webhooks";
 
 beforeEach(async () => {
 	await resetDatabase(env);
@@ -30,7 +30,7 @@ const validBody = () => ({
 	v: 1,
 	tx_id: crypto.randomUUID(),
 	chain: "bep20",
-	tx_hash: txHash(),
+	tx_hash: randomTxHash(),
 	log_index: 0,
 	amount: "1",
 	currency: "USDT",

@@ -2,16 +2,9 @@ import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
 import { parseDepositMessage } from "../../schema/queue-message";
 import { resetDatabase } from "../../test/support/database";
-import {
-	adminWithToken,
-	call,
-	json,
-	recordingQueue,
-	registerUser,
-	seedDeposit,
-	sql,
-	txHash,
-} from "./support/accounts";
+import { adminWithToken, call, json, registerUser, seedDeposit, sql } from "./support/accounts";
+import { recordingQueue } from "./support/queue";
+import { randomTxHash } from "./support/webhooks";
 
 beforeEach(async () => {
 	await resetDatabase(env);
@@ -26,7 +19,7 @@ async function seedDeadLetter(
 		v: 1,
 		tx_id: crypto.randomUUID(),
 		chain: "bep20",
-		tx_hash: txHash(),
+		tx_hash: randomTxHash(),
 		log_index: 0,
 		amount: "25.5",
 		currency: "USDT",
@@ -104,7 +97,7 @@ describe("POST /api/v1/admin/deposits/:tx_id/assign", () => {
 	it("audits the action and sends the agreed v1 message, then answers 202", async () => {
 		const admin = await adminWithToken();
 		const user = await registerUser();
-		const hash = txHash();
+		const hash = randomTxHash();
 		const txId = await seedDeposit({
 			status: "unmatched",
 			txHash: hash,

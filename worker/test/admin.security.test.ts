@@ -8,12 +8,12 @@ import {
 	count,
 	createAdmin,
 	expectError,
-	recordingQueue,
 	registerUser,
 	seedDeposit,
 	sql,
 	userWithToken,
 } from "./support/accounts";
+import { recordingQueue } from "./support/queue";
 
 beforeEach(async () => {
 	await resetDatabase(env);

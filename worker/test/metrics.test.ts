@@ -3,7 +3,8 @@ import { describe, expect, it } from "vitest";
 import { REQUEST } from "../../schema/metrics";
 import { app } from "../src/app";
 import { UNMATCHED_ROUTE } from "../src/lib/metrics";
-import { BASE, recordingQueue, signedInit, WEBHOOK_URL, watcherDeposit } from "./support/webhooks";
+import { recordingQueue } from "./support/queue";
+import { BASE, signedInit, WEBHOOK_URL, watcherDeposit } from "./support/webhooks";
 
 type DataPoint = { blobs: string[]; doubles: number[]; indexes: string[] };
 
@@ -108,7 +109,7 @@ describe("one Analytics Engine data point per request", () => {
 	});
 
 	it("never fails a request because the metric could not be written", async () => {
-		const { queue } = recordingQueue(env.DEPOSITS);
+		const { queue } = recordingQueue({ forwardTo: env.DEPOSITS });
 		const broken = {
 			writeDataPoint: () => {
 				throw new Error("analytics unavailable");

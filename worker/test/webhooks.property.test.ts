@@ -9,7 +9,8 @@ import { describe, expect, it } from "vitest";
 import { parseDepositMessage } from "../../schema/queue-message";
 import { TEST_WEBHOOK_SECRET } from "../../test/projects";
 import { app, MAX_BODY_BYTES } from "../src/app";
-import { legacySignature, recordingQueue, signedInit, WEBHOOK_URL, watcherDeposit } from "./support/webhooks";
+import { recordingQueue } from "./support/queue";
+import { legacySignature, signedInit, WEBHOOK_URL, watcherDeposit } from "./support/webhooks";
 
 /** Runs per property: enough to find the classic mistakes, bounded so the suite stays fast. */
 const RUNS = 150;
@@ -21,7 +22,7 @@ interface Outcome {
 }
 
 async function deliver(init: RequestInit, url = WEBHOOK_URL): Promise<Outcome> {
-	const { queue, sent } = recordingQueue(env.DEPOSITS);
+	const { queue, sent } = recordingQueue({ forwardTo: env.DEPOSITS });
 	const res = await app.request(url, init, { ...env, DEPOSITS: queue });
 	return { status: res.status, sent, body: await res.json() };
 }

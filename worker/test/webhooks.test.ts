@@ -3,11 +3,11 @@ import { describe, expect, it } from "vitest";
 import { depositTxId } from "../../schema/tx-id";
 import { TEST_WEBHOOK_SECRET, TEST_WEBHOOK_SECRET_ROTATED } from "../../test/projects";
 import { app, MAX_BODY_BYTES } from "../src/app";
+import { recordingQueue } from "./support/queue";
 import {
 	BASE,
 	type ErrorBody,
 	legacySignature,
-	recordingQueue,
 	signedInit,
 	WEBHOOK_URL,
 	watcherDeposit,
@@ -82,7 +82,7 @@ describe("POST /api/v1/webhooks/:chain: accepted", () => {
 	});
 
 	it("enqueues exactly the validated message, with the webhook id and receive time", async () => {
-		const { queue, sent } = recordingQueue(env.DEPOSITS);
+		const { queue, sent } = recordingQueue({ forwardTo: env.DEPOSITS });
 		const deposit = watcherDeposit({ amount: "7.50" });
 		const before = Date.now();
 		const res = await app.request(WEBHOOK_URL, signedInit(deposit, { id: "msg_enqueue_1" }), {
@@ -158,7 +158,7 @@ describe("POST /api/v1/webhooks/:chain: refused, in one JSON shape", () => {
 	});
 
 	it("refuses every webhook when no secret is configured: 503, retryable, nothing enqueued", async () => {
-		const { queue, sent } = recordingQueue(env.DEPOSITS);
+		const { queue, sent } = recordingQueue({ forwardTo: env.DEPOSITS });
 		const res = await app.request(WEBHOOK_URL, signedInit(watcherDeposit()), {
 			...env,
 			WEBHOOK_SECRETS: "",

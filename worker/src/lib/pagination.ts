@@ -11,6 +11,7 @@
  */
 import { z } from "zod";
 import { ApiError } from "../errors";
+import type { AccountsDatabase } from "./database";
 
 export const DEFAULT_PAGE_SIZE = 50;
 export const MAX_PAGE_SIZE = 100;
@@ -63,10 +64,33 @@ export function decodeCursor(cursor: string | undefined): CursorPosition | null 
 }
 
 /**
+ * Runs a keyset-paged list query and cuts the page. The query takes `filters` as its first
+ * parameters, then the cursor's timestamp and id (both null on the first page) and the row
+ * limit, and orders by `(sort key, id)` descending.
+ *
+ * @example
+ * ```ts
+ * return c.json(await fetchPage(db, LIST, [userId], query, (r) => r.sort_at, toItem));
+ * ```
+ */
+export async function fetchPage<Row extends { id: string }, Item>(
+	db: AccountsDatabase,
+	text: string,
+	filters: unknown[],
+	query: { limit: number; cursor?: string | undefined },
+	sortKey: (row: Row) => string,
+	toItem: (row: Row) => Item,
+): Promise<{ items: Item[]; next_cursor: string | null }> {
+	const after = decodeCursor(query.cursor);
+	const rows = await db.query<Row>(text, [...filters, after?.t ?? null, after?.id ?? null, query.limit + 1]);
+	return page(rows, query.limit, sortKey, toItem);
+}
+
+/**
  * Cuts a page from rows fetched with `LIMIT limit + 1`: the extra row only says that there is
  * a next page.
  */
-export function page<Row extends { id: string }, Item>(
+function page<Row extends { id: string }, Item>(
 	rows: Row[],
 	limit: number,
 	sortKey: (row: Row) => string,

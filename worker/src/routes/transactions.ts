@@ -13,7 +13,7 @@ import { ApiError } from "../errors";
 import { type AuthedEnv, requireAuth } from "../lib/auth";
 import { database } from "../lib/database";
 import { depositStatus } from "../lib/deposit-status";
-import { decodeCursor, isoTimestamp, page, pageQuery } from "../lib/pagination";
+import { fetchPage, isoTimestamp, pageQuery } from "../lib/pagination";
 import { pathParam, queryInput } from "../lib/request-input";
 
 const listQuery = z.object({
@@ -51,19 +51,13 @@ type LedgerRow = {
 export const transactions = new Hono<AuthedEnv>()
 	.get("/", requireAuth("user"), async (c) => {
 		const query = queryInput(c, listQuery);
-		const after = decodeCursor(query.cursor);
-		const rows = await database(c.env).query<LedgerRow>(LIST, [
-			c.var.auth.sub,
-			query.type ?? null,
-			after?.t ?? null,
-			after?.id ?? null,
-			query.limit + 1,
-		]);
 		return c.json(
-			page(
-				rows,
-				query.limit,
-				(row) => row.sort_at,
+			await fetchPage(
+				database(c.env),
+				LIST,
+				[c.var.auth.sub, query.type ?? null],
+				query,
+				(row: LedgerRow) => row.sort_at,
 				(row) => ({
 					id: row.id,
 					type: row.tx_type,

@@ -2,7 +2,7 @@
  * Helpers for the account and admin tests, inside workerd: requests through the real Worker
  * (or through the app with a changed environment), players registered through the API, admins
  * written straight into SQL with a known TOTP secret, deposits and ledger rows seeded as
- * settlement writes them, and a queue stand-in that records what a route sends.
+ * settlement writes them.
  *
  * @module
  */
@@ -10,13 +10,11 @@ import { env, exports } from "cloudflare:workers";
 import { decode } from "hono/jwt";
 import { Secret, TOTP } from "otpauth";
 import { expect } from "vitest";
-import type { DepositMessage } from "../../../schema/queue-message";
 import { depositTxId } from "../../../schema/tx-id";
 import { testDatabase } from "../../../test/support/database";
 import { app } from "../../src/app";
 import { hashPassword } from "../../src/lib/password";
-
-export const BASE = "https://edge.test";
+import { BASE, randomTxHash } from "./webhooks";
 
 /** A database handle for assertions and seeding. */
 export function sql() {
@@ -174,17 +172,10 @@ export interface SeedDeposit {
 	metadata?: Record<string, unknown> | null;
 }
 
-let hashCounter = 0;
-/** A random-looking transaction hash. */
-export function txHash(): string {
-	hashCounter++;
-	return `0x${crypto.randomUUID().replaceAll("-", "")}${hashCounter.toString(16).padStart(32, "0")}`;
-}
-
 /** Inserts a deposit row as settlement leaves it; returns its tx_id. */
 export async function seedDeposit(d: SeedDeposit = {}): Promise<string> {
 	const chain = d.chain ?? "bep20";
-	const hash = d.txHash ?? txHash();
+	const hash = d.txHash ?? randomTxHash();
 	const logIndex = d.logIndex ?? 0;
 	const id = await depositTxId(chain, hash, logIndex);
 	await sql().query(
@@ -224,21 +215,6 @@ export async function seedCredit(userId: string, depositId: string, amount: stri
 			amount,
 		]),
 	]);
-}
-
-/** A `DEPOSITS` stand-in that records what is sent (or refuses, to play an outage). */
-export function recordingQueue(options: { fail?: boolean } = {}) {
-	const sent: DepositMessage[] = [];
-	const queue = {
-		async send(body: DepositMessage) {
-			if (options.fail) throw new Error("queue unavailable (test)");
-			sent.push(structuredClone(body));
-		},
-		async sendBatch() {
-			throw new Error("not used");
-		},
-	} as unknown as Queue;
-	return { queue, sent };
 }
 
 /** Rows of a table matching a condition, for "nothing changed" assertions. */

@@ -68,22 +68,6 @@ export async function legacySignature(secret: string, body: string | Uint8Array)
 	return Array.from(new Uint8Array(mac), (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-/** A queue binding that records what it is given and forwards it to the real one. */
-export function recordingQueue(real: Queue) {
-	const sent: unknown[] = [];
-	const queue = {
-		send: (body: unknown, options?: QueueSendOptions) => {
-			sent.push(body);
-			return real.send(body, options);
-		},
-		sendBatch: (messages: Iterable<MessageSendRequest>, options?: QueueSendBatchOptions) => {
-			for (const m of messages) sent.push(m.body);
-			return real.sendBatch(messages, options);
-		},
-	} as unknown as Queue;
-	return { queue, sent };
-}
-
 /** The JSON error envelope every failure uses. */
 export interface ErrorBody {
 	ok: false;

@@ -17,7 +17,7 @@ import { ApiError } from "../../errors";
 import type { AuthedEnv } from "../../lib/auth";
 import { database } from "../../lib/database";
 import { queueUnavailable, sendDeposit } from "../../lib/deposit-queue";
-import { decodeCursor, isoTimestamp, page, pageQuery } from "../../lib/pagination";
+import { fetchPage, isoTimestamp, pageQuery } from "../../lib/pagination";
 import { pathParam, queryInput, validationError } from "../../lib/request-input";
 
 const listQuery = z.object({
@@ -68,18 +68,13 @@ type LetterRow = {
 export const deadLetters = new Hono<AuthedEnv>()
 	.get("/", async (c) => {
 		const query = queryInput(c, listQuery);
-		const after = decodeCursor(query.cursor);
-		const rows = await database(c.env).query<{ id: string; sort_at: string }>(LIST, [
-			query.include_redriven === "true",
-			after?.t ?? null,
-			after?.id ?? null,
-			query.limit + 1,
-		]);
 		return c.json(
-			page(
-				rows,
-				query.limit,
-				(row) => row.sort_at,
+			await fetchPage(
+				database(c.env),
+				LIST,
+				[query.include_redriven === "true"],
+				query,
+				(row: { id: string; sort_at: string }) => row.sort_at,
 				({ sort_at: _, ...row }) => row,
 			),
 		);

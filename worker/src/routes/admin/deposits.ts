@@ -19,7 +19,7 @@ import { ApiError } from "../../errors";
 import type { AuthedEnv } from "../../lib/auth";
 import { database } from "../../lib/database";
 import { queueUnavailable, sendDeposit } from "../../lib/deposit-queue";
-import { decodeCursor, isoTimestamp, page, pageQuery } from "../../lib/pagination";
+import { fetchPage, isoTimestamp, pageQuery } from "../../lib/pagination";
 import { jsonBody, pathParam, queryInput } from "../../lib/request-input";
 
 const listQuery = z.object(pageQuery);
@@ -87,34 +87,26 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 export const deposits = new Hono<AuthedEnv>()
 	.get("/unmatched", async (c) => {
 		const query = queryInput(c, listQuery);
-		const after = decodeCursor(query.cursor);
-		const rows = await database(c.env).query<{ id: string; first_seen_at: string }>(UNMATCHED, [
-			after?.t ?? null,
-			after?.id ?? null,
-			query.limit + 1,
-		]);
 		return c.json(
-			page(
-				rows,
-				query.limit,
-				(row) => row.first_seen_at,
+			await fetchPage(
+				database(c.env),
+				UNMATCHED,
+				[],
+				query,
+				(row: { id: string; first_seen_at: string }) => row.first_seen_at,
 				({ id, ...row }) => ({ tx_id: id, status: "unmatched", ...row }),
 			),
 		);
 	})
 	.get("/conflicts", async (c) => {
 		const query = queryInput(c, listQuery);
-		const after = decodeCursor(query.cursor);
-		const rows = await database(c.env).query<{ id: string; sort_at: string }>(CONFLICTS, [
-			after?.t ?? null,
-			after?.id ?? null,
-			query.limit + 1,
-		]);
 		return c.json(
-			page(
-				rows,
-				query.limit,
-				(row) => row.sort_at,
+			await fetchPage(
+				database(c.env),
+				CONFLICTS,
+				[],
+				query,
+				(row: { id: string; sort_at: string }) => row.sort_at,
 				({ sort_at: _, ...row }) => row,
 			),
 		);
