@@ -119,6 +119,31 @@ export default defineConfig({
 					testTimeout: 30_000,
 				},
 			},
+			{
+				plugins: [
+					cloudflareTest(({ inject }) => {
+						const cloudflare = inject("cloudflareStandIn");
+						return {
+							wrangler: { configPath: "./alerts/wrangler.toml" },
+							miniflare: {
+								bindings: {
+									CLOUDFLARE_API_BASE_URL: `${cloudflare.origin}/client/v4`,
+									CLOUDFLARE_API_TOKEN: cloudflare.token,
+									CLOUDFLARE_ACCOUNT_ID: cloudflare.accountId,
+									SLACK_WEBHOOK_URL: `${cloudflare.origin}/slack/T0000/B0000/alerts`,
+								},
+							},
+						};
+					}),
+				],
+				test: {
+					name: "alerts",
+					include: ["alerts/test/**/*.test.ts"],
+					globalSetup: ["./alerts/test/global-setup.ts"],
+					fileParallelism: false,
+					testTimeout: 30_000,
+				},
+			},
 		],
 	},
 });

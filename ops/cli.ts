@@ -5,14 +5,25 @@
  * @module
  */
 import { admin } from "./commands/admin-create";
+import { alerts } from "./commands/alerts";
 import type { Command } from "./commands/command";
+import { dlq } from "./commands/dlq";
 import { migrate } from "./commands/migrate";
+import { rollback } from "./commands/rollback";
+import { rollout } from "./commands/rollout";
 import { sendWebhook } from "./commands/send-webhook";
+import { smoke } from "./commands/smoke";
+import { UsageError } from "./usage-error";
 
 const COMMANDS: Record<string, Command> = {
 	admin,
 	migrate,
 	webhook: sendWebhook,
+	rollout,
+	rollback,
+	alerts,
+	smoke,
+	dlq,
 };
 
 function usage(): string {
@@ -45,6 +56,6 @@ main(process.argv.slice(2)).then(
 	},
 	(error: unknown) => {
 		console.error(`error: ${error instanceof Error ? error.message : String(error)}`);
-		process.exitCode = 1;
+		process.exitCode = error instanceof UsageError ? 2 : 1;
 	},
 );

@@ -6,6 +6,8 @@ import { fileURLToPath } from "node:url";
 
 const require = createRequire(import.meta.url);
 const cli = fileURLToPath(new URL("../cli.ts", import.meta.url));
+// Ctrl-C reaches the CLI too (same process group): let it report and exit, then exit with it.
+process.on("SIGINT", () => {});
 const result = spawnSync(
 	process.execPath,
 	["--import", require.resolve("tsx"), cli, ...process.argv.slice(2)],

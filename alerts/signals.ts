@@ -1,0 +1,254 @@
+/**
+ * The signals the alert rules read: each one is a single query (Analytics Engine SQL or
+ * GraphQL Analytics) over a time window, returning a few named figures. Several rules share a
+ * signal, so an evaluation asks each question once per point in time.
+ *
+ * Column meanings come from schema/metrics.ts; nothing here knows a blob or double by number.
+ *
+ * @module
+ */
+import { BATCH, COMMON, REQUEST, SETTLE } from "../schema/metrics";
+import { type CloudflareApi, numberOf, type SqlRow } from "./cloudflare-api";
+import { COUNT, countIf, dataset, literal, quantile, type TimeWindow, within } from "./sql";
+
+/** What the alerts watch, for one environment. */
+export interface AlertTarget {
+	/** e.g. "production". */
+	environment: string;
+	/** The Analytics Engine dataset both Workers write into. */
+	dataset: string;
+	/** Script names of the two Workers (GraphQL filters on them). */
+	edgeScript: string;
+	consumerScript: string;
+	/** The deposits queue (its backlog is the original's Celery queue length). */
+	queue: string;
+	/**
+	 * Concurrent database round trips the database is sized for: the original's pool of 20
+	 * (DB_POOL_SIZE). Database utilisation is measured against it.
+	 */
+	dbCapacity: number;
+	/** CPU time one invocation may use before it counts as "high CPU", ms. */
+	cpuBudgetMs: number;
+}
+
+/** Figures of one signal; null where there was nothing to measure (no traffic). */
+export type Figures = Record<string, number | null>;
+
+export type SignalName = "http" | "webhook" | "settle" | "database" | "queue" | "invocations";
+
+/** How to read each signal, and which figures it yields. */
+interface Signal {
+	fields: readonly string[];
+	read(api: CloudflareApi, target: AlertTarget, window: TimeWindow): Promise<Figures>;
+}
+
+const seconds = (w: TimeWindow) => (w.to.getTime() - w.from.getTime()) / 1000;
+
+async function one(api: CloudflareApi, query: string): Promise<SqlRow | undefined> {
+	return (await api.sql(query))[0];
+}
+
+/** Ratio, or null when the denominator is empty (0/0 is "no data", as in Prometheus). */
+const ratio = (a: number | null, b: number | null) => (a === null || !b ? null : a / b);
+
+const http: Signal = {
+	fields: ["requests", "errorRate", "p95Ms", "p99Ms", "avgMs", "enqueueFailedPerSecond"],
+	async read(api, target, window) {
+		const row = await one(
+			api,
+			`SELECT ${COUNT} AS requests,
+  ${countIf(`${REQUEST.status} >= 500`)} AS errors_5xx,
+  SUM(_sample_interval * ${REQUEST.latencyMs}) AS latency_ms_total,
+  ${quantile(0.95, REQUEST.latencyMs)} AS p95_ms,
+  ${quantile(0.99, REQUEST.latencyMs)} AS p99_ms,
+  SUM(_sample_interval * ${REQUEST.enqueueFailed}) AS enqueue_failed
+FROM ${dataset(target.dataset)}
+WHERE ${COMMON.kind} = ${literal("request")} AND ${within(window)}
+FORMAT JSON`,
+		);
+		const requests = numberOf(row, "requests") ?? 0;
+		const seen = requests > 0;
+		return {
+			requests,
+			errorRate: ratio(numberOf(row, "errors_5xx"), requests),
+			p95Ms: seen ? numberOf(row, "p95_ms") : null,
+			p99Ms: seen ? numberOf(row, "p99_ms") : null,
+			avgMs: ratio(numberOf(row, "latency_ms_total"), requests),
+			enqueueFailedPerSecond: (numberOf(row, "enqueue_failed") ?? 0) / seconds(window),
+		};
+	},
+};
+
+const webhook: Signal = {
+	fields: ["requests", "p95Ms"],
+	async read(api, target, window) {
+		const row = await one(
+			api,
+			`SELECT ${COUNT} AS requests,
+  ${quantile(0.95, REQUEST.latencyMs)} AS p95_ms
+FROM ${dataset(target.dataset)}
+WHERE ${COMMON.kind} = ${literal("request")} AND ${REQUEST.route} LIKE ${literal("/api/v1/webhooks/%")} AND ${within(window)}
+FORMAT JSON`,
+		);
+		const requests = numberOf(row, "requests") ?? 0;
+		return { requests, p95Ms: requests > 0 ? numberOf(row, "p95_ms") : null };
+	},
+};
+
+/** Settle outcomes that mean the message was not settled this time. */
+export const SETTLE_FAILURES = ["retry", "dead_letter"] as const;
+
+const settle: Signal = {
+	fields: ["messages", "failuresPerSecond", "lagP95Ms"],
+	async read(api, target, window) {
+		const failed = `${SETTLE.outcome} IN (${SETTLE_FAILURES.map(literal).join(", ")})`;
+		const row = await one(
+			api,
+			`SELECT ${COUNT} AS messages,
+  ${countIf(failed)} AS failures,
+  ${quantile(0.95, SETTLE.lagMs)} AS lag_p95_ms
+FROM ${dataset(target.dataset)}
+WHERE ${COMMON.kind} = ${literal("settle")} AND ${within(window)}
+FORMAT JSON`,
+		);
+		const messages = numberOf(row, "messages") ?? 0;
+		return {
+			messages,
+			failuresPerSecond: (numberOf(row, "failures") ?? 0) / seconds(window),
+			lagP95Ms: messages > 0 ? numberOf(row, "lag_p95_ms") : null,
+		};
+	},
+};
+
+const database: Signal = {
+	fields: ["utilization"],
+	async read(api, target, window) {
+		const row = await one(
+			api,
+			`SELECT ${COUNT} AS batches,
+  SUM(_sample_interval * ${BATCH.dbMs}) AS db_ms_total
+FROM ${dataset(target.dataset)}
+WHERE ${COMMON.kind} = ${literal("batch")} AND ${within(window)}
+FORMAT JSON`,
+		);
+		// Little's law: total round-trip time over the window = mean round trips in flight.
+		const busyMs = numberOf(row, "db_ms_total") ?? 0;
+		return { utilization: busyMs / (seconds(window) * 1000) / target.dbCapacity };
+	},
+};
+
+const QUEUE_BACKLOG = `query QueueBacklog($accountTag: string!, $queueId: string!, $from: Time!, $to: Time!) {
+  viewer {
+    accounts(filter: { accountTag: $accountTag }) {
+      queueBacklogAdaptiveGroups(limit: 1, filter: { queueId: $queueId, datetime_geq: $from, datetime_lt: $to }) {
+        avg { messages bytes }
+      }
+    }
+  }
+}`;
+
+interface QueueBacklogData {
+	viewer: { accounts: { queueBacklogAdaptiveGroups: { avg: { messages: number; bytes: number } }[] }[] };
+}
+
+/** Queue ids by name: they do not change, so one lookup per process (or Worker isolate) is enough. */
+const queueIds = new Map<string, Promise<string>>();
+
+const queue: Signal = {
+	fields: ["backlogMessages"],
+	async read(api, target, window) {
+		const key = `${target.queue}`;
+		let id = queueIds.get(key);
+		if (!id) {
+			id = api.queueId(target.queue);
+			queueIds.set(key, id);
+			id.catch(() => queueIds.delete(key));
+		}
+		const data = await api.graphql<QueueBacklogData>(QUEUE_BACKLOG, {
+			accountTag: api.accountId,
+			queueId: await id,
+			from: window.from.toISOString(),
+			to: window.to.toISOString(),
+		});
+		const group = data.viewer.accounts[0]?.queueBacklogAdaptiveGroups[0];
+		// An idle queue reports no groups at all: that is no data, not an empty queue.
+		return { backlogMessages: group ? group.avg.messages : null };
+	},
+};
+
+const INVOCATIONS = `query WorkerInvocations($accountTag: string!, $edge: string!, $consumer: string!, $from: Time!, $to: Time!) {
+  viewer {
+    accounts(filter: { accountTag: $accountTag }) {
+      edge: workersInvocationsAdaptive(limit: 1, filter: { scriptName: $edge, datetime_geq: $from, datetime_lt: $to }) {
+        sum { requests }
+        quantiles { cpuTimeP99 }
+      }
+      consumer: workersInvocationsAdaptive(limit: 1, filter: { scriptName: $consumer, datetime_geq: $from, datetime_lt: $to }) {
+        sum { requests }
+        quantiles { cpuTimeP99 }
+      }
+      edgeExceeded: workersInvocationsAdaptive(limit: 1, filter: { scriptName: $edge, status: "exceededResources", datetime_geq: $from, datetime_lt: $to }) {
+        sum { requests }
+      }
+      consumerExceeded: workersInvocationsAdaptive(limit: 1, filter: { scriptName: $consumer, status: "exceededResources", datetime_geq: $from, datetime_lt: $to }) {
+        sum { requests }
+      }
+    }
+  }
+}`;
+
+interface InvocationGroup {
+	sum: { requests: number };
+	quantiles?: { cpuTimeP99: number };
+}
+
+interface InvocationsData {
+	viewer: {
+		accounts: {
+			edge: InvocationGroup[];
+			consumer: InvocationGroup[];
+			edgeExceeded: InvocationGroup[];
+			consumerExceeded: InvocationGroup[];
+		}[];
+	};
+}
+
+const invocations: Signal = {
+	fields: ["cpuP99Ms", "cpuBudgetRatio", "exceededResources"],
+	async read(api, target, window) {
+		const data = await api.graphql<InvocationsData>(INVOCATIONS, {
+			accountTag: api.accountId,
+			edge: target.edgeScript,
+			consumer: target.consumerScript,
+			from: window.from.toISOString(),
+			to: window.to.toISOString(),
+		});
+		const account = data.viewer.accounts[0];
+		// cpuTimeP99 is in microseconds.
+		const p99s = [account?.edge[0], account?.consumer[0]]
+			.filter((g): g is InvocationGroup => !!g && g.sum.requests > 0 && g.quantiles !== undefined)
+			.map((g) => (g.quantiles?.cpuTimeP99 ?? 0) / 1000);
+		const cpuP99Ms = p99s.length ? Math.max(...p99s) : null;
+		return {
+			cpuP99Ms,
+			cpuBudgetRatio: cpuP99Ms === null ? null : cpuP99Ms / target.cpuBudgetMs,
+			exceededResources: [...(account?.edgeExceeded ?? []), ...(account?.consumerExceeded ?? [])].reduce(
+				(n, g) => n + g.sum.requests,
+				0,
+			),
+		};
+	},
+};
+
+/** Every signal by name. */
+export const SIGNALS: Record<SignalName, Signal> = { http, webhook, settle, database, queue, invocations };
+
+/** Reads one signal over one window. */
+export function readSignal(
+	name: SignalName,
+	api: CloudflareApi,
+	target: AlertTarget,
+	window: TimeWindow,
+): Promise<Figures> {
+	return SIGNALS[name].read(api, target, window);
+}

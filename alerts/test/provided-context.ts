@@ -1,0 +1,19 @@
+/**
+ * What the alerts project's global setup provides to its tests and to the vitest config.
+ *
+ * @module
+ */
+import "vitest";
+
+/** The Cloudflare stand-in: its origin and the credentials it accepts. */
+export interface CloudflareStandInAddress {
+	origin: string;
+	token: string;
+	accountId: string;
+}
+
+declare module "vitest" {
+	export interface ProvidedContext {
+		cloudflareStandIn: CloudflareStandInAddress;
+	}
+}

@@ -1,0 +1,79 @@
+/**
+ * The project's Workers as the ops commands see them: which wrangler config each comes from,
+ * and what its config says for an environment (script name, Analytics Engine dataset, queue).
+ * Read with wrangler's own config reader, so the names are exactly the ones wrangler deploys.
+ *
+ * @module
+ */
+import { unstable_readConfig } from "wrangler";
+import type { AlertTarget } from "../../alerts/signals";
+import { UsageError } from "../usage-error";
+import type { WranglerTarget } from "./wrangler-cli";
+
+export type WorkerKind = "edge" | "consumer";
+
+/** Config file of each Worker, relative to the repository root. */
+export const WORKER_CONFIGS: Record<WorkerKind, string> = {
+	edge: "wrangler.toml",
+	consumer: "queue-consumer/wrangler.toml",
+};
+
+export interface WorkerTarget extends WranglerTarget {
+	kind: WorkerKind;
+	/** The script name wrangler deploys to in this environment. */
+	scriptName: string;
+	/** The Analytics Engine dataset the Worker writes to. */
+	dataset: string;
+}
+
+/** Parses `--worker`. */
+export function workerKind(value: string | undefined): WorkerKind {
+	if (value === "edge" || value === "consumer") return value;
+	throw new UsageError(`--worker must be "edge" or "consumer"${value ? `, not "${value}"` : ""}`);
+}
+
+function readConfig(configPath: string, env: string | undefined) {
+	try {
+		return unstable_readConfig({ config: configPath, env });
+	} catch (error) {
+		throw new UsageError(
+			`cannot read ${configPath}${env ? ` for --env ${env}` : ""}: ${(error as Error).message}`,
+		);
+	}
+}
+
+/** Resolves a Worker in an environment (undefined: the config's top level). */
+export function resolveWorker(kind: WorkerKind, env: string | undefined): WorkerTarget {
+	const configPath = WORKER_CONFIGS[kind];
+	const config = readConfig(configPath, env);
+	const dataset = config.analytics_engine_datasets[0]?.dataset;
+	if (!config.name || !dataset) {
+		throw new UsageError(
+			`${configPath}${env ? ` [env.${env}]` : ""} must name the Worker and its analytics_engine_datasets`,
+		);
+	}
+	return { kind, configPath, env, scriptName: config.name, dataset };
+}
+
+/** What the alert rules watch in an environment, from both Workers' configs. */
+export function resolveAlertTarget(
+	env: string | undefined,
+	settings: { dbCapacity: number; cpuBudgetMs: number },
+): AlertTarget {
+	const edge = resolveWorker("edge", env);
+	const consumer = resolveWorker("consumer", env);
+	const consumerConfig = readConfig(consumer.configPath, env);
+	// The first consumer entry is the deposits queue; the second is its dead-letter queue.
+	const queue = consumerConfig.queues.consumers?.[0]?.queue;
+	if (!queue)
+		throw new UsageError(`${consumer.configPath} has no queue consumer for --env ${env ?? "(top level)"}`);
+	return {
+		environment: env ?? "local",
+		dataset: edge.dataset,
+		edgeScript: edge.scriptName,
+		consumerScript: consumer.scriptName,
+		queue,
+		dbCapacity: settings.dbCapacity,
+		cpuBudgetMs: settings.cpuBudgetMs,
+	};
+}

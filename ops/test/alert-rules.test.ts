@@ -1,0 +1,117 @@
+/**
+ * The alert rules themselves (alerts/rules.ts) against the original's rule file, and the
+ * evaluator's `for` semantics (alerts/evaluate.ts) with figures given directly.
+ */
+import { describe, expect, it } from "vitest";
+import { evaluateRules, evaluationTime, type FigureSource } from "../../alerts/evaluate";
+import { toPrometheusText } from "../../alerts/prometheus";
+import { RULES } from "../../alerts/rules";
+import type { AlertTarget, Figures } from "../../alerts/signals";
+
+describe("the rules", () => {
+	it("are the original's fifteen, with its thresholds, `for` windows and severities", () => {
+		// From monitoring/prometheus/alerts/cricalgo_alerts.yaml of the original platform
+		// (seconds there, milliseconds here).
+		expect(
+			RULES.map((r) => [r.original.name, r.threshold, r.original.for, r.forMinutes, r.severity]),
+		).toEqual([
+			["HTTPHighP95", 2000, "5m", 5, "warning"],
+			["HTTPHighP99", 5000, "3m", 3, "critical"],
+			["HTTPHighAvg", 1000, "5m", 5, "warning"],
+			["HighErrorRate", 0.005, "2m", 2, "critical"],
+			["ModerateErrorRate", 0.001, "5m", 5, "warning"],
+			["CeleryQueueDepthHigh", 50, "5m", 5, "warning"],
+			["CeleryQueueDepthCritical", 200, "2m", 2, "critical"],
+			["DatabasePoolExhausted", 0.9, "3m", 3, "warning"],
+			["DatabasePoolCritical", 0.95, "1m", 1, "critical"],
+			["WebhookProcessingSlow", 1000, "5m", 5, "warning"],
+			["WebhookEnqueueFailed", 0.1, "2m", 2, "critical"],
+			["DepositTaskSlow", 30_000, "5m", 5, "warning"],
+			["DepositTaskFailed", 0.05, "3m", 3, "critical"],
+			["HighCPUUsage", 0.8, "5m", 5, "warning"],
+			["HighMemoryUsage", 0, "5m", 5, "warning"],
+		]);
+		expect(new Set(RULES.map((r) => r.name)).size).toBe(15);
+		expect(RULES.every((r) => r.windowMinutes === 5)).toBe(true);
+	});
+});
+
+const T = new Date(Date.UTC(2026, 10, 21, 12, 0, 0));
+const MINUTE = 60_000;
+
+/** Error rate by how many minutes before T the evaluation point is. */
+function errorRates(byMinute: (minutesAgo: number) => number | null): FigureSource {
+	return async (_signal, _window, at): Promise<Figures> => {
+		const rate = byMinute((T.getTime() - at.getTime()) / MINUTE);
+		return { errorRate: rate, requests: rate === null ? 0 : 1000 };
+	};
+}
+
+const highErrorRate = RULES.filter((r) => r.name === "HighErrorRate");
+
+describe("evaluateRules", () => {
+	it("fires only when the condition held at every minute of `for` (2m = 3 points)", async () => {
+		const held = (n: number) => errorRates((m) => (m < n ? 0.02 : 0.0001));
+		const state = async (n: number) => (await evaluateRules(highErrorRate, held(n), T))[0];
+		expect(await state(0)).toMatchObject({ state: "ok", heldMinutes: 0 });
+		expect(await state(1)).toMatchObject({ state: "pending", heldMinutes: 0 });
+		expect(await state(2)).toMatchObject({ state: "pending", heldMinutes: 1 });
+		expect(await state(3)).toMatchObject({ state: "firing", heldMinutes: 2, value: 0.02 });
+	});
+
+	it("stops looking back at the first minute the condition did not hold", async () => {
+		const asked: number[] = [];
+		const source: FigureSource = async (_signal, _window, at) => {
+			asked.push((T.getTime() - at.getTime()) / MINUTE);
+			return { errorRate: asked.length === 1 ? 0.02 : 0 };
+		};
+		await evaluateRules(highErrorRate, source, T);
+		expect(asked).toEqual([0, 1]);
+	});
+
+	it("reports no data (never firing) when there was nothing to measure", async () => {
+		const [result] = await evaluateRules(
+			highErrorRate,
+			errorRates(() => null),
+			T,
+		);
+		expect(result).toMatchObject({ state: "no_data", value: null });
+	});
+
+	it("reports an error with its reason when a figure cannot be read", async () => {
+		const [result] = await evaluateRules(
+			highErrorRate,
+			async () => {
+				throw new Error("Analytics Engine SQL query failed: HTTP 503");
+			},
+			T,
+		);
+		expect(result).toMatchObject({ state: "error", error: "Analytics Engine SQL query failed: HTTP 503" });
+	});
+
+	it("evaluates at the start of the minute", () => {
+		expect(evaluationTime(new Date(T.getTime() + 59_999))).toEqual(T);
+	});
+});
+
+describe("toPrometheusText", () => {
+	it("escapes label values as the text format requires", async () => {
+		const target: AlertTarget = {
+			environment: 'prod "eu"\\1',
+			dataset: "d",
+			edgeScript: "e",
+			consumerScript: "c",
+			queue: "q",
+			dbCapacity: 20,
+			cpuBudgetMs: 50,
+		};
+		const results = await evaluateRules(
+			highErrorRate,
+			errorRates(() => 0.02),
+			T,
+		);
+		expect(toPrometheusText(target, results)).toContain(
+			'ALERTS{alertname="HighErrorRate",alertstate="firing",severity="critical",environment="prod \\"eu\\"\\\\1"} 1',
+		);
+	});
+});
