@@ -19,7 +19,12 @@ describe("percentile", () => {
 		const thousand = Array.from({ length: 1000 }, (_, i) => i + 1);
 		expect(percentile(thousand, 99.9)).toBe(999);
 		expect(percentile(thousand, 99.5)).toBe(995);
-		expect(percentile(Array.from({ length: 3000 }, (_, i) => i + 1), 99.9)).toBe(2997);
+		expect(
+			percentile(
+				Array.from({ length: 3000 }, (_, i) => i + 1),
+				99.9,
+			),
+		).toBe(2997);
 	});
 });
 
