@@ -6,7 +6,7 @@
  *   queue-consumer/src/settle.ts: contract validation, tx_id check, the batch transaction,
  *   per-message ack, metrics) imported into Node, with `@neondatabase/serverless` speaking
  *   Neon's HTTP protocol to the local endpoint (ops/local/neon-http-server.ts → pg → Postgres).
- * - raw: the same five statements with the same JSON parameter, in BEGIN … COMMIT over one
+ * - raw: the same statements (`SETTLE_STATEMENTS`) with the same JSON parameter, in BEGIN … COMMIT over one
  *   `pg` connection: no validation, no HTTP, no driver.
  *
  * Every synthetic deposit is new, attributed to one of 2,000 users and past its threshold, so
@@ -30,13 +30,7 @@ import { migratePostgres, redact } from "../../ops/migrate";
 import { parseConsumerConfig } from "../../queue-consumer/src/config";
 import type { QueueBatch, QueueMessage } from "../../queue-consumer/src/queue-types";
 import { settleDepositBatch } from "../../queue-consumer/src/settle";
-import {
-	APPLY_BATCH,
-	INSERT_DEPOSITS,
-	LOCK_DEPOSITS,
-	LOCK_WALLETS,
-	type SettleRow,
-} from "../../queue-consumer/src/settle-sql";
+import { SETTLE_STATEMENTS, type SettleRow } from "../../queue-consumer/src/settle-sql";
 import type { Sql } from "../../queue-consumer/src/settle-transaction";
 import type { DepositMessage } from "../../schema/queue-message";
 import { depositTxId } from "../../schema/tx-id";
@@ -204,7 +198,7 @@ async function main() {
 				}));
 				const param = JSON.stringify(rows);
 				await raw.query("BEGIN");
-				for (const statement of [INSERT_DEPOSITS, LOCK_DEPOSITS, LOCK_WALLETS, APPLY_BATCH]) {
+				for (const statement of SETTLE_STATEMENTS) {
 					await raw.query(statement, [param]);
 				}
 				await raw.query("COMMIT");
