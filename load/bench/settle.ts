@@ -16,6 +16,8 @@
  * invocations). Each figure is the median of three runs, ours and raw interleaved. The ledger
  * invariants are checked at the end, through `pg` (the checker is driver-agnostic).
  *
+ * BENCH_SIZES (e.g. `100` or `10,100`) picks the batch sizes to run; the default runs all three.
+ *
  * Uses a scratch database on BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres),
  * created and dropped here.
  *
@@ -39,11 +41,15 @@ import { checkLedgerInvariants, formatLedgerReport } from "../../test/support/le
 const BASE_URL = process.env.BENCH_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 4);
 const USERS = 2_000;
-const SIZES = [
+const ALL_SIZES = [
 	{ size: 1, deposits: 600 },
 	{ size: 10, deposits: 3_000 },
 	{ size: 100, deposits: 15_000 },
 ];
+/** BENCH_SIZES=100 measures batches of 100 only (the `ratio:` line needs 100). */
+const SIZES = process.env.BENCH_SIZES
+	? ALL_SIZES.filter(({ size }) => process.env.BENCH_SIZES!.split(",").map(Number).includes(size))
+	: ALL_SIZES;
 const REPEATS = 3;
 const config = parseConsumerConfig({ CONFIRMATIONS: { bep20: 12, erc20: 12, trc20: 19 } });
 

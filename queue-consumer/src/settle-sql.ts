@@ -70,14 +70,19 @@ export type SettleOutcome =
 	| "reverted"
 	| "reversed";
 
+/** The columns of a batch row as the SQL reads them. */
+const COLUMNS = `
+	i int, tx_id uuid, chain text, tx_hash text, log_index int, amount numeric, currency text,
+	confirmations int, status text, to_address text, user_id uuid, block_number bigint,
+	metadata jsonb, webhook_id text, threshold int, wallet_currency text, message_id text, attempts int`;
+
+/** The batch's messages as rows, for the statements that never store a message's body. */
+const INPUT = `SELECT r.* FROM jsonb_to_recordset($1::jsonb) AS r(${COLUMNS})`;
+
 /** The batch's messages as rows; `body` keeps the message for conflict records. */
-const INPUT = `
+const INPUT_WITH_BODY = `
 	SELECT r.*, e - 'i' - 'threshold' - 'wallet_currency' - 'message_id' - 'attempts' AS body
-	FROM jsonb_array_elements($1::jsonb) AS e,
-	LATERAL jsonb_to_record(e) AS r(
-		i int, tx_id uuid, chain text, tx_hash text, log_index int, amount numeric, currency text,
-		confirmations int, status text, to_address text, user_id uuid, block_number bigint,
-		metadata jsonb, webhook_id text, threshold int, wallet_currency text, message_id text, attempts int)`;
+	FROM jsonb_array_elements($1::jsonb) AS e, LATERAL jsonb_to_record(e) AS r(${COLUMNS})`;
 
 /**
  * Idempotent by `message_id`. Sorted, so two deliveries of one message in concurrent batches
@@ -170,7 +175,7 @@ ON CONFLICT (user_id) DO UPDATE SET updated_at = w.updated_at WHERE false`;
  * `duplicate`.
  */
 export const APPLY_BATCH = `
-WITH m AS MATERIALIZED (${INPUT}),
+WITH m AS MATERIALIZED (${INPUT_WITH_BODY}),
 mm AS MATERIALIZED (
 	SELECT m.*, d.id AS deposit_id, (d.amount = m.amount AND d.currency = m.currency) AS agrees,
 		u.id AS known_user
