@@ -6,7 +6,7 @@
  *   queue-consumer/src/settle.ts: contract validation, tx_id check, the batch transaction,
  *   per-message ack, metrics) imported into Node, with `@neondatabase/serverless` speaking
  *   Neon's HTTP protocol to the local endpoint (ops/local/neon-http-server.ts → pg → Postgres).
- * - raw: the same five statements with the same JSON parameter, in BEGIN … COMMIT over one
+ * - raw: the same statements (`SETTLE_STATEMENTS`) with the same JSON parameter, in BEGIN … COMMIT over one
  *   `pg` connection: no validation, no HTTP, no driver.
  *
  * Every synthetic deposit is new, attributed to one of 2,000 users and past its threshold, so
@@ -15,6 +15,8 @@
  * these) and also BENCH_CONCURRENCY batches at once (as the queue runs several consumer
  * invocations). Each figure is the median of three runs, ours and raw interleaved. The ledger
  * invariants are checked at the end, through `pg` (the checker is driver-agnostic).
+ *
+ * BENCH_SIZES (e.g. `100` or `10,100`) picks the batch sizes to run; the default runs all three.
  *
  * Uses a scratch database on BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres),
  * created and dropped here.
@@ -30,13 +32,7 @@ import { migratePostgres, redact } from "../../ops/migrate";
 import { parseConsumerConfig } from "../../queue-consumer/src/config";
 import type { QueueBatch, QueueMessage } from "../../queue-consumer/src/queue-types";
 import { settleDepositBatch } from "../../queue-consumer/src/settle";
-import {
-	APPLY_BATCH,
-	INSERT_DEPOSITS,
-	LOCK_DEPOSITS,
-	LOCK_WALLETS,
-	type SettleRow,
-} from "../../queue-consumer/src/settle-sql";
+import { SETTLE_STATEMENTS, type SettleRow } from "../../queue-consumer/src/settle-sql";
 import type { Sql } from "../../queue-consumer/src/settle-transaction";
 import type { DepositMessage } from "../../schema/queue-message";
 import { depositTxId } from "../../schema/tx-id";
@@ -45,11 +41,15 @@ import { checkLedgerInvariants, formatLedgerReport } from "../../test/support/le
 const BASE_URL = process.env.BENCH_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 4);
 const USERS = 2_000;
-const SIZES = [
+const ALL_SIZES = [
 	{ size: 1, deposits: 600 },
 	{ size: 10, deposits: 3_000 },
 	{ size: 100, deposits: 15_000 },
 ];
+/** BENCH_SIZES=100 measures batches of 100 only (the `ratio:` line needs 100). */
+const SIZES = process.env.BENCH_SIZES
+	? ALL_SIZES.filter(({ size }) => process.env.BENCH_SIZES!.split(",").map(Number).includes(size))
+	: ALL_SIZES;
 const REPEATS = 3;
 const config = parseConsumerConfig({ CONFIRMATIONS: { bep20: 12, erc20: 12, trc20: 19 } });
 
@@ -204,7 +204,7 @@ async function main() {
 				}));
 				const param = JSON.stringify(rows);
 				await raw.query("BEGIN");
-				for (const statement of [INSERT_DEPOSITS, LOCK_DEPOSITS, LOCK_WALLETS, APPLY_BATCH]) {
+				for (const statement of SETTLE_STATEMENTS) {
 					await raw.query(statement, [param]);
 				}
 				await raw.query("COMMIT");

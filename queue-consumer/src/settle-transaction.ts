@@ -7,11 +7,8 @@
  */
 import type { NeonQueryFunction } from "@neondatabase/serverless";
 import {
-	APPLY_BATCH,
 	type DeadLetterRow,
-	INSERT_DEPOSITS,
-	LOCK_DEPOSITS,
-	LOCK_WALLETS,
+	SETTLE_STATEMENTS,
 	type SettleOutcome,
 	type SettleRow,
 	STORE_DEAD_LETTERS,
@@ -47,12 +44,7 @@ export async function settleInOneRoundTrip(
 	if (deadLetters.length) queries.push(sql.query(STORE_DEAD_LETTERS, [JSON.stringify(deadLetters)]));
 	if (rows.length) {
 		const batch = JSON.stringify(rows);
-		queries.push(
-			sql.query(INSERT_DEPOSITS, [batch]),
-			sql.query(LOCK_DEPOSITS, [batch]),
-			sql.query(LOCK_WALLETS, [batch]),
-			sql.query(APPLY_BATCH, [batch]),
-		);
+		for (const statement of SETTLE_STATEMENTS) queries.push(sql.query(statement, [batch]));
 	}
 	const outcomes = new Map<number, SettleOutcome>();
 	if (!queries.length) return outcomes;
