@@ -5,20 +5,17 @@
  * queue into the deposits table, and a message that can never settle must stay where it is.
  */
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { neon, neonConfig } from "@neondatabase/serverless";
+import { neon } from "@neondatabase/serverless";
 import { URI } from "otpauth";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { depositTxId } from "../../schema/tx-id";
-import { type LocalStack, startLocalStack } from "../local/stack";
+import type { LocalStack } from "../local/stack";
 import { runOps } from "./support/run-ops";
+import { startTestStack } from "./support/test-stack";
 
 let stack: LocalStack;
 let token: string;
 let totpUri: string;
-const scratch = mkdtempSync(join(tmpdir(), "cricalgo-dlq-"));
 const ADMIN = `ops_dlq_${randomBytes(3).toString("hex")}`;
 const PASSWORD = randomBytes(18).toString("base64url");
 const letters = { valid: "", invalid: "", txId: "" };
@@ -28,14 +25,7 @@ function totpNow(): string {
 }
 
 beforeAll(async () => {
-	stack = await startLocalStack({
-		edgePort: 0,
-		neonPort: 0,
-		databaseUrl: process.env.TEST_DATABASE_URL ? inject("databaseUrls").node : undefined,
-		dataDir: join(scratch, "pglite"),
-		persistTo: join(scratch, "wrangler-state"),
-	});
-	neonConfig.fetchEndpoint = stack.neonEndpoint;
+	stack = await startTestStack("dlq");
 
 	const created = await runOps(["admin", "create", "--username", ADMIN, "--password", PASSWORD, "--no-qr"], {
 		DATABASE_URL: stack.databaseUrl,
@@ -90,7 +80,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
 	await stack?.stop();
-	rmSync(scratch, { recursive: true, force: true });
 });
 
 const dlq = (...args: string[]) => runOps(["dlq", ...args, "--host", stack.baseUrl], { OPS_TOKEN: token });

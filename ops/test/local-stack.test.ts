@@ -1,34 +1,17 @@
-/**
- * The system end to end, as `npm start` runs it: wrangler dev with both Workers, the local
- * queue between them, the Neon driver, the local Neon endpoint and Postgres. A signed webhook
- * sent over HTTP must come out as a row in Postgres. Nothing of ours is mocked.
- */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { neon, neonConfig } from "@neondatabase/serverless";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { type LocalStack, startLocalStack } from "../local/stack";
+import { neon } from "@neondatabase/serverless";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { LocalStack } from "../local/stack";
 import { signWebhook } from "../webhook-signing";
+import { startTestStack } from "./support/test-stack";
 
 let stack: LocalStack;
-const scratch = mkdtempSync(join(tmpdir(), "cricalgo-stack-"));
 
 beforeAll(async () => {
-	stack = await startLocalStack({
-		edgePort: 0,
-		neonPort: 0,
-		// A real Postgres when the run has one (the node project's database), else embedded.
-		databaseUrl: process.env.TEST_DATABASE_URL ? inject("databaseUrls").node : undefined,
-		dataDir: join(scratch, "pglite"),
-		persistTo: join(scratch, "wrangler-state"),
-	});
-	neonConfig.fetchEndpoint = stack.neonEndpoint;
+	stack = await startTestStack("stack");
 });
 
 afterAll(async () => {
 	await stack?.stop();
-	rmSync(scratch, { recursive: true, force: true });
 });
 
 async function waitFor<T>(probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {

@@ -7,23 +7,18 @@
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { neon, neonConfig } from "@neondatabase/serverless";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { type LocalStack, startLocalStack } from "../local/stack";
+import { neon } from "@neondatabase/serverless";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { LocalStack } from "../local/stack";
 import { runOps } from "./support/run-ops";
+import { startTestStack } from "./support/test-stack";
 
 let stack: LocalStack;
-const scratch = mkdtempSync(join(tmpdir(), "cricalgo-smoke-"));
+// Where the smoke runs write their artifacts.
+const scratch = mkdtempSync(join(tmpdir(), "cricalgo-smoke-artifacts-"));
 
 beforeAll(async () => {
-	stack = await startLocalStack({
-		edgePort: 0,
-		neonPort: 0,
-		databaseUrl: process.env.TEST_DATABASE_URL ? inject("databaseUrls").node : undefined,
-		dataDir: join(scratch, "pglite"),
-		persistTo: join(scratch, "wrangler-state"),
-	});
-	neonConfig.fetchEndpoint = stack.neonEndpoint;
+	stack = await startTestStack("smoke");
 });
 
 afterAll(async () => {

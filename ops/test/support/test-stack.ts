@@ -1,0 +1,38 @@
+/**
+ * The local stack for a Node test: free ports, throw-away folders, and the node project's
+ * database when the run has a real Postgres (embedded PGlite otherwise). The Neon driver in the
+ * test process is pointed at the stack's endpoint.
+ *
+ * @module
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { neonConfig } from "@neondatabase/serverless";
+import { inject } from "vitest";
+import { type LocalStack, startLocalStack } from "../../local/stack";
+
+/** Starts a stack; `stop()` also removes its folders. */
+export async function startTestStack(name: string): Promise<LocalStack> {
+	const scratch = mkdtempSync(join(tmpdir(), `cricalgo-${name}-`));
+	try {
+		const stack = await startLocalStack({
+			edgePort: 0,
+			neonPort: 0,
+			databaseUrl: process.env.TEST_DATABASE_URL ? inject("databaseUrls").node : undefined,
+			dataDir: join(scratch, "pglite"),
+			persistTo: join(scratch, "wrangler-state"),
+		});
+		neonConfig.fetchEndpoint = stack.neonEndpoint;
+		return {
+			...stack,
+			async stop() {
+				await stack.stop();
+				rmSync(scratch, { recursive: true, force: true });
+			},
+		};
+	} catch (error) {
+		rmSync(scratch, { recursive: true, force: true });
+		throw error;
+	}
+}
