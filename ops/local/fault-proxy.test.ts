@@ -91,11 +91,27 @@ describe("fault proxy", () => {
 		expect(await run()).toEqual(first);
 	});
 
+	it("spares requests whose body lacks any of the texts faults are scoped to", async () => {
+		expect((await setOverHttp({ errorRate: 1, onlyIfBodyIncludes: ["INSERT", "abc"] })).status).toBe(200);
+		const statuses = [
+			(await post('{"query":"INSERT abc"}')).status,
+			(await post('{"query":"INSERT xyz"}')).status,
+			(await post('{"query":"SELECT abc"}')).status,
+		];
+		expect(statuses[0]).not.toBe(200);
+		expect(statuses.slice(1)).toEqual([200, 200]);
+		expect(received).toEqual([
+			'postgres://u@h/db {"query":"INSERT xyz"}',
+			'postgres://u@h/db {"query":"SELECT abc"}',
+		]);
+	});
+
 	it("refuses settings it cannot honour, saying why", async () => {
 		const res = await setOverHttp({ errorRate: 0.7, dropAfterCommitRate: 0.7 });
 		expect(res.status).toBe(400);
 		expect(await res.json()).toEqual({ message: "bad fault settings: the rates add up to more than 1" });
 		expect((await setOverHttp({ errorRate: "often" })).status).toBe(400);
+		expect((await setOverHttp({ errorRate: 1, onlyIfBodyIncludes: "tx" })).status).toBe(400);
 		const current = (await (await fetch(proxy.control)).json()) as { faults: { errorRate: number } };
 		expect(current.faults.errorRate).toBe(0);
 	});

@@ -111,8 +111,12 @@ export function startFaultProxy(
 			return json(res, 200, { faults: settings, stats: counters });
 		}
 		const body = await readBody(req);
+		const only = settings.onlyIfBodyIncludes;
+		const text = only ? body.toString("utf8") : "";
+		const spared = only !== undefined && !only.every((t) => text.includes(t));
 		counters.requests++;
-		const roll = random();
+		// A spared request is forwarded as it is and draws nothing from the generator.
+		const roll = spared ? 1 : random();
 		const errorBelow = settings.errorRate;
 		const timeoutBelow = errorBelow + settings.timeoutRate;
 		const dropBelow = timeoutBelow + settings.dropAfterCommitRate;

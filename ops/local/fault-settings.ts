@@ -16,6 +16,11 @@ export interface FaultSettings {
 	seed?: number;
 	/** How long a "timeout" request is held before it is forwarded (default 2000 ms). */
 	hangMs?: number;
+	/**
+	 * Only requests whose body contains every one of these texts may get a fault; the others
+	 * pass untouched (e.g. one message's settlement, not the test's own queries).
+	 */
+	onlyIfBodyIncludes?: string[];
 }
 
 export interface FaultStats {
@@ -56,6 +61,13 @@ export function parseFaultSettings(value: unknown): FaultSettings {
 			throw new TypeError("hangMs must be an integer from 0 to 60000");
 		}
 		settings.hangMs = v.hangMs as number;
+	}
+	if (v.onlyIfBodyIncludes !== undefined) {
+		const texts = v.onlyIfBodyIncludes;
+		if (!Array.isArray(texts) || !texts.every((t) => typeof t === "string" && t.length > 0)) {
+			throw new TypeError("onlyIfBodyIncludes must be a list of non-empty strings");
+		}
+		settings.onlyIfBodyIncludes = texts as string[];
 	}
 	return settings;
 }
