@@ -17,6 +17,8 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { uniformFloat64 } from "pure-rand/distribution/uniformFloat64";
+import { xoroshiro128plus } from "pure-rand/generator/xoroshiro128plus";
 import { type FaultSettings, type FaultStats, NO_FAULTS, parseFaultSettings } from "./fault-settings";
 
 export type { FaultSettings, FaultStats };
@@ -31,16 +33,10 @@ export interface FaultProxy {
 	close(): Promise<void>;
 }
 
-/** mulberry32: small, fast, good enough to pick faults reproducibly. */
+/** A reproducible generator of numbers in [0, 1), to pick faults from a seed. */
 function seeded(seed: number): () => number {
-	let a = seed >>> 0;
-	return () => {
-		a = (a + 0x6d2b79f5) >>> 0;
-		let t = a;
-		t = Math.imul(t ^ (t >>> 15), t | 1);
-		t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-		return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-	};
+	const rng = xoroshiro128plus(seed);
+	return () => uniformFloat64(rng);
 }
 
 async function readBody(req: IncomingMessage): Promise<Buffer> {

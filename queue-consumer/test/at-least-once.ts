@@ -7,18 +7,14 @@
  *
  * @module
  */
+import { uniformFloat64 } from "pure-rand/distribution/uniformFloat64";
+import { xoroshiro128plus } from "pure-rand/generator/xoroshiro128plus";
 import { deliver } from "./support";
 
-/** A small seeded generator (mulberry32). */
+/** A reproducible generator of numbers in [0, 1), from a seed. */
 export function seededRandom(seed: number): () => number {
-	let a = seed >>> 0;
-	return () => {
-		a = (a + 0x6d2b79f5) >>> 0;
-		let t = a;
-		t = Math.imul(t ^ (t >>> 15), t | 1);
-		t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-		return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-	};
+	const rng = xoroshiro128plus(seed);
+	return () => uniformFloat64(rng);
 }
 
 export function shuffle<T>(items: T[], random: () => number): T[] {
