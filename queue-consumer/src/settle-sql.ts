@@ -4,17 +4,26 @@
  * JSON parameter:
  *
  * 1. {@link STORE_DEAD_LETTERS} (only when the batch has messages that can never settle),
- * 2. {@link INSERT_DEPOSITS}: insert the deposit keys not seen before, in key order,
- * 3. {@link LOCK_ROWS}: lock every deposit of the batch, in key order, then create missing
- *    wallets and lock every wallet the batch may move, in user order,
- * 4. {@link APPLY_BATCH}: with every row it touches locked, decide each deposit's transition
- *    from its current row and all of the batch's messages for it, write the ledger, the
- *    wallets, the conflicts and shortfalls, and return one outcome per message.
+ * 2. {@link INSERT_DEPOSITS}: insert the deposit keys not seen before, in key order, already
+ *    in the state the batch's messages put them in (most deposits are seen once, past their
+ *    threshold: they are written once, never updated),
+ * 3. {@link LOCK_ROWS}: lock every other deposit of the batch, in key order, then create
+ *    missing wallets and lock every wallet the batch may move, in user order,
+ * 4. {@link APPLY_BATCH}: with every row it touches locked, decide each other deposit's
+ *    transition from its current row and all of the batch's messages for it, book the credits
+ *    and reversals (ledger, wallets, shortfalls), record conflicts, and return one outcome per
+ *    message.
  *
- * Locks are taken deposits first (sorted by key), then wallets (sorted by user); afterwards
- * only rows keyed by a deposit this transaction holds are written, so two concurrent batches
- * may wait for each other but never deadlock. READ COMMITTED is enough: each statement reads
- * the latest committed rows, and from statement 3 on the rows that matter are locked.
+ * The rules that decide a deposit's transition (`RULES`) are one piece of SQL, used by
+ * statements 2 and 4.
+ *
+ * Two concurrent batches may wait for each other but never deadlock. Statement 2 waits only
+ * for another batch inserting the same key, and both insert in key order. Statement 3 locks
+ * deposits in key order, then wallets in user order; it never meets a deposit inserted by a
+ * batch still running (that insert would have made this batch's statement 2 wait for it).
+ * After that, only rows keyed by a deposit this transaction holds are written. READ COMMITTED
+ * is enough: each statement reads the latest committed rows, and from statement 3 on the rows
+ * that matter are locked (a deposit inserted here is held from its insert).
  *
  * Amounts travel as JSON strings and are cast to NUMERIC inside Postgres: no float ever holds
  * money.
@@ -76,13 +85,28 @@ const COLUMNS = `
 	confirmations int, status text, to_address text, user_id uuid, block_number bigint,
 	metadata jsonb, webhook_id text, threshold int, wallet_currency text, message_id text, attempts int`;
 
-/** The batch's messages as rows, for the statements that never store a message's body. */
+/** The batch's messages as rows. */
 const INPUT = `SELECT r.* FROM jsonb_to_recordset($1::jsonb) AS r(${COLUMNS})`;
 
-/** The batch's messages as rows; `body` keeps the message for conflict records. */
-const INPUT_WITH_BODY = `
-	SELECT r.*, e - 'i' - 'threshold' - 'wallet_currency' - 'message_id' - 'attempts' AS body
-	FROM jsonb_array_elements($1::jsonb) AS e, LATERAL jsonb_to_record(e) AS r(${COLUMNS})`;
+/** Message `i` as stored in conflict and dead-letter records: without the consumer's own fields. */
+const storedBody = (i: string) => `(
+	SELECT e - 'i' - 'threshold' - 'wallet_currency' - 'message_id' - 'attempts'
+	FROM jsonb_array_elements($1::jsonb) AS e WHERE (e->>'i')::int = ${i})`;
+
+/**
+ * The ids of the batch's deposits, as an array: `id = ANY (array)` is looked up in the primary
+ * key whatever the planner guesses about the batch (a semi-join against the batch's rows may
+ * become a scan of the whole table).
+ */
+const BATCH_IDS = "(SELECT array_agg(tx_id) FROM m)::uuid[]";
+
+/**
+ * The ids of the deposits INSERT_DEPOSITS inserted, kept for the statements after it in a
+ * transaction-local setting (gone when the transaction ends, whether it commits or not).
+ */
+const INSERTED_SETTING = "cricalgo.inserted_deposits";
+/** True for a deposit `d` that this transaction inserted. */
+const INSERTED_HERE = `d.id = ANY ((SELECT current_setting('${INSERTED_SETTING}')::uuid[])::uuid[])`;
 
 /**
  * Idempotent by `message_id`. Sorted, so two deliveries of one message in concurrent batches
@@ -97,29 +121,138 @@ ORDER BY r.message_id
 ON CONFLICT (message_id) DO NOTHING`;
 
 /**
- * Unseen keys are inserted as bare `pending` rows from the batch's first message for the key
- * in the wallets' currency (its amount becomes the deposit's: a deposit in another currency is
- * never created, it could never be credited). Keys are deduplicated and inserted in key order.
- * `ON CONFLICT DO NOTHING` without a target makes every unique index an arbiter: the id and
- * the key are both unique, and naming one would let a concurrent insert of the same deposit
- * fail on the other instead of waiting for it.
+ * The settlement rules, shared by INSERT_DEPOSITS (for deposits not seen before) and
+ * APPLY_BATCH (for the others). Reads `mm`, defined before it: the batch's messages, each with
+ * the deposit it is for as it stands (`d_*` columns), whether it `agrees` with that deposit
+ * (same amount and currency), whether this transaction inserted the deposit
+ * (`inserted_here`), and its `user_id` if that names an existing user (`known_user`).
+ *
+ * Defines `k` (per deposit, what its agreeing messages say; the others are conflicts) and
+ * `ruled` (per deposit not inserted here, the outcome and the values to store):
+ *
+ * - already `reverted` / `reversed`: nothing changes (a reorged deposit stays dropped);
+ * - a `removed` message: `credited` → `reversed` (a reversal row for what the wallet still
+ *   holds; the rest is a shortfall and the user is frozen), otherwise → `reverted`;
+ * - already `credited`: only the confirmations may grow;
+ * - final (confirmations reached the threshold, or no count given and the sender says
+ *   confirmed, or parked as unmatched before) and attributable → `credited`, final but nobody
+ *   to attribute it to → `unmatched`;
+ * - otherwise `pending`, with the highest confirmations seen.
+ *
+ * Attribution: the user the deposit already has, else the first message's `user_id` that names
+ * an existing user, else the owner of the registered deposit address.
+ *
+ * Every step reads one row per message or per deposit, without joins between the batch's own
+ * intermediate results: the planner cannot estimate their sizes, and a nested loop over them
+ * would cost a rescan per row.
  */
-export const INSERT_DEPOSITS = `
-WITH m AS (${INPUT})
-INSERT INTO deposits (id, chain, tx_hash, log_index, amount, currency, to_address, status,
-	confirmations, required_confirmations, block_number, webhook_id, metadata)
-SELECT DISTINCT ON (m.chain, m.tx_hash, m.log_index)
-	m.tx_id, m.chain, m.tx_hash, m.log_index, m.amount, m.currency, m.to_address, 'pending',
-	NULL, m.threshold, m.block_number, m.webhook_id, m.metadata
-FROM m
-WHERE m.currency = m.wallet_currency
-ORDER BY m.chain, m.tx_hash, m.log_index, m.i
-ON CONFLICT DO NOTHING`;
+const RULES = `
+k AS (
+	SELECT mm.tx_id AS id, mm.d_chain AS chain, mm.d_tx_hash AS tx_hash, mm.d_log_index AS log_index,
+		mm.d_amount AS amount, mm.d_currency AS currency, mm.d_status AS old_status,
+		mm.d_user_id AS old_user, mm.d_confirmations AS old_conf, mm.d_to_address AS old_address,
+		mm.d_block_number AS block_number, mm.d_webhook_id AS webhook_id, mm.d_metadata AS metadata,
+		mm.inserted_here,
+		GREATEST(mm.d_confirmations, max(mm.confirmations)) AS conf,
+		max(mm.threshold) AS threshold,
+		bool_or(mm.status = 'removed') AS removed,
+		bool_or(mm.confirmations IS NULL AND mm.status = 'confirmed') AS asserted_final,
+		(array_agg(mm.known_user ORDER BY mm.i) FILTER (WHERE mm.known_user IS NOT NULL))[1] AS msg_user,
+		COALESCE(mm.d_to_address,
+			(array_agg(mm.to_address ORDER BY mm.i) FILTER (WHERE mm.to_address IS NOT NULL))[1]) AS to_address,
+		min(mm.i) AS first_i,
+		min(mm.i) FILTER (WHERE mm.status = 'removed') AS first_removed_i
+	FROM mm
+	WHERE mm.agrees
+	GROUP BY mm.tx_id, mm.d_chain, mm.d_tx_hash, mm.d_log_index, mm.d_amount, mm.d_currency,
+		mm.d_status, mm.d_user_id, mm.d_confirmations, mm.d_to_address, mm.d_block_number,
+		mm.d_webhook_id, mm.d_metadata, mm.inserted_here
+),
+a AS (
+	SELECT k.*,
+		COALESCE(k.old_user, k.msg_user, addr.user_id) AS user_id,
+		(k.old_status = 'unmatched' OR k.asserted_final OR COALESCE(k.conf >= k.threshold, false)) AS final
+	FROM k
+	LEFT JOIN deposit_addresses addr ON addr.chain = k.chain AND addr.address = lower(k.to_address)
+	WHERE NOT k.inserted_here
+),
+d0 AS (
+	SELECT a.*,
+		CASE
+			WHEN a.old_status IN ('reverted', 'reversed') THEN 'duplicate'
+			WHEN a.removed AND a.old_status = 'credited' THEN 'reversed'
+			WHEN a.removed THEN 'reverted'
+			WHEN a.old_status = 'credited' THEN 'duplicate'
+			WHEN a.final AND a.user_id IS NOT NULL THEN 'credited'
+			WHEN a.final THEN 'unmatched'
+			ELSE 'pending'
+		END AS outcome
+	FROM a
+),
+ruled AS (
+	SELECT d0.*,
+		CASE WHEN d0.outcome = 'duplicate' THEN d0.old_status ELSE d0.outcome::deposit_state END AS new_status,
+		-- a dropped deposit keeps the user it had (for the reversal), the others take the attribution
+		CASE WHEN d0.outcome IN ('credited', 'pending', 'unmatched') THEN d0.user_id ELSE d0.old_user END AS new_user
+	FROM d0
+)`;
 
 /**
- * Locks every deposit of the batch in key order, then creates missing wallets and locks every
- * wallet the batch may move in user order: the deposits' users, the messages' users, and the
- * owners of the deposit addresses involved (an existing user always has a wallet to credit).
+ * Inserts the batch's deposit keys not seen before, already in the state its messages put them
+ * in: the rules above, applied to a bare `pending` row made from the key's first message in the
+ * wallets' currency (a deposit in another currency is never created: it could never be
+ * credited). A credit decided here is booked by APPLY_BATCH (ledger row and wallet), once the
+ * wallets are locked. Keys are inserted in key order.
+ *
+ * Every key of the batch is offered; `ON CONFLICT DO NOTHING` skips those that exist, and for a
+ * key another batch is inserting it waits for that batch to end and skips it too: the
+ * statements after this one settle those as existing deposits. Without a target, every unique
+ * index is an arbiter: the id and the key are both unique, and naming one would let a
+ * concurrent insert of the same deposit fail on the other instead of waiting for it.
+ */
+export const INSERT_DEPOSITS = `
+WITH m AS MATERIALIZED (${INPUT}),
+firsts AS (
+	SELECT m.*,
+		first_value(m.amount) OVER key_first AS d_amount,
+		first_value(m.currency) OVER key_first AS d_currency,
+		first_value(m.to_address) OVER key_first AS d_to_address,
+		first_value(m.block_number) OVER key_first AS d_block_number,
+		first_value(m.webhook_id) OVER key_first AS d_webhook_id,
+		first_value(m.metadata) OVER key_first AS d_metadata
+	FROM m
+	WINDOW key_first AS (PARTITION BY m.tx_id ORDER BY m.currency <> m.wallet_currency, m.i)
+),
+mm AS (
+	SELECT f.*, f.chain AS d_chain, f.tx_hash AS d_tx_hash, f.log_index AS d_log_index,
+		'pending'::deposit_state AS d_status, NULL::uuid AS d_user_id, NULL::int AS d_confirmations,
+		(f.amount = f.d_amount AND f.currency = f.d_currency) AS agrees, false AS inserted_here,
+		u.id AS known_user
+	FROM firsts f
+	LEFT JOIN users u ON u.id = f.user_id
+	WHERE f.d_currency = f.wallet_currency
+),
+${RULES},
+inserted AS (
+	INSERT INTO deposits (id, chain, tx_hash, log_index, amount, currency, to_address, user_id, status,
+		confirmations, required_confirmations, block_number, webhook_id, metadata, credited_at, reversed_at)
+	SELECT r.id, r.chain, r.tx_hash, r.log_index, r.amount, r.currency, r.to_address, r.new_user,
+		r.new_status, r.conf, r.threshold, r.block_number, r.webhook_id, r.metadata,
+		CASE WHEN r.outcome = 'credited' THEN now() END,
+		CASE WHEN r.outcome = 'reverted' THEN now() END
+	FROM ruled r
+	ORDER BY r.chain, r.tx_hash, r.log_index
+	ON CONFLICT DO NOTHING
+	RETURNING id
+)
+SELECT set_config('${INSERTED_SETTING}', COALESCE(array_agg(id)::text, '{}'), true) FROM inserted`;
+
+/**
+ * Locks every deposit of the batch that INSERT_DEPOSITS did not insert, in key order, then
+ * creates missing wallets and locks every wallet the batch may move in user order: the
+ * deposits' users, the messages' users, and the owners of the deposit addresses involved (an
+ * existing user always has a wallet to credit). The deposits inserted here need no lock: no
+ * other transaction can touch them before this one ends.
  *
  * A statement of its own after INSERT_DEPOSITS, so that it sees the rows concurrent batches
  * committed while INSERT_DEPOSITS waited for them. `FOR UPDATE` returns the latest committed
@@ -135,7 +268,7 @@ export const LOCK_ROWS = `
 WITH m AS (${INPUT}),
 d AS MATERIALIZED (
 	SELECT d.chain, d.user_id, d.to_address FROM deposits d
-	WHERE d.id IN (SELECT tx_id FROM m)
+	WHERE d.id = ANY (${BATCH_IDS}) AND NOT (${INSERTED_HERE})
 	ORDER BY d.chain, d.tx_hash, d.log_index
 	FOR UPDATE
 ),
@@ -154,20 +287,11 @@ ORDER BY u.id
 ON CONFLICT (user_id) DO UPDATE SET updated_at = w.updated_at WHERE false`;
 
 /**
- * The transition of each deposit, decided from its locked row and the batch's messages for it
- * (only those agreeing on amount and currency; the others are conflicts):
- *
- * - already `reverted` / `reversed`: nothing changes (a reorged deposit stays dropped);
- * - a `removed` message: `credited` → `reversed` (a reversal row for what the wallet still
- *   holds; the rest is a shortfall and the user is frozen), otherwise → `reverted`;
- * - already `credited`: only the confirmations may grow;
- * - final (confirmations reached the threshold, or no count given and the sender says
- *   confirmed, or parked as unmatched before) and attributable → `credited` (ledger row and
- *   wallet in this statement), final but nobody to attribute it to → `unmatched`;
- * - otherwise `pending`, with the highest confirmations seen.
- *
- * Attribution: the user the deposit already has, else the first message's `user_id` that names
- * an existing user, else the owner of the registered deposit address.
+ * With every row it touches locked, decides the transition of each deposit INSERT_DEPOSITS
+ * did not insert (the rules above, from its locked row), books every credit and reversal of
+ * the batch (ledger rows, wallets, shortfalls, frozen users), records conflicts, and returns
+ * one outcome per message. A deposit inserted by this transaction already holds its outcome
+ * as its status.
  *
  * Within a batch, credits are applied before reversals, and several reversals for one user
  * draw on the balance in deposit order (a running sum). Each message gets its key's outcome
@@ -175,57 +299,40 @@ ON CONFLICT (user_id) DO UPDATE SET updated_at = w.updated_at WHERE false`;
  * `duplicate`.
  */
 export const APPLY_BATCH = `
-WITH m AS MATERIALIZED (${INPUT_WITH_BODY}),
+WITH m AS MATERIALIZED (${INPUT}),
+dd AS MATERIALIZED (
+	SELECT d.id, d.chain, d.tx_hash, d.log_index, d.amount, d.currency, d.status, d.user_id,
+		d.confirmations, d.to_address, d.block_number, d.webhook_id,
+		d.metadata, ${INSERTED_HERE} AS inserted_here
+	FROM deposits d
+	WHERE d.id = ANY (${BATCH_IDS})
+),
 mm AS MATERIALIZED (
-	SELECT m.*, d.id AS deposit_id, (d.amount = m.amount AND d.currency = m.currency) AS agrees,
-		u.id AS known_user
+	SELECT m.*, dd.id AS deposit_id, dd.chain AS d_chain, dd.tx_hash AS d_tx_hash,
+		dd.log_index AS d_log_index, dd.amount AS d_amount, dd.currency AS d_currency,
+		dd.status AS d_status, dd.user_id AS d_user_id, dd.confirmations AS d_confirmations,
+		dd.to_address AS d_to_address, dd.block_number AS d_block_number,
+		dd.webhook_id AS d_webhook_id, dd.metadata AS d_metadata, dd.inserted_here,
+		(dd.amount = m.amount AND dd.currency = m.currency) AS agrees, u.id AS known_user
 	FROM m
-	LEFT JOIN deposits d ON d.id = m.tx_id
+	LEFT JOIN dd ON dd.id = m.tx_id
 	LEFT JOIN users u ON u.id = m.user_id
 ),
-k AS (
-	SELECT d.id, d.chain, d.tx_hash, d.log_index, d.amount, d.currency,
-		d.status AS old_status, d.user_id AS old_user, d.confirmations AS old_conf,
-		d.to_address AS old_address,
-		GREATEST(d.confirmations, max(mm.confirmations)) AS conf,
-		max(mm.threshold) AS threshold,
-		bool_or(mm.status = 'removed') AS removed,
-		bool_or(mm.confirmations IS NULL AND mm.status = 'confirmed') AS asserted_final,
-		(array_agg(mm.known_user ORDER BY mm.i) FILTER (WHERE mm.known_user IS NOT NULL))[1] AS msg_user,
-		COALESCE(d.to_address,
-			(array_agg(mm.to_address ORDER BY mm.i) FILTER (WHERE mm.to_address IS NOT NULL))[1]) AS to_address,
-		min(mm.i) AS first_i,
-		min(mm.i) FILTER (WHERE mm.status = 'removed') AS first_removed_i
-	FROM deposits d
-	JOIN mm ON mm.tx_id = d.id AND mm.agrees
-	GROUP BY d.id
-),
-a AS (
-	SELECT k.*,
-		COALESCE(k.old_user, k.msg_user, addr.user_id) AS user_id,
-		(k.old_status = 'unmatched' OR k.asserted_final OR COALESCE(k.conf >= k.threshold, false)) AS final
-	FROM k
-	LEFT JOIN deposit_addresses addr ON addr.chain = k.chain AND addr.address = lower(k.to_address)
-),
-d0 AS (
-	SELECT a.*,
-		CASE
-			WHEN a.old_status IN ('reverted', 'reversed') THEN 'duplicate'
-			WHEN a.removed AND a.old_status = 'credited' THEN 'reversed'
-			WHEN a.removed THEN 'reverted'
-			WHEN a.old_status = 'credited' THEN 'duplicate'
-			WHEN a.final AND a.user_id IS NOT NULL THEN 'credited'
-			WHEN a.final THEN 'unmatched'
-			ELSE 'pending'
-		END AS outcome
-	FROM a
-),
+${RULES},
+-- The deposits inserted here already hold their outcome as their status.
 dec AS (
-	SELECT d0.*,
-		CASE WHEN d0.outcome = 'duplicate' THEN d0.old_status ELSE d0.outcome::deposit_state END AS new_status
-	FROM d0
+	SELECT r.id, r.chain, r.tx_hash, r.log_index, r.amount, r.currency, r.old_status, r.old_user,
+		r.old_conf, r.old_address, r.conf, r.threshold, r.to_address, r.first_i, r.first_removed_i,
+		r.outcome, r.new_status, r.new_user, false AS inserted_here
+	FROM ruled r
+	UNION ALL
+	SELECT k.id, k.chain, k.tx_hash, k.log_index, k.amount, k.currency, k.old_status, k.old_user,
+		k.old_conf, k.old_address, k.old_conf, k.threshold, k.old_address, k.first_i,
+		k.first_removed_i, k.old_status::text, k.old_status, k.old_user, true
+	FROM k
+	WHERE k.inserted_here
 ),
-credits AS (SELECT id, user_id, amount, currency FROM dec WHERE outcome = 'credited'),
+credits AS (SELECT id, new_user AS user_id, amount, currency FROM dec WHERE outcome = 'credited'),
 reversals AS (SELECT id, old_user AS user_id, amount, currency FROM dec WHERE outcome = 'reversed'),
 available AS (
 	SELECT w.user_id,
@@ -282,7 +389,7 @@ deposit_moves AS (
 	UPDATE deposits d SET
 		status = dec.new_status,
 		confirmations = dec.conf,
-		user_id = CASE WHEN dec.outcome IN ('credited', 'pending', 'unmatched') THEN dec.user_id ELSE d.user_id END,
+		user_id = dec.new_user,
 		to_address = dec.to_address,
 		required_confirmations = CASE WHEN d.status IN ('pending', 'unmatched') THEN dec.threshold
 			ELSE d.required_confirmations END,
@@ -291,16 +398,18 @@ deposit_moves AS (
 		updated_at = now()
 	FROM dec
 	WHERE d.id = dec.id
+		AND NOT dec.inserted_here
 		AND dec.old_status NOT IN ('reverted', 'reversed')
 		AND (dec.new_status <> dec.old_status
 			OR dec.conf IS DISTINCT FROM dec.old_conf
-			OR dec.user_id IS DISTINCT FROM dec.old_user
+			OR dec.new_user IS DISTINCT FROM dec.old_user
 			OR dec.to_address IS DISTINCT FROM dec.old_address)
 	RETURNING 1
 ),
 conflicts AS (
 	INSERT INTO deposit_conflicts (deposit_id, amount, currency, webhook_id, payload)
-	SELECT DISTINCT ON (mm.tx_id, mm.amount, mm.currency) mm.tx_id, mm.amount, mm.currency, mm.webhook_id, mm.body
+	SELECT DISTINCT ON (mm.tx_id, mm.amount, mm.currency)
+		mm.tx_id, mm.amount, mm.currency, mm.webhook_id, ${storedBody("mm.i")}
 	FROM mm WHERE mm.deposit_id IS NOT NULL AND NOT mm.agrees
 	ORDER BY mm.tx_id, mm.amount, mm.currency, mm.i
 	ON CONFLICT (deposit_id, amount, currency) DO NOTHING
@@ -311,7 +420,7 @@ foreign_currency AS (
 	INSERT INTO dead_letters (message_id, tx_id, source, reason, body, attempts)
 	SELECT mm.message_id, mm.tx_id, 'consumer',
 		format('a deposit in %s cannot be credited: wallets hold %s', mm.currency, mm.wallet_currency),
-		mm.body, mm.attempts
+		${storedBody("mm.i")}, mm.attempts
 	FROM mm WHERE mm.deposit_id IS NULL
 	ORDER BY mm.message_id
 	ON CONFLICT (message_id) DO NOTHING
