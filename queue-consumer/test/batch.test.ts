@@ -1,7 +1,7 @@
 /**
- * A batch as the queue hands it over: duplicates inside one batch, messages that can never
- * settle, a poison message, database failures, the dead-letter queue, metrics and a bad
- * configuration. Each test checks what the queue is told (ack / retry and delay) and what the
+ * A batch as the queue hands it over: duplicates inside one batch and across batches running
+ * at once, messages that can never settle, a poison message, database failures, the
+ * dead-letter queue, metrics and a bad configuration. Each test checks what the queue is told (ack / retry and delay) and what the
  * database holds.
  */
 import { env } from "cloudflare:workers";
@@ -89,6 +89,40 @@ describe("duplicates within one batch", () => {
 			before,
 		);
 		expect(await balance(user)).toBe("26.50000000");
+		await checkLedger(bodies.map((b) => b.tx_id));
+	});
+});
+
+describe("the same new deposits in batches running at once", () => {
+	it("credits each once: one batch inserts it, the others wait for it and see a duplicate, none is retried", async () => {
+		const users = [await createUser(), await createUser(), await createUser()];
+		const bodies = await Promise.all(
+			Array.from({ length: 30 }, (_, i) => depositMessage({ user_id: users[i % 3]!, amount: `${i + 1}` })),
+		);
+		// Four batches at once, each holding every deposit: as sent, reversed, and two
+		// redeliveries interleaved differently, so each batch is first to some keys.
+		const batches = [
+			bodies,
+			[...bodies].reverse(),
+			bodies.map((_, i) => again(bodies[(i * 7) % bodies.length]!)),
+			bodies.map((_, i) => again(bodies[(i * 11 + 5) % bodies.length]!)),
+		];
+		const metrics = recordingMetrics();
+		const deliveries = await Promise.all(
+			batches.map((batch) => deliver(batch, { env: { ...env, METRICS: metrics.binding } })),
+		);
+		for (const d of deliveries) {
+			expect(d.retried.size).toBe(0);
+			expect(d.acked).toEqual(new Set(d.ids));
+		}
+		const outcomes = metrics.points
+			.map((p) => columns(SETTLE, p))
+			.filter((p) => p.kind === "settle")
+			.map((p) => p.outcome);
+		expect(outcomes.filter((o) => o === "credited")).toHaveLength(30);
+		expect(outcomes.filter((o) => o === "duplicate")).toHaveLength(90);
+		for (const b of bodies) expect(await ledgerRows(b.tx_id)).toHaveLength(1);
+		expect(await Promise.all(users.map(balance))).toEqual(["145.00000000", "155.00000000", "165.00000000"]);
 		await checkLedger(bodies.map((b) => b.tx_id));
 	});
 });
