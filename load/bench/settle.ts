@@ -8,9 +8,16 @@
  *   Neon's HTTP protocol to the local endpoint (ops/local/neon-http-server.ts → pg → Postgres).
  * - raw: the same statements (`SETTLE_STATEMENTS`) with the same JSON parameter, in BEGIN … COMMIT over one
  *   `pg` connection: no validation, no HTTP, no driver.
+ * - Node CPU (batch 100 only): what this process (ours' client code and the local endpoint
+ *   standing in for Neon's) spends per batch, from `process.cpuUsage()`.
+ * - WAL (batch 100 only): bytes of write-ahead log per deposit during the raw runs.
+ * - floor (batch 100 only, for scale): the rows a credit writes (deposit, ledger row, wallet),
+ *   in one statement over `pg`, with no rules, no locks and no checks, on one connection and on
+ *   BENCH_CONCURRENCY connections: roughly what this machine's Postgres can do at all.
  *
  * Every synthetic deposit is new, attributed to one of 2,000 users and past its threshold, so
- * each one takes the full path: insert, lock, credit, ledger row, wallet. Batch sizes 1, 10
+ * each one takes the full path: insert (already credited), credit, ledger row, wallet. The
+ * tables are analysed after seeding, as autovacuum keeps a live database analysed. Batch sizes 1, 10
  * and 100; ours runs one batch at a time (as raw does: the closing `ratio:` line compares
  * these) and also BENCH_CONCURRENCY batches at once (as the queue runs several consumer
  * invocations). Each figure is the median of three runs, ours and raw interleaved. The ledger
@@ -114,17 +121,66 @@ function queueBatch(bodies: DepositMessage[], tally: { acked: number; retried: n
 async function timed<T>(
 	batches: T[][],
 	concurrency: number,
-	work: (batch: T[]) => Promise<void>,
+	work: (batch: T[], worker: number) => Promise<void>,
 ): Promise<number> {
 	const started = performance.now();
 	let next = 0;
 	await Promise.all(
-		Array.from({ length: concurrency }, async () => {
-			while (next < batches.length) await work(batches[next++]!);
+		Array.from({ length: concurrency }, async (_, worker) => {
+			while (next < batches.length) await work(batches[next++]!, worker);
 		}),
 	);
 	const seconds = (performance.now() - started) / 1000;
 	return batches.reduce((n, b) => n + b.length, 0) / seconds;
+}
+
+/** The rows a batch's credits write, with no rules, no locks and no checks: the `floor`. */
+const FLOOR_SQL = `
+WITH m AS (
+	SELECT r.* FROM jsonb_to_recordset($1::jsonb) AS r(tx_id uuid, chain text, tx_hash text,
+		log_index int, amount numeric, currency text, confirmations int, user_id uuid, to_address text,
+		block_number bigint, webhook_id text, metadata jsonb, threshold int)
+),
+d AS (
+	INSERT INTO deposits (id, chain, tx_hash, log_index, amount, currency, to_address, user_id, status,
+		confirmations, required_confirmations, block_number, webhook_id, metadata, credited_at)
+	SELECT tx_id, chain, tx_hash, log_index, amount, currency, to_address, user_id, 'credited',
+		confirmations, threshold, block_number, webhook_id, metadata, now()
+	FROM m
+	RETURNING id, user_id, amount, currency, chain, tx_hash, log_index, confirmations
+),
+ledger AS (
+	INSERT INTO transactions (user_id, tx_type, amount, currency, related_entity, related_id, metadata)
+	SELECT user_id, 'deposit', amount, currency, 'deposit', id, jsonb_build_object('chain', chain,
+		'tx_hash', tx_hash, 'log_index', log_index, 'confirmations', confirmations)
+	FROM d
+)
+UPDATE wallets w SET deposit_balance = w.deposit_balance + x.delta, updated_at = now()
+FROM (SELECT user_id, sum(amount) AS delta FROM d GROUP BY user_id) x
+WHERE w.user_id = x.user_id`;
+
+/** A batch as the settlement SQL reads it (what the consumer sends, without its checks). */
+function settleRows(bodies: DepositMessage[]): SettleRow[] {
+	return bodies.map((m, i) => ({
+		i,
+		message_id: `raw-${m.webhook_id}`,
+		attempts: 1,
+		tx_id: m.tx_id,
+		chain: m.chain,
+		tx_hash: m.tx_hash,
+		log_index: m.log_index,
+		amount: m.amount,
+		currency: m.currency,
+		confirmations: m.confirmations,
+		status: m.status,
+		to_address: m.to_address,
+		user_id: m.user_id,
+		block_number: m.block_number,
+		metadata: m.metadata,
+		webhook_id: m.webhook_id,
+		threshold: 12,
+		wallet_currency: "USDT",
+	}));
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -151,6 +207,7 @@ async function main() {
 	const backend = postgresBackend(BASE_URL, { poolSize: Math.max(4, CONCURRENCY * 2) });
 	const server = await startNeonHttpServer(backend);
 	const raw = new pg.Client({ connectionString: url });
+	const floorClients = [raw];
 	try {
 		process.stdout.write("migrating and seeding users … ");
 		await migratePostgres(url);
@@ -160,6 +217,7 @@ async function main() {
 			 INSERT INTO wallets (user_id) SELECT id FROM u RETURNING user_id AS id`,
 		);
 		const users = rows.map((r) => r.id);
+		await raw.query("ANALYZE");
 		console.log("done");
 
 		neonConfig.fetchEndpoint = server.endpoint;
@@ -182,33 +240,38 @@ async function main() {
 		};
 		const rawSql = async (deposits: DepositMessage[][]) =>
 			timed(deposits, 1, async (bodies) => {
-				const rows: SettleRow[] = bodies.map((m, i) => ({
-					i,
-					message_id: `raw-${m.webhook_id}`,
-					attempts: 1,
-					tx_id: m.tx_id,
-					chain: m.chain,
-					tx_hash: m.tx_hash,
-					log_index: m.log_index,
-					amount: m.amount,
-					currency: m.currency,
-					confirmations: m.confirmations,
-					status: m.status,
-					to_address: m.to_address,
-					user_id: m.user_id,
-					block_number: m.block_number,
-					metadata: m.metadata,
-					webhook_id: m.webhook_id,
-					threshold: 12,
-					wallet_currency: "USDT",
-				}));
-				const param = JSON.stringify(rows);
+				const param = JSON.stringify(settleRows(bodies));
 				await raw.query("BEGIN");
 				for (const statement of SETTLE_STATEMENTS) {
 					await raw.query(statement, [param]);
 				}
 				await raw.query("COMMIT");
 			});
+		const floor = async (deposits: DepositMessage[][], concurrency: number) => {
+			while (floorClients.length < concurrency) {
+				const client = new pg.Client({ connectionString: url });
+				await client.connect();
+				floorClients.push(client);
+			}
+			// Batches run at the same time hold disjoint users (consecutive runs of 100 of 2,000):
+			// the unordered wallet updates cannot deadlock.
+			return timed(deposits, concurrency, async (bodies, worker) => {
+				await floorClients[worker]!.query(FLOOR_SQL, [JSON.stringify(settleRows(bodies))]);
+			});
+		};
+
+		// What the raw runs write to the WAL (nothing else writes to this server meanwhile, as
+		// far as the benchmark knows): a measure of write amplification, whatever the disk.
+		const walPosition = async () =>
+			(await raw.query<{ lsn: string }>("SELECT pg_current_wal_lsn()::text AS lsn")).rows[0]!.lsn;
+		const walBytesSince = async (lsn: string) =>
+			Number(
+				(
+					await raw.query<{ bytes: string }>("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), $1) AS bytes", [
+						lsn,
+					])
+				).rows[0]!.bytes,
+			);
 
 		// Warm both paths (connections, plans, caches) before measuring.
 		await ours(chunk(await syntheticDeposits(500, users), 100), 1);
@@ -216,13 +279,33 @@ async function main() {
 
 		let ratio = 0;
 		for (const { size, deposits } of SIZES) {
-			const results = { ours: [] as number[], oursConcurrent: [] as number[], raw: [] as number[] };
+			const results = {
+				ours: [] as number[],
+				oursConcurrent: [] as number[],
+				raw: [] as number[],
+				floor: [] as number[],
+				floorConcurrent: [] as number[],
+				walPerDeposit: [] as number[],
+				nodeCpuMsPerBatch: [] as number[],
+			};
 			for (let r = 0; r < REPEATS; r++) {
+				const walBefore = await walPosition();
 				results.raw.push(await rawSql(chunk(await syntheticDeposits(deposits, users), size)));
-				results.ours.push(await ours(chunk(await syntheticDeposits(deposits, users), size), 1));
+				results.walPerDeposit.push((await walBytesSince(walBefore)) / deposits);
+				const oursBatches = chunk(await syntheticDeposits(deposits, users), size);
+				const cpuBefore = process.cpuUsage();
+				results.ours.push(await ours(oursBatches, 1));
+				const cpu = process.cpuUsage(cpuBefore);
+				results.nodeCpuMsPerBatch.push((cpu.user + cpu.system) / 1000 / oursBatches.length);
 				results.oursConcurrent.push(
 					await ours(chunk(await syntheticDeposits(deposits, users), size), CONCURRENCY),
 				);
+				if (size === 100) {
+					results.floor.push(await floor(chunk(await syntheticDeposits(deposits, users), size), 1));
+					results.floorConcurrent.push(
+						await floor(chunk(await syntheticDeposits(deposits, users), size), CONCURRENCY),
+					);
+				}
 				process.stdout.write(`  batch ${size}: run ${r + 1}/${REPEATS} done\n`);
 			}
 			const o = median(results.ours);
@@ -231,7 +314,19 @@ async function main() {
 			console.log(
 				`batch ${String(size).padStart(3)}: ours ${fmt(o)} deposits/s (1 batch at a time), ${fmt(oc)} deposits/s (${CONCURRENCY} at a time); raw ${fmt(w)} deposits/s; ours/raw ${(o / w).toFixed(2)} and ${(oc / w).toFixed(2)}`,
 			);
-			if (size === 100) ratio = o / w;
+			if (size === 100) {
+				ratio = o / w;
+				const nodeCpu = median(results.nodeCpuMsPerBatch);
+				console.log(
+					`Node CPU:  ${nodeCpu.toFixed(1)} ms per batch for ours' client and local endpoint together (this process; on its own it would cap ours near ${fmt((size * 1000) / nodeCpu)} deposits/s per core)`,
+				);
+				console.log(
+					`WAL:       ${fmt(median(results.walPerDeposit))} bytes per deposit (raw, batch ${size})`,
+				);
+				console.log(
+					`floor:     the writes alone ${fmt(median(results.floor))} deposits/s (1 connection), ${fmt(median(results.floorConcurrent))} deposits/s (${CONCURRENCY} connections): this machine's Postgres, for scale`,
+				);
+			}
 		}
 
 		const report = await checkLedgerInvariants(async (q, p) => (await raw.query(q, p)).rows);
@@ -245,7 +340,7 @@ async function main() {
 		if (!report.ok) console.error("the ledger invariants do not hold after the benchmark");
 		if (!report.ok) process.exitCode = 1;
 	} finally {
-		await raw.end().catch(() => {});
+		await Promise.all(floorClients.map((c) => c.end().catch(() => {})));
 		await server.close();
 		await backend.close();
 		await admin.query(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`).catch(() => {});
