@@ -105,7 +105,11 @@ const BATCH_IDS = "(SELECT array_agg(tx_id) FROM m)::uuid[]";
  * transaction-local setting (gone when the transaction ends, whether it commits or not).
  */
 const INSERTED_SETTING = "cricalgo.inserted_deposits";
-/** True for a deposit `d` that this transaction inserted. */
+/**
+ * True for a deposit `d` that this transaction inserted. The scalar subquery parses the list
+ * once per statement (a bare cast would parse it again for every row); the cast around it keeps
+ * Postgres from reading `ANY (SELECT …)` as a comparison with each row of a subquery.
+ */
 const INSERTED_HERE = `d.id = ANY ((SELECT current_setting('${INSERTED_SETTING}')::uuid[])::uuid[])`;
 
 /**
