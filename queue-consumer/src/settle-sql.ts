@@ -437,6 +437,10 @@ SELECT mm.i,
 		WHEN (SELECT count(*) FROM wallet_moves) <> (SELECT count(*) FROM moves WHERE delta <> 0)
 			-- (mm.i keeps the cast from being folded, and raised, at plan time)
 			THEN ('settlement aborted: a wallet to move is missing, message ' || mm.i)::int::text
+		-- Every deposit INSERT_DEPOSITS inserted must have its outcome booked here (a credit
+		-- without its ledger row must never commit): same guard, should the two ever disagree.
+		WHEN (SELECT count(*) FROM dd WHERE dd.inserted_here) <> (SELECT count(*) FROM k WHERE k.inserted_here)
+			THEN ('settlement aborted: a deposit inserted here has no outcome, message ' || mm.i)::int::text
 		WHEN mm.deposit_id IS NULL THEN 'dead_letter'
 		WHEN NOT mm.agrees THEN 'conflict'
 		WHEN mm.i = CASE WHEN dec.outcome IN ('reversed', 'reverted') THEN dec.first_removed_i ELSE dec.first_i END
