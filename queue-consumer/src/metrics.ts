@@ -7,18 +7,10 @@
  */
 import { BATCH, SETTLE, toDataPoint } from "../../schema/metrics";
 import type { MetricsSink } from "./queue-types";
+import type { SettleOutcome } from "./settle-sql";
 
 /** What became of a message, as the SETTLE layout's `outcome` column records it. */
-export type MessageOutcome =
-	| "pending"
-	| "credited"
-	| "duplicate"
-	| "unmatched"
-	| "conflict"
-	| "reverted"
-	| "reversed"
-	| "dead_letter"
-	| "retry";
+export type MessageOutcome = SettleOutcome | "retry";
 
 export interface MessageMetric {
 	outcome: MessageOutcome;

@@ -68,16 +68,18 @@ export interface DeadLetterRow {
 	attempts: number;
 }
 
-/** What became of one message; `i` is its position in the batch. */
-export type SettleOutcome =
-	| "dead_letter"
-	| "pending"
-	| "credited"
-	| "duplicate"
-	| "unmatched"
-	| "conflict"
-	| "reverted"
-	| "reversed";
+/** What can become of one message in the SQL (APPLY_BATCH returns one per message). */
+export const SETTLE_OUTCOMES = [
+	"dead_letter",
+	"pending",
+	"credited",
+	"duplicate",
+	"unmatched",
+	"conflict",
+	"reverted",
+	"reversed",
+] as const;
+export type SettleOutcome = (typeof SETTLE_OUTCOMES)[number];
 
 /** The columns of a batch row as the SQL reads them. */
 const COLUMNS = `

@@ -8,6 +8,7 @@
 import type { NeonQueryFunction } from "@neondatabase/serverless";
 import {
 	type DeadLetterRow,
+	SETTLE_OUTCOMES,
 	SETTLE_STATEMENTS,
 	type SettleOutcome,
 	type SettleRow,
@@ -16,16 +17,7 @@ import {
 
 export type Sql = NeonQueryFunction<false, false>;
 
-const OUTCOMES = new Set<string>([
-	"dead_letter",
-	"pending",
-	"credited",
-	"duplicate",
-	"unmatched",
-	"conflict",
-	"reverted",
-	"reversed",
-]);
+const OUTCOMES = new Set<string>(SETTLE_OUTCOMES);
 
 /**
  * Settles `rows` and stores `deadLetters` atomically: either all of it commits or nothing
