@@ -38,6 +38,7 @@ import { postgresBackend } from "../../ops/local/postgres-backend";
 import { migratePostgres, redact } from "../../ops/migrate";
 import { parseConsumerConfig } from "../../queue-consumer/src/config";
 import type { QueueBatch, QueueMessage } from "../../queue-consumer/src/queue-types";
+import { settleRow } from "../../queue-consumer/src/read-message";
 import { settleDepositBatch } from "../../queue-consumer/src/settle";
 import { SETTLE_STATEMENTS, type SettleRow } from "../../queue-consumer/src/settle-sql";
 import type { Sql } from "../../queue-consumer/src/settle-transaction";
@@ -159,27 +160,13 @@ UPDATE wallets w SET deposit_balance = w.deposit_balance + x.delta, updated_at =
 FROM (SELECT user_id, sum(amount) AS delta FROM d GROUP BY user_id) x
 WHERE w.user_id = x.user_id`;
 
-/** A batch as the settlement SQL reads it (what the consumer sends, without its checks). */
+/** A batch as the settlement SQL reads it (the consumer's own mapping, without its checks). */
 function settleRows(bodies: DepositMessage[]): SettleRow[] {
 	return bodies.map((m, i) => ({
 		i,
 		message_id: `raw-${m.webhook_id}`,
 		attempts: 1,
-		tx_id: m.tx_id,
-		chain: m.chain,
-		tx_hash: m.tx_hash,
-		log_index: m.log_index,
-		amount: m.amount,
-		currency: m.currency,
-		confirmations: m.confirmations,
-		status: m.status,
-		to_address: m.to_address,
-		user_id: m.user_id,
-		block_number: m.block_number,
-		metadata: m.metadata,
-		webhook_id: m.webhook_id,
-		threshold: 12,
-		wallet_currency: "USDT",
+		...settleRow(m, config),
 	}));
 }
 

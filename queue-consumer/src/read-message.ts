@@ -44,26 +44,33 @@ export async function readMessage(body: unknown, config: ConsumerConfig): Promis
 			txId: message.tx_id,
 		};
 	}
+	return { ok: true, message, row: settleRow(message, config) };
+}
+
+/**
+ * A valid message as the settlement SQL reads it (without its place in the batch), with the
+ * chain's threshold and the wallets' currency from the configuration.
+ */
+export function settleRow(
+	message: DepositMessage,
+	config: ConsumerConfig,
+): Omit<SettleRow, "i" | "message_id" | "attempts"> {
 	return {
-		ok: true,
-		message,
-		row: {
-			tx_id: message.tx_id,
-			chain: message.chain,
-			tx_hash: txHash,
-			log_index: message.log_index,
-			amount: message.amount,
-			currency: message.currency,
-			confirmations: message.confirmations,
-			status: message.status,
-			to_address: message.to_address,
-			user_id: message.user_id,
-			block_number: message.block_number,
-			metadata: message.metadata,
-			webhook_id: message.webhook_id,
-			threshold: config.thresholds[message.chain],
-			wallet_currency: config.walletCurrency,
-		},
+		tx_id: message.tx_id,
+		chain: message.chain,
+		tx_hash: normaliseTxHash(message.tx_hash),
+		log_index: message.log_index,
+		amount: message.amount,
+		currency: message.currency,
+		confirmations: message.confirmations,
+		status: message.status,
+		to_address: message.to_address,
+		user_id: message.user_id,
+		block_number: message.block_number,
+		metadata: message.metadata,
+		webhook_id: message.webhook_id,
+		threshold: config.thresholds[message.chain],
+		wallet_currency: config.walletCurrency,
 	};
 }
 
