@@ -1,5 +1,7 @@
 /**
- * The database client both Workers use: `@neondatabase/serverless` over HTTP, with Drizzle.
+ * The database client both Workers use: `@neondatabase/serverless` over HTTP. Drizzle defines
+ * the schema (tables.ts) and applies the migrations; the Workers' queries are SQL sent through
+ * the driver, so no ORM instance is built (or bundled) at run time.
  *
  * In production `DATABASE_URL` is a Neon connection string and the driver finds Neon's HTTP
  * endpoint from its host. Locally, `NEON_HTTP_ENDPOINT` names the endpoint that
@@ -9,8 +11,6 @@
  * @module
  */
 import { neon, neonConfig } from "@neondatabase/serverless";
-import { drizzle } from "drizzle-orm/neon-http";
-import * as tables from "./tables";
 
 export interface DatabaseEnv {
 	DATABASE_URL: string;
@@ -27,8 +27,5 @@ export function createDatabase(env: DatabaseEnv) {
 	// The driver keeps its endpoint globally; every Worker of ours points at a single database.
 	if (env.NEON_HTTP_ENDPOINT) neonConfig.fetchEndpoint = env.NEON_HTTP_ENDPOINT;
 	const sql = neon(env.DATABASE_URL);
-	return { sql, db: drizzle({ client: sql, schema: tables }) };
+	return { sql };
 }
-
-export type Database = ReturnType<typeof createDatabase>;
-export { tables };
