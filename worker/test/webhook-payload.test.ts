@@ -224,6 +224,12 @@ describe("hashes, addresses, chain, currency, status", () => {
 	it("refuses an unknown status", () => {
 		expect(fieldsOf(parse({ tx_hash: HASH, amount: "1", status: "maybe" }))).toEqual(["status"]);
 	});
+
+	it("refuses names of Object's own properties as a status", () => {
+		for (const status of ["__proto__", "constructor", "toString", "hasOwnProperty", "valueOf"]) {
+			expect(fieldsOf(parse({ tx_hash: HASH, amount: "1", status }))).toEqual(["status"]);
+		}
+	});
 });
 
 describe("numbers and ids", () => {

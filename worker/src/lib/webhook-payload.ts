@@ -53,25 +53,28 @@ export const CURRENCIES = ["USDT"] as const;
 const MAX_INT4 = "2147483647";
 const MAX_INT8 = "9223372036854775807";
 
-/** Sender status words → the three statuses of the queue message. */
-export const STATUS_SYNONYMS: Record<string, DepositMessageV1["status"]> = {
-	pending: "pending",
-	unconfirmed: "pending",
-	confirming: "pending",
-	confirmed: "confirmed",
-	success: "confirmed",
-	succeeded: "confirmed",
-	completed: "confirmed",
-	finalized: "confirmed",
-	removed: "removed",
-	reorged: "removed",
-	reorg: "removed",
-	orphaned: "removed",
-	dropped: "removed",
-	replaced: "removed",
-	failed: "removed",
-	reverted: "removed",
-};
+/**
+ * Sender status words → the three statuses of the queue message. A Map, not an object: a word
+ * such as `__proto__` or `constructor` must not find one of Object's own properties.
+ */
+export const STATUS_SYNONYMS: ReadonlyMap<string, DepositMessageV1["status"]> = new Map([
+	["pending", "pending"],
+	["unconfirmed", "pending"],
+	["confirming", "pending"],
+	["confirmed", "confirmed"],
+	["success", "confirmed"],
+	["succeeded", "confirmed"],
+	["completed", "confirmed"],
+	["finalized", "confirmed"],
+	["removed", "removed"],
+	["reorged", "removed"],
+	["reorg", "removed"],
+	["orphaned", "removed"],
+	["dropped", "removed"],
+	["replaced", "removed"],
+	["failed", "removed"],
+	["reverted", "removed"],
+]);
 
 /** The validated deposit: the queue message's fields that come from the body. */
 export type DepositFields = Omit<DepositMessageV1, "v" | "tx_id" | "webhook_id" | "received_at">;
@@ -234,11 +237,11 @@ function bodySchema(chain: Chain) {
 				.nullish()
 				.transform((v, ctx) => {
 					if (v == null) return "confirmed" as const;
-					const status = STATUS_SYNONYMS[v.trim().toLowerCase()];
+					const status = STATUS_SYNONYMS.get(v.trim().toLowerCase());
 					if (!status) {
 						ctx.addIssue({
 							code: "custom",
-							message: `is not a known status; use pending, confirmed or removed (or ${Object.keys(STATUS_SYNONYMS).join(", ")})`,
+							message: `is not a known status; use pending, confirmed or removed (or ${[...STATUS_SYNONYMS.keys()].join(", ")})`,
 						});
 						return z.NEVER;
 					}
