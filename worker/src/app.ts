@@ -5,11 +5,11 @@
  * @module
  */
 import { Hono } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import type { AppEnv } from "./env";
 import { ApiError, errorResponse } from "./errors";
 import { recordRequest } from "./lib/metrics";
+import { limitBody } from "./lib/request-input";
 import { admin } from "./routes/admin";
 import { auth } from "./routes/auth";
 import { health } from "./routes/health";
@@ -33,17 +33,7 @@ app.use(async (c, next) => {
 });
 
 // Before anything reads a body: by Content-Length when given, else by counting the stream.
-app.use(
-	"/api/v1/*",
-	bodyLimit({
-		maxSize: MAX_BODY_BYTES,
-		onError: () => {
-			throw new ApiError(413, "payload_too_large", `the body is larger than ${MAX_BODY_BYTES} bytes`, {
-				max_bytes: MAX_BODY_BYTES,
-			});
-		},
-	}),
-);
+app.use("/api/v1/*", limitBody(MAX_BODY_BYTES));
 
 app.route("/api/v1/health", health);
 app.route("/api/v1/webhooks", webhooks);

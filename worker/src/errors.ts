@@ -42,6 +42,19 @@ export class ApiError extends Error {
 	}
 }
 
+/** Seconds a client should wait before retrying after a 503. */
+const RETRY_AFTER_SECONDS = 5;
+
+/**
+ * A retryable refusal: 503 with `Retry-After`. Nothing was done; the client retries, so
+ * nothing is lost.
+ */
+export function serviceUnavailable(message: string, details: Record<string, unknown> = {}): ApiError {
+	return new ApiError(503, "service_unavailable", message, details, {
+		"Retry-After": String(RETRY_AFTER_SECONDS),
+	});
+}
+
 export function errorResponse(c: Context, error: ApiError): Response {
 	for (const [name, value] of Object.entries(error.headers)) c.header(name, value);
 	return c.json(

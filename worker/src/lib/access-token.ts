@@ -8,9 +8,11 @@
  *
  * @module
  */
+import type { Context } from "hono";
 import { sign, verify } from "hono/jwt";
 import { JwtTokenExpired } from "hono/utils/jwt/types";
 import { z } from "zod";
+import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
 
 /** Lifetime of an access token; a refresh token renews it. */
@@ -71,6 +73,17 @@ export async function signAccessToken(
 		jwtSecret(env),
 		"HS256",
 	);
+}
+
+/** The answer to a login or a refresh: a new access token, and the refresh token to keep. */
+export async function tokenResponse(c: Context<AppEnv>, sub: string, role: Role, refreshToken: string) {
+	return c.json({
+		access_token: await signAccessToken(c.env, { sub, role }),
+		refresh_token: refreshToken,
+		token_type: "Bearer" as const,
+		expires_in: ACCESS_TOKEN_TTL_SECONDS,
+		role,
+	});
 }
 
 /**

@@ -6,7 +6,7 @@
  * @module
  */
 import { createDatabase } from "../../../schema/client";
-import { ApiError } from "../errors";
+import { serviceUnavailable } from "../errors";
 
 type Row = Record<string, unknown>;
 
@@ -35,13 +35,7 @@ export function postgresError(error: unknown): { code?: string; constraint?: str
 function unavailable(error: unknown): never {
 	// The driver's message may carry the host name: it goes to the log, not to the caller.
 	console.error("database unavailable:", error);
-	throw new ApiError(
-		503,
-		"service_unavailable",
-		"the database is unavailable; retry later",
-		{},
-		{ "Retry-After": "5" },
-	);
+	throw serviceUnavailable("the database is unavailable; retry later");
 }
 
 /**

@@ -31,5 +31,3 @@ export const depositAddressSchema = z
 		}
 	})
 	.transform((value) => ({ chain: value.chain, address: value.address.toLowerCase() }));
-
-export type DepositAddress = z.infer<typeof depositAddressSchema>;

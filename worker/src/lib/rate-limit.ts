@@ -8,7 +8,7 @@
  */
 import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../env";
-import { ApiError } from "../errors";
+import { ApiError, serviceUnavailable } from "../errors";
 
 /** The period configured for AUTH_LIMITER in wrangler.toml; the binding does not report it. */
 export const AUTH_LIMIT_PERIOD_SECONDS = 60;
@@ -26,15 +26,7 @@ export function authRateLimit(route: string) {
 			({ success: allowed } = await c.env.AUTH_LIMITER.limit({ key: `${route}:${ip}` }));
 		} catch (error) {
 			console.error("AUTH_LIMITER failed; the request is refused:", error);
-			throw new ApiError(
-				503,
-				"service_unavailable",
-				"the rate limiter is unavailable; retry later",
-				{},
-				{
-					"Retry-After": "5",
-				},
-			);
+			throw serviceUnavailable("the rate limiter is unavailable; retry later");
 		}
 		if (!allowed) {
 			throw new ApiError(

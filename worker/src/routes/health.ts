@@ -9,7 +9,7 @@
 import { Hono } from "hono";
 import { createDatabase } from "../../../schema/client";
 import type { AppEnv } from "../env";
-import { ApiError } from "../errors";
+import { serviceUnavailable } from "../errors";
 
 export const DEEP_CHECK_TIMEOUT_MS = 2_000;
 
@@ -29,13 +29,9 @@ export const health = new Hono<AppEnv>().get("/", async (c) => {
 	} catch (error) {
 		// The driver's message may name the host: it goes to the log, not to the caller.
 		console.error("deep health check failed:", error);
-		throw new ApiError(
-			503,
-			"service_unavailable",
-			`the database did not answer within ${DEEP_CHECK_TIMEOUT_MS} ms`,
-			{ database: "unavailable" },
-			{ "Retry-After": "5" },
-		);
+		throw serviceUnavailable(`the database did not answer within ${DEEP_CHECK_TIMEOUT_MS} ms`, {
+			database: "unavailable",
+		});
 	}
 	return c.json({ status: "ok", version, database: "ok", database_ms: Date.now() - started });
 });

@@ -1,11 +1,11 @@
 /**
  * `POST /api/v1/webhooks/:chain`: a deposit webhook, answered in milliseconds.
  *
- * Order of work: known chain (404) → body size, enforced by the app's body limit (413) →
- * signature over the raw bytes (401; 503 when no secret is configured) → JSON media type (415)
- * → UTF-8 and JSON (400) → fields (422) → deterministic `tx_id` → `queue.send` (503 with
- * Retry-After when the queue refuses, so the sender retries and nothing is lost) → 202
- * `{"ok": true, "tx_id": "..."}`. Nothing here waits on the database.
+ * Order of work: body size, enforced by the app's body limit before any route (413) → known
+ * chain (404) → signature over the raw bytes (401; 503 when no secret is configured) → JSON
+ * media type (415) → UTF-8 and JSON (400) → fields (422) → deterministic `tx_id` →
+ * `queue.send` (503 with Retry-After when the queue refuses, so the sender retries and nothing
+ * is lost) → 202 `{"ok": true, "tx_id": "..."}`. Nothing here waits on the database.
  *
  * The media type is checked after the signature so that unsigned callers learn nothing but 401.
  *
@@ -15,12 +15,10 @@ import { Hono } from "hono";
 import { CHAINS, type Chain, type DepositMessage } from "../../../schema/queue-message";
 import { depositTxId } from "../../../schema/tx-id";
 import type { AppEnv } from "../env";
-import { ApiError } from "../errors";
+import { ApiError, serviceUnavailable } from "../errors";
+import { enqueue } from "../lib/deposit-queue";
 import { verifySignature } from "../lib/signature";
 import { parseWebhookPayload } from "../lib/webhook-payload";
-
-/** Seconds a sender should wait before retrying after a 503. */
-export const RETRY_AFTER_SECONDS = "5";
 
 const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
 
@@ -50,13 +48,7 @@ export const webhooks = new Hono<AppEnv>().post("/:chain", async (c) => {
 	if (!verified.ok) {
 		if (verified.reason === "not_configured") {
 			// A deployment without secrets: refuse, but retryably, so deposits wait for the fix.
-			throw new ApiError(
-				503,
-				"service_unavailable",
-				verified.message,
-				{},
-				{ "Retry-After": RETRY_AFTER_SECONDS },
-			);
+			throw serviceUnavailable(verified.message);
 		}
 		throw new ApiError(401, "signature_invalid", verified.message);
 	}
@@ -86,17 +78,10 @@ export const webhooks = new Hono<AppEnv>().post("/:chain", async (c) => {
 		webhook_id: verified.webhookId,
 		received_at: new Date().toISOString(),
 	};
-	try {
-		await c.env.DEPOSITS.send(message, { contentType: "json" });
-	} catch (error) {
-		console.error("queue send failed:", error);
+	if (!(await enqueue(c.env.DEPOSITS, message))) {
 		c.set("enqueueFailed", true);
-		throw new ApiError(
-			503,
-			"service_unavailable",
+		throw serviceUnavailable(
 			"the deposit queue did not accept the webhook; nothing was recorded, retry later",
-			{},
-			{ "Retry-After": RETRY_AFTER_SECONDS },
 		);
 	}
 	return c.json({ ok: true as const, tx_id: txId }, 202);

@@ -16,7 +16,7 @@ import { parseDepositMessage } from "../../../../schema/queue-message";
 import { ApiError } from "../../errors";
 import type { AuthedEnv } from "../../lib/auth";
 import { database } from "../../lib/database";
-import { queueUnavailable, sendDeposit } from "../../lib/deposit-queue";
+import { enqueue, queueUnavailable } from "../../lib/deposit-queue";
 import { fetchPage, isoTimestamp, pageQuery } from "../../lib/pagination";
 import { pathParam, queryInput, validationError } from "../../lib/request-input";
 
@@ -107,7 +107,7 @@ export const deadLetters = new Hono<AuthedEnv>()
 		const [audit] = await db.query<{ id: string }>(CLAIM, [id, adminId, JSON.stringify(details)]);
 		if (!audit) throw new ApiError(409, "conflict", "this dead letter was redriven meanwhile");
 
-		if (!(await sendDeposit(c.env.DEPOSITS, parsed.data))) {
+		if (!(await enqueue(c.env.DEPOSITS, parsed.data))) {
 			await db
 				.query(RELEASE, [id, adminId, JSON.stringify({ ...details, audit_log_id: audit.id })])
 				.catch((error) =>

@@ -18,6 +18,7 @@ import type { DepositMessage } from "../../../../schema/queue-message";
 import { ApiError } from "../../errors";
 import type { AuthedEnv } from "../../lib/auth";
 import { database } from "../../lib/database";
+import { isPlainObject } from "../../lib/decimal";
 import { queueUnavailable, sendDeposit } from "../../lib/deposit-queue";
 import { fetchPage, isoTimestamp, pageQuery } from "../../lib/pagination";
 import { jsonBody, pathParam, queryInput } from "../../lib/request-input";
@@ -79,10 +80,6 @@ type AssignRow = {
 	block_number: string | null;
 	metadata: unknown;
 };
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-	return typeof value === "object" && value !== null && !Array.isArray(value);
-}
 
 export const deposits = new Hono<AuthedEnv>()
 	.get("/unmatched", async (c) => {
@@ -154,7 +151,7 @@ export const deposits = new Hono<AuthedEnv>()
 			user_id: userId,
 			block_number: row.block_number,
 			// The contract carries an object or null; anything else stored is not forwarded.
-			metadata: isRecord(row.metadata) ? row.metadata : null,
+			metadata: isPlainObject(row.metadata) ? row.metadata : null,
 			webhook_id: `admin-assign:${auditId}`,
 			received_at: new Date().toISOString(),
 		};

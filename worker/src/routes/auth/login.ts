@@ -20,7 +20,7 @@ import { type Context, Hono } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../../env";
 import { ApiError } from "../../errors";
-import { ACCESS_TOKEN_TTL_SECONDS, jwtSecret, type Role, signAccessToken } from "../../lib/access-token";
+import { jwtSecret, tokenResponse } from "../../lib/access-token";
 import { type AccountsDatabase, database } from "../../lib/database";
 import { verifyPassword } from "../../lib/password";
 import { newRefreshToken, REFRESH_TOKEN_TTL_SECONDS } from "../../lib/refresh-token";
@@ -59,16 +59,6 @@ INSERT INTO refresh_tokens (subject, role, token_hash, expires_at)
 SELECT id, 'user', $2, now() + make_interval(secs => $3::int) FROM users
 WHERE id = $1 AND status <> 'DISABLED'
 RETURNING subject`;
-
-async function tokens(c: Context<AppEnv>, sub: string, role: Role, refreshToken: string) {
-	return c.json({
-		access_token: await signAccessToken(c.env, { sub, role }),
-		refresh_token: refreshToken,
-		token_type: "Bearer" as const,
-		expires_in: ACCESS_TOKEN_TTL_SECONDS,
-		role,
-	});
-}
 
 /**
  * A failed second factor after a correct password means the password is known to someone: it
@@ -118,7 +108,7 @@ async function adminLogin(
 			totp_required: true,
 		});
 	}
-	return tokens(c, admin.id, "admin", refresh.token);
+	return tokenResponse(c, admin.id, "admin", refresh.token);
 }
 
 export const login = new Hono<AppEnv>().post("/", async (c) => {
@@ -151,5 +141,5 @@ export const login = new Hono<AppEnv>().post("/", async (c) => {
 	const refresh = await newRefreshToken();
 	const rows = await db.query(USER_LOGIN, [user!.id, refresh.hash, REFRESH_TOKEN_TTL_SECONDS.user]);
 	if (!rows.length) throw new ApiError(403, "forbidden", "this account is disabled");
-	return tokens(c, user!.id, "user", refresh.token);
+	return tokenResponse(c, user!.id, "user", refresh.token);
 });

@@ -11,7 +11,7 @@ import { Hono } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../../env";
 import { ApiError } from "../../errors";
-import { ACCESS_TOKEN_TTL_SECONDS, jwtSecret, type Role, signAccessToken } from "../../lib/access-token";
+import { jwtSecret, type Role, tokenResponse } from "../../lib/access-token";
 import { database } from "../../lib/database";
 import { hashRefreshToken, newRefreshToken, REFRESH_TOKEN_TTL_SECONDS } from "../../lib/refresh-token";
 import { jsonBody } from "../../lib/request-input";
@@ -61,11 +61,5 @@ export const refresh = new Hono<AppEnv>().post("/", async (c) => {
 			"the refresh token is invalid, expired or already used; log in again",
 		);
 	}
-	return c.json({
-		access_token: await signAccessToken(c.env, { sub: row.subject, role: row.role }),
-		refresh_token: next.token,
-		token_type: "Bearer" as const,
-		expires_in: ACCESS_TOKEN_TTL_SECONDS,
-		role: row.role,
-	});
+	return tokenResponse(c, row.subject, row.role, next.token);
 });
