@@ -74,11 +74,16 @@ export class RolloutJournal {
 	}
 
 	private write(): void {
-		mkdirSync(dirname(this.path), { recursive: true });
-		const temporary = `${this.path}.tmp`;
-		writeFileSync(temporary, `${JSON.stringify(this.state, null, 2)}\n`);
-		renameSync(temporary, this.path);
+		writeJournal(this.path, this.state);
 	}
+}
+
+/** Writes `state` to a temporary file and renames it over `path`: never half a journal. */
+function writeJournal(path: string, state: JournalState): void {
+	mkdirSync(dirname(path), { recursive: true });
+	const temporary = `${path}.tmp`;
+	writeFileSync(temporary, `${JSON.stringify(state, null, 2)}\n`);
+	renameSync(temporary, path);
 }
 
 /**
@@ -88,13 +93,11 @@ export class RolloutJournal {
  * @param since the run's start: an older journal is another run's and says nothing of this one.
  */
 export function interruptionReport(path: string, since: Date, rollbackCommand: string): string[] {
-	let state: JournalState;
+	let state: JournalState | undefined;
 	try {
 		state = JSON.parse(readFileSync(path, "utf8")) as JournalState;
-	} catch {
-		return ["interrupted before anything was deployed: nothing changed."];
-	}
-	if (Date.parse(state.startedAt) < since.getTime()) {
+	} catch {}
+	if (!state || Date.parse(state.startedAt) < since.getTime()) {
 		return ["interrupted before anything was deployed: nothing changed."];
 	}
 	const last = state.lastConfirmed;
@@ -105,7 +108,7 @@ export function interruptionReport(path: string, since: Date, rollbackCommand: s
 	const recovery = `${rollbackCommand} --to ${state.stableVersion}`;
 	state.outcome = "failed";
 	state.recovery = recovery;
-	writeFileSync(path, `${JSON.stringify(state, null, 2)}\n`);
+	writeJournal(path, state);
 	return [
 		`interrupted with traffic split: ${describeTraffic(last.traffic)} (deployment ${last.deploymentId}, confirmed ${last.at}).`,
 		"Nothing watches the new version now. Put the stable version back with:",
