@@ -13,6 +13,7 @@ import { formatValue, RULES } from "../../alerts/rules";
 import { analyticsApi, credentialsFromEnv } from "../cloudflare/credentials";
 import { resolveAlertTarget } from "../cloudflare/workers";
 import { parseNumber } from "../rollout/plan";
+import { formatTable } from "../table";
 import { UsageError } from "../usage-error";
 import type { Command } from "./command";
 
@@ -26,14 +27,7 @@ function table(evaluations: readonly RuleEvaluation[]): string {
 		`${e.rule.forMinutes}m`,
 		e.state === "pending" || e.state === "firing" ? `${e.heldMinutes}m` : "",
 	]);
-	const header = ["RULE", "SEVERITY", "STATE", "VALUE", "THRESHOLD", "FOR", "HELD"];
-	const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-	const line = (cells: string[]) =>
-		cells
-			.map((c, i) => c.padEnd(widths[i]!))
-			.join("  ")
-			.trimEnd();
-	return [line(header), ...rows.map(line)].join("\n");
+	return formatTable(["RULE", "SEVERITY", "STATE", "VALUE", "THRESHOLD", "FOR", "HELD"], rows);
 }
 
 export const alerts: Command = {

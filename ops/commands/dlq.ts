@@ -8,6 +8,7 @@ import { parseArgs } from "node:util";
 import { type AdminApi, AdminApiError, adminApi, describeError } from "../admin-api";
 import { localBaseUrl } from "../local/defaults";
 import { parseNumber } from "../rollout/plan";
+import { formatTable } from "../table";
 import { UsageError } from "../usage-error";
 import type { Command } from "./command";
 
@@ -66,16 +67,7 @@ function table(items: DeadLetter[]): string {
 		l.redriven_at ? `redriven ${l.redriven_at}` : "",
 		l.reason.length > 60 ? `${l.reason.slice(0, 57)}…` : l.reason,
 	]);
-	const header = ["ID", "CREATED", "SOURCE", "TX_ID", "ATTEMPTS", "REDRIVEN", "REASON"];
-	const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-	return [header, ...rows]
-		.map((r) =>
-			r
-				.map((c, i) => c.padEnd(widths[i]!))
-				.join("  ")
-				.trimEnd(),
-		)
-		.join("\n");
+	return formatTable(["ID", "CREATED", "SOURCE", "TX_ID", "ATTEMPTS", "REDRIVEN", "REASON"], rows);
 }
 
 async function list(

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { splitSecrets } from "../../worker/src/lib/webhook-secrets";
 
 /** Standard Webhooks secret of the local stack (base64 of "cricalgo-local-webhook-secret!!"). */
 export const LOCAL_WEBHOOK_SECRET = "whsec_Y3JpY2FsZ28tbG9jYWwtd2ViaG9vay1zZWNyZXQhIQ==";
@@ -20,6 +21,5 @@ export function localBaseUrl(): string {
 
 /** The first secret of `WEBHOOK_SECRETS`, or the local default. */
 export function signingSecret(): string {
-	const configured = (process.env.WEBHOOK_SECRETS ?? "").split(/[\s,]+/).filter(Boolean);
-	return configured[0] ?? LOCAL_WEBHOOK_SECRET;
+	return splitSecrets(process.env.WEBHOOK_SECRETS)[0] ?? LOCAL_WEBHOOK_SECRET;
 }

@@ -8,6 +8,7 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { createServer } from "node:net";
+import { splitSecrets } from "../../worker/src/lib/webhook-secrets";
 import { redact } from "../migrate";
 import { type LocalDatabase, openLocalDatabase } from "./database";
 import {
@@ -193,7 +194,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 		progress(`edge Worker answering at ${baseUrl}`);
 		return {
 			baseUrl,
-			webhookSecret: webhookSecrets.split(/[\s,]+/).filter(Boolean)[0] ?? webhookSecrets,
+			webhookSecret: splitSecrets(webhookSecrets)[0] ?? webhookSecrets,
 			databaseUrl,
 			neonEndpoint: neon.endpoint,
 			describeDatabase: database.backend.description,

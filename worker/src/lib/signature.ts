@@ -21,6 +21,7 @@
  *
  * @module
  */
+import { splitSecrets } from "./webhook-secrets";
 
 /** How far `webhook-timestamp` may be from now, either way (the Standard Webhooks default). */
 export const TOLERANCE_SECONDS = 300;
@@ -65,11 +66,6 @@ function fromHex(value: string): Uint8Array | null {
 
 function toHex(bytes: ArrayBuffer): string {
 	return Array.from(new Uint8Array(bytes), (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-/** Splits `WEBHOOK_SECRETS` (space or comma separated) into the configured secrets. */
-export function splitSecrets(value: string | undefined): string[] {
-	return (value ?? "").split(/[\s,]+/).filter(Boolean);
 }
 
 async function importKeys(secrets: string[]): Promise<Keys> {
