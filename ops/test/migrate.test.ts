@@ -80,15 +80,15 @@ describe.runIf(process.env.TEST_DATABASE_URL)("migrations on Postgres", () => {
 			await admin.end();
 		}
 	});
+});
 
+describe("migrate command", () => {
 	it("says what failed and how to fix it when the database cannot be reached", async () => {
 		await expect(migratePostgres("postgres://postgres@127.0.0.1:1/none")).rejects.toThrow(
 			/could not connect to postgres:\/\/postgres@127\.0\.0\.1:1\/none: .*Check DATABASE_URL/,
 		);
 	});
-});
 
-describe("migrate command", () => {
 	it("refuses to run without a database and says how to give one", () => {
 		const env = { ...process.env };
 		delete env.DATABASE_URL;

@@ -5,16 +5,15 @@
  */
 import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { resetDatabase } from "../../test/support/database";
+import { ledgerQuery, resetDatabase } from "../../test/support/database";
 import {
 	checkLedgerInvariants,
 	formatLedgerReport,
 	type InvariantName,
-	type QueryRows,
 } from "../../test/support/ledger-invariants";
 import { again, createUser, deliver, depositMessage, sql } from "./support";
 
-const query: QueryRows = (q, p) => sql().query(q, p ?? []) as Promise<Record<string, unknown>[]>;
+const query = ledgerQuery(env);
 
 async function settled() {
 	const user = await createUser();

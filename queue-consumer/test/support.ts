@@ -16,7 +16,7 @@ import { inject } from "vitest";
 import type { FaultSettings, FaultStats } from "../../ops/local/fault-settings";
 import type { DepositMessage } from "../../schema/queue-message";
 import { depositTxId } from "../../schema/tx-id";
-import { testDatabase } from "../../test/support/database";
+import { ledgerQuery, testDatabase } from "../../test/support/database";
 import { assertLedgerInvariants, type LedgerReport } from "../../test/support/ledger-invariants";
 import worker from "../src/index";
 
@@ -195,10 +195,7 @@ export async function ledgerRows(
 
 /** Asserts every ledger invariant; `accepted` are the tx_ids that must be accounted for. */
 export function checkLedger(accepted: Iterable<string> = []): Promise<LedgerReport> {
-	const db = sql();
-	return assertLedgerInvariants((q, p) => db.query(q, p ?? []) as Promise<Record<string, unknown>[]>, {
-		acceptedTxIds: accepted,
-	});
+	return assertLedgerInvariants(ledgerQuery(env), { acceptedTxIds: accepted });
 }
 
 /** The fault proxy in front of the test database (see ops/local/fault-proxy.ts). */

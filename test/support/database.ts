@@ -5,6 +5,7 @@
  * @module
  */
 import { createDatabase } from "../../schema/client";
+import type { QueryRows } from "./ledger-invariants";
 
 /** Every table the migrations create, children first. */
 const TABLES = [
@@ -23,6 +24,12 @@ const TABLES = [
 
 export function testDatabase(env: { DATABASE_URL: string; NEON_HTTP_ENDPOINT?: string }) {
 	return createDatabase(env);
+}
+
+/** The test database as the ledger-invariant checker reads it. */
+export function ledgerQuery(env: { DATABASE_URL: string; NEON_HTTP_ENDPOINT?: string }): QueryRows {
+	const { sql } = createDatabase(env);
+	return (query, params) => sql.query(query, params ?? []) as Promise<Record<string, unknown>[]>;
 }
 
 export async function resetDatabase(env: { DATABASE_URL: string; NEON_HTTP_ENDPOINT?: string }) {

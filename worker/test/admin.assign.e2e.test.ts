@@ -5,7 +5,7 @@
  */
 import { env, exports } from "cloudflare:workers";
 import { beforeEach, describe, expect, it, vi } from "vitest";
-import { resetDatabase } from "../../test/support/database";
+import { ledgerQuery, resetDatabase } from "../../test/support/database";
 import { assertLedgerInvariants } from "../../test/support/ledger-invariants";
 import { adminWithToken, call, expectError, registerUser, sql } from "./support/accounts";
 import { signedInit, WEBHOOK_URL, watcherDeposit } from "./support/webhooks";
@@ -70,7 +70,7 @@ describe("assigning an unmatched deposit", () => {
 
 		const audit = await sql().query("SELECT action FROM audit_logs WHERE action LIKE 'deposit.assign%'");
 		expect(audit).toEqual([{ action: "deposit.assign" }]);
-		await assertLedgerInvariants((q, p) => sql().query(q, p) as Promise<Record<string, unknown>[]>, {
+		await assertLedgerInvariants(ledgerQuery(env), {
 			acceptedTxIds: [txId],
 		});
 	});

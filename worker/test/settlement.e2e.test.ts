@@ -8,7 +8,7 @@ import { env, exports } from "cloudflare:workers";
 import { Webhook } from "standardwebhooks";
 import { beforeEach, describe, expect, it, vi } from "vitest";
 import { TEST_WEBHOOK_SECRET } from "../../test/projects";
-import { resetDatabase, testDatabase } from "../../test/support/database";
+import { ledgerQuery, resetDatabase, testDatabase } from "../../test/support/database";
 import { assertLedgerInvariants } from "../../test/support/ledger-invariants";
 
 const sql = () => testDatabase(env).sql;
@@ -87,7 +87,7 @@ describe("from a signed webhook to a credited wallet", () => {
 			txId,
 		]);
 		expect(ledger).toEqual([{ tx_type: "deposit", amount: "150.75000000" }]);
-		await assertLedgerInvariants((q, p) => sql().query(q, p ?? []) as Promise<Record<string, unknown>[]>, {
+		await assertLedgerInvariants(ledgerQuery(env), {
 			acceptedTxIds: [txId],
 		});
 	});
