@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import { evaluateRules, evaluationTime, type FigureSource } from "../../alerts/evaluate";
 import { toPrometheusText } from "../../alerts/prometheus";
 import { RULES } from "../../alerts/rules";
-import type { AlertTarget, Figures } from "../../alerts/signals";
+import { type AlertTarget, type Figures, SIGNALS } from "../../alerts/signals";
 
 describe("the rules", () => {
 	it("are the original's fifteen, with its thresholds, `for` windows and severities", () => {
@@ -33,6 +33,10 @@ describe("the rules", () => {
 		]);
 		expect(new Set(RULES.map((r) => r.name)).size).toBe(15);
 		expect(RULES.every((r) => r.windowMinutes === 5)).toBe(true);
+	});
+
+	it("each read a figure its signal provides (a misspelt field would report no data forever)", () => {
+		for (const rule of RULES) expect(SIGNALS[rule.signal].fields, rule.name).toContain(rule.field);
 	});
 });
 
