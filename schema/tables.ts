@@ -17,6 +17,7 @@ import {
 	numeric,
 	pgEnum,
 	pgTable,
+	primaryKey,
 	text,
 	timestamp,
 	uniqueIndex,
@@ -40,15 +41,24 @@ export const admins = pgTable("admins", {
 	lastLogin: timestamp("last_login", { withTimezone: true }),
 });
 
-export const users = pgTable("users", {
-	id: uuid("id").primaryKey().defaultRandom(),
-	// NOT NULL in the original; optional here because web sign-ups have no Telegram account.
-	telegramId: bigint("telegram_id", { mode: "bigint" }).unique(),
-	username: varchar("username", { length: 48 }).notNull().unique(),
-	status: userStatus("status").notNull().default("ACTIVE"),
-	passwordHash: text("password_hash"),
-	createdAt: createdAt(),
-});
+/**
+ * `telegram_id` keeps the original's convention, which its bot and web code rely on: a
+ * Telegram account's id, or 0 for an account without one (the original writes `telegram_id or
+ * 0`). Only real ids are unique, so any number of web sign-ups can exist beside the players
+ * who came through the bot.
+ */
+export const users = pgTable(
+	"users",
+	{
+		id: uuid("id").primaryKey().defaultRandom(),
+		telegramId: bigint("telegram_id", { mode: "bigint" }).notNull().default(sql`0`),
+		username: varchar("username", { length: 48 }).notNull().unique(),
+		status: userStatus("status").notNull().default("ACTIVE"),
+		passwordHash: text("password_hash"),
+		createdAt: createdAt(),
+	},
+	(t) => [uniqueIndex("uq_users_telegram_id").on(t.telegramId).where(sql`${t.telegramId} <> 0`)],
+);
 
 export const wallets = pgTable(
 	"wallets",
@@ -73,8 +83,11 @@ export const wallets = pgTable(
 /**
  * Ledger of balance movements. A settled deposit writes one `deposit` row; a reorg after credit
  * writes one `deposit_reversal` row (amount positive, the sum actually taken back). Both point
- * at the deposit through `related_id`, and the partial unique indexes make a second credit or a
- * second reversal of one deposit impossible whatever the application does.
+ * at the deposit through `related_entity = 'deposit'` and `related_id`, and the partial unique
+ * indexes make a second credit or a second reversal of one deposit impossible whatever the
+ * application does. On a database shared with the original platform the table also holds its
+ * rows (contest payouts, withdrawals, its own deposit rows, which point elsewhere or nowhere):
+ * the indexes cover this system's rows only.
  */
 export const transactions = pgTable(
 	"transactions",
@@ -91,10 +104,12 @@ export const transactions = pgTable(
 	},
 	(t) => [
 		index("idx_transactions_user_id").on(t.userId),
-		uniqueIndex("uq_transactions_deposit_credit").on(t.relatedId).where(sql`${t.txType} = 'deposit'`),
+		uniqueIndex("uq_transactions_deposit_credit")
+			.on(t.relatedId)
+			.where(sql`${t.txType} = 'deposit' AND ${t.relatedEntity} = 'deposit'`),
 		uniqueIndex("uq_transactions_deposit_reversal")
 			.on(t.relatedId)
-			.where(sql`${t.txType} = 'deposit_reversal'`),
+			.where(sql`${t.txType} = 'deposit_reversal' AND ${t.relatedEntity} = 'deposit'`),
 	],
 );
 
@@ -232,7 +247,12 @@ export const deadLetters = pgTable(
 	],
 );
 
-/** Refresh tokens for the account API; only a hash of each token is stored. */
+/**
+ * Refresh tokens for the account API; only a hash of each token is stored. A login starts a
+ * family; each refresh revokes the token it was given (`rotated_at`) and issues the next one in
+ * the same family. A rotated token presented again after the grace period revokes its family
+ * (one session), not the subject's other sessions.
+ */
 export const refreshTokens = pgTable(
 	"refresh_tokens",
 	{
@@ -240,9 +260,96 @@ export const refreshTokens = pgTable(
 		subject: uuid("subject").notNull(),
 		role: varchar("role", { length: 16 }).notNull(),
 		tokenHash: varchar("token_hash", { length: 128 }).notNull().unique(),
+		familyId: uuid("family_id").notNull().defaultRandom(),
 		expiresAt: timestamp("expires_at", { withTimezone: true }).notNull(),
 		revokedAt: timestamp("revoked_at", { withTimezone: true }),
+		/** Set when the token was traded for its successor (a refresh), not by a revocation. */
+		rotatedAt: timestamp("rotated_at", { withTimezone: true }),
 		createdAt: createdAt(),
 	},
-	(t) => [index("idx_refresh_tokens_subject").on(t.subject)],
+	(t) => [
+		index("idx_refresh_tokens_subject").on(t.subject),
+		index("idx_refresh_tokens_family_id").on(t.familyId),
+	],
 );
+
+/**
+ * Failed logins per account name (whether or not the account exists, so a lockout tells
+ * nothing about which names are taken): after a few failures in a row the name is locked for a
+ * time that doubles with each further failure; a successful login clears the row.
+ */
+export const loginThrottle = pgTable(
+	"login_throttle",
+	{
+		/** "user" | "admin": the two namespaces of login. */
+		scope: varchar("scope", { length: 16 }).notNull(),
+		username: varchar("username", { length: 64 }).notNull(),
+		failures: integer("failures").notNull().default(0),
+		lockedUntil: timestamp("locked_until", { withTimezone: true }),
+		lastFailureAt: timestamp("last_failure_at", { withTimezone: true }).notNull().defaultNow(),
+	},
+	(t) => [
+		primaryKey({ columns: [t.scope, t.username] }),
+		index("idx_login_throttle_last_failure_at").on(t.lastFailureAt),
+	],
+);
+
+/**
+ * One row per `ops adopt --apply` run on a database that the original platform built: when it
+ * started and finished, and what it found and did. The first finished run is the adoption.
+ */
+export const adoptions = pgTable("adoptions", {
+	id: uuid("id").primaryKey().defaultRandom(),
+	startedAt: timestamp("started_at", { withTimezone: true }).notNull().defaultNow(),
+	finishedAt: timestamp("finished_at", { withTimezone: true }),
+	/** The original's Alembic revision at adoption (`alembic_version`), when it had one. */
+	originalRevision: varchar("original_revision", { length: 64 }),
+	summary: jsonb("summary"),
+});
+
+/**
+ * Every deposit record of the original platform that `ops adopt` looked at (a `transactions`
+ * row of type `deposit`, or an approved `deposit_requests` row), and what became of it: mapped
+ * onto a `deposits` row (credited or pending), or parked with the reason no rule could map it.
+ * `original` keeps the row's fields as they were before adoption changed them.
+ */
+export const legacyDepositRows = pgTable(
+	"legacy_deposit_rows",
+	{
+		id: uuid("id").primaryKey().defaultRandom(),
+		/** "transactions" | "deposit_requests" */
+		source: varchar("source", { length: 32 }).notNull(),
+		sourceId: uuid("source_id").notNull(),
+		/** "credited" | "pending" | "parked" | "skipped" */
+		outcome: varchar("outcome", { length: 16 }).notNull(),
+		depositId: uuid("deposit_id").references(() => deposits.id, { onDelete: "set null" }),
+		reason: text("reason"),
+		original: jsonb("original").notNull(),
+		adoptedAt: timestamp("adopted_at", { withTimezone: true }).notNull().defaultNow(),
+		resolvedAt: timestamp("resolved_at", { withTimezone: true }),
+	},
+	(t) => [
+		uniqueIndex("uq_legacy_deposit_rows_source").on(t.source, t.sourceId),
+		index("idx_legacy_deposit_rows_deposit_id").on(t.depositId),
+	],
+);
+
+/**
+ * Each wallet as the first `ops adopt --apply` found it: its balances, and in the same snapshot
+ * the sums of every kind of movement `ops reconcile` accounts for (`movements`: this system's
+ * credits and reversals, the original platform's deposit credits, payouts and contest entries).
+ * Reconcile expects a wallet to hold its baseline plus what those sums grew by since, so it
+ * needs no timestamps and no history from before adoption. A wallet without a baseline (a
+ * database this system created, or a player who joined later) is accounted from zero.
+ */
+export const walletBaselines = pgTable("wallet_baselines", {
+	userId: uuid("user_id")
+		.primaryKey()
+		.references(() => users.id, { onDelete: "cascade" }),
+	depositBalance: money("deposit_balance").notNull(),
+	winningBalance: money("winning_balance").notNull(),
+	bonusBalance: money("bonus_balance").notNull(),
+	/** Decimal strings by movement name (ops/reconcile/movements.ts). */
+	movements: jsonb("movements").notNull(),
+	takenAt: timestamp("taken_at", { withTimezone: true }).notNull().defaultNow(),
+});

@@ -9,6 +9,10 @@ import type { QueryRows } from "./ledger-invariants";
 
 /** Every table the migrations create, children first. */
 const TABLES = [
+	"login_throttle",
+	"wallet_baselines",
+	"legacy_deposit_rows",
+	"adoptions",
 	"audit_logs",
 	"refresh_tokens",
 	"dead_letters",
