@@ -4,7 +4,9 @@
  *
  * @module
  */
+
 import { admin } from "./commands/admin-create";
+import { adopt } from "./commands/adopt";
 import { alerts } from "./commands/alerts";
 import type { Command } from "./commands/command";
 import { dlq } from "./commands/dlq";
@@ -18,6 +20,7 @@ import { UsageError } from "./usage-error";
 const COMMANDS: Record<string, Command> = {
 	admin,
 	migrate,
+	adopt,
 	webhook: sendWebhook,
 	rollout,
 	rollback,

@@ -28,10 +28,28 @@ export async function connectPostgres(url: string): Promise<pg.Client> {
 	return client;
 }
 
+/**
+ * Refuses a database whose ledger tables exist without any migration of this system recorded:
+ * the original CricAlgo platform's (its `users` already exist, so the first migration would stop
+ * at its first statement). `ops adopt` takes such a database over and records the baseline.
+ */
+async function refuseUnadopted(client: pg.Client, url: string): Promise<void> {
+	const { rows } = await client.query<{ users: boolean; recorded: boolean }>(
+		`SELECT to_regclass('public.users') IS NOT NULL AS users,
+			to_regclass('drizzle.__drizzle_migrations') IS NOT NULL AS recorded`,
+	);
+	if (rows[0]?.users && !rows[0].recorded) {
+		throw new Error(
+			`${redact(url)} already has a users table but no migration of this system recorded: it is the original CricAlgo platform's database (or another application's). Adopt it first: npm run ops -- adopt --url <it> prints the plan, --apply carries it out (docs/cutover.md).`,
+		);
+	}
+}
+
 /** Applies pending migrations to the Postgres at `url` (postgres:// or postgresql://). */
 export async function migratePostgres(url: string): Promise<void> {
 	const client = await connectPostgres(url);
 	try {
+		await refuseUnadopted(client, url);
 		await migratePgFiles(drizzlePg({ client }), { migrationsFolder: MIGRATIONS_FOLDER });
 	} finally {
 		await client.end();
