@@ -1,8 +1,10 @@
 /**
- * Rate limit for the credential routes (register, login, refresh) through the `AUTH_LIMITER`
- * binding (wrangler.toml `[[ratelimits]]`: 20 requests a minute), keyed by client address and
- * route, so guessing passwords or mass-registering costs time. Over the limit: 429 with
- * Retry-After, in the common error shape.
+ * Rate limits by client address, through Workers rate-limiting bindings (wrangler.toml
+ * `[[ratelimits]]`): `AUTH_LIMITER` (20 a minute) for the credential routes (register, login,
+ * refresh), keyed by address and route, so guessing passwords or mass-registering costs time
+ * (lib/login-throttle.ts adds a brake per account); `HEALTH_LIMITER` (10 a minute) for the deep
+ * health check, which costs a database round trip. Over the limit: 429 with Retry-After, in the
+ * common error shape.
  *
  * @module
  */
@@ -13,30 +15,45 @@ import { ApiError, serviceUnavailable } from "../errors";
 /** The period configured for AUTH_LIMITER in wrangler.toml; the binding does not report it. */
 export const AUTH_LIMIT_PERIOD_SECONDS = 60;
 
+/** The period configured for HEALTH_LIMITER in wrangler.toml. */
+export const HEALTH_LIMIT_PERIOD_SECONDS = 60;
+
 /**
- * Limits by `cf-connecting-ip` (set by Cloudflare's edge, not forgeable there) and `route`.
- * A limiter that fails refuses the request with a retryable 503: without the brake, the
- * credential routes would be open to unbounded guessing, so they fail closed.
+ * Counts one request of `cf-connecting-ip` (set by Cloudflare's edge, not forgeable there)
+ * under `key` against `limiter`, and refuses it over the limit. A limiter that fails refuses
+ * the request with a retryable 503: without the brake, what it protects would be open to
+ * unbounded use, so it fails closed.
  */
+export async function limitByAddress(
+	c: { req: { header(name: string): string | undefined } },
+	limiter: RateLimit,
+	name: string,
+	route: string,
+	periodSeconds: number,
+): Promise<void> {
+	const ip = c.req.header("cf-connecting-ip") ?? "unknown";
+	let allowed: boolean;
+	try {
+		({ success: allowed } = await limiter.limit({ key: `${route}:${ip}` }));
+	} catch (error) {
+		console.error(`${name} failed; the request is refused:`, error);
+		throw serviceUnavailable("the rate limiter is unavailable; retry later");
+	}
+	if (!allowed) {
+		throw new ApiError(
+			429,
+			"rate_limited",
+			`too many ${route} requests from this address; retry after ${periodSeconds} seconds`,
+			{ retry_after: periodSeconds },
+			{ "Retry-After": String(periodSeconds) },
+		);
+	}
+}
+
+/** The credential routes' limit (AUTH_LIMITER), per address and route. */
 export function authRateLimit(route: string) {
 	return createMiddleware<AppEnv>(async (c, next) => {
-		const ip = c.req.header("cf-connecting-ip") ?? "unknown";
-		let allowed: boolean;
-		try {
-			({ success: allowed } = await c.env.AUTH_LIMITER.limit({ key: `${route}:${ip}` }));
-		} catch (error) {
-			console.error("AUTH_LIMITER failed; the request is refused:", error);
-			throw serviceUnavailable("the rate limiter is unavailable; retry later");
-		}
-		if (!allowed) {
-			throw new ApiError(
-				429,
-				"rate_limited",
-				`too many ${route} attempts from this address; retry after ${AUTH_LIMIT_PERIOD_SECONDS} seconds`,
-				{ retry_after: AUTH_LIMIT_PERIOD_SECONDS },
-				{ "Retry-After": String(AUTH_LIMIT_PERIOD_SECONDS) },
-			);
-		}
+		await limitByAddress(c, c.env.AUTH_LIMITER, "AUTH_LIMITER", route, AUTH_LIMIT_PERIOD_SECONDS);
 		await next();
 	});
 }
