@@ -4,6 +4,7 @@ import { unstable_getMiniflareWorkerOptions } from "wrangler";
 import {
 	CONSUMER_BUNDLE_DIR,
 	TEST_JWT_SECRET,
+	TEST_TELEGRAM_BOT_TOKEN,
 	TEST_WEBHOOK_SECRET,
 	TEST_WEBHOOK_SECRET_ROTATED,
 } from "./test/projects.ts";
@@ -47,6 +48,7 @@ function consumerWorker(databaseUrl: string, neonEndpoint: string) {
 const workerSecrets = {
 	WEBHOOK_SECRETS: `${TEST_WEBHOOK_SECRET} ${TEST_WEBHOOK_SECRET_ROTATED}`,
 	JWT_SECRET: TEST_JWT_SECRET,
+	TELEGRAM_BOT_TOKEN: TEST_TELEGRAM_BOT_TOKEN,
 };
 
 export default defineConfig({

@@ -10,3 +10,5 @@ export const TEST_WEBHOOK_SECRET = "whsec_dGVzdC13ZWJob29rLXNlY3JldC1mb3ItY3JpY2
 /** A second secret, configured beside the first, as during a rotation. */
 export const TEST_WEBHOOK_SECRET_ROTATED = "whsec_cm90YXRlZC13ZWJob29rLXNlY3JldC1jcmljYWxnbw==";
 export const TEST_JWT_SECRET = "test-jwt-secret-that-is-long-enough-for-hs256-0123456789";
+/** The Telegram bot token the test edge Worker checks Telegram login data with. */
+export const TEST_TELEGRAM_BOT_TOKEN = "1234567890:test-bot-token-for-cricalgo-telegram-login";

@@ -4,8 +4,17 @@
  *
  * @module
  */
+/**
+ * Secrets a deployment may leave unset (not in wrangler's `[secrets] required`, so not in the
+ * generated `Env`): the feature they enable then refuses, it never runs unchecked.
+ */
+export type OptionalSecrets = {
+	/** The Telegram bot's token: checks Telegram login data at registration (lib/telegram-login.ts). */
+	TELEGRAM_BOT_TOKEN?: string;
+};
+
 export type AppEnv = {
-	Bindings: Env;
+	Bindings: Env & OptionalSecrets;
 	Variables: {
 		/** Error code of the response, for the metrics data point ("" on success). */
 		errorCode: string;

@@ -18,6 +18,7 @@ export type ErrorCode =
 	| "unsupported_media_type"
 	| "validation_failed"
 	| "rate_limited"
+	| "account_locked"
 	| "service_unavailable"
 	| "internal_error";
 

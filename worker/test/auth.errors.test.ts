@@ -11,6 +11,7 @@ import {
 	login,
 	registerUser,
 	sql,
+	telegramLogin,
 	totpCode,
 	uniqueName,
 	userWithToken,
@@ -115,14 +116,15 @@ describe("register: duplicates", () => {
 		expect(await count("wallets")).toBe(1);
 	});
 
-	it("answers 409 for a Telegram id already registered", async () => {
-		await registerUser({ telegram_id: 4242 });
+	it("answers 409 for a Telegram account already registered", async () => {
+		await registerUser({ telegram_login: await telegramLogin({ id: 4242 }) });
 		const res = await call("/api/v1/register", {
-			body: { username: uniqueName(), telegram_id: 4242 },
+			body: { username: uniqueName(), telegram_login: await telegramLogin({ id: 4242 }) },
 			ip: freshIp(),
 		});
 		const error = await expectError(res, 409, "conflict");
-		expect(error.field).toBe("telegram_id");
+		expect(error.field).toBe("telegram_login");
+		expect(await count("users")).toBe(1);
 	});
 
 	it("answers 409 for an address registered to someone else, and rolls the whole registration back", async () => {
@@ -177,7 +179,11 @@ describe("login errors", () => {
 
 	it("refuses a password login for a player registered without one", async () => {
 		const username = uniqueName();
-		await call("/api/v1/register", { body: { username, telegram_id: 77 }, ip: freshIp() });
+		await call("/api/v1/register", {
+			body: { username, telegram_login: await telegramLogin({ id: 77 }) },
+			ip: freshIp(),
+		});
+		expect(await count("users", "username = $1", [username])).toBe(1);
 		const res = await call("/api/v1/login", {
 			body: { username, password: "anything-at-all" },
 			ip: freshIp(),
@@ -216,7 +222,7 @@ describe("login errors", () => {
 			ip: freshIp(),
 		});
 		const error = await expectError(res, 401, "unauthorized");
-		expect(error.message).toBe("invalid username or password");
+		expect(error.message).toMatch(/^invalid username, password or TOTP code/);
 	});
 });
 

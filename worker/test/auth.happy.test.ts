@@ -6,11 +6,13 @@ import {
 	call,
 	claims,
 	createAdmin,
+	expectError,
 	freshIp,
 	json,
 	login,
 	registerUser,
 	sql,
+	telegramLogin,
 	totpCode,
 	uniqueName,
 } from "./support/accounts";
@@ -54,9 +56,12 @@ describe("POST /api/v1/register", () => {
 		expect(wallet!.n).toBe(1);
 	});
 
-	it("accepts the original smoke test's shape on /api/v1/auth/register (Telegram user, no password)", async () => {
-		const username = `smoke_user_a_${Date.now()}`;
-		const res = await call("/api/v1/auth/register", { body: { username, telegram_id: 1001 }, ip: freshIp() });
+	it("binds a Telegram account proven by Telegram's signed login data (no password needed)", async () => {
+		const username = uniqueName();
+		const res = await call("/api/v1/auth/register", {
+			body: { username, telegram_login: await telegramLogin({ id: 1001, username: "ravi_on_telegram" }) },
+			ip: freshIp(),
+		});
 		expect(res.status).toBe(201);
 		expect(await json(res)).toMatchObject({ username, telegram_id: 1001, has_password: false });
 		const [row] = await sql().query(
@@ -66,13 +71,22 @@ describe("POST /api/v1/register", () => {
 		expect(row).toEqual({ t: "1001", password_hash: null });
 	});
 
-	it("takes a Telegram id given as a decimal string", async () => {
+	it("takes a Telegram id the widget sent as a decimal string", async () => {
 		const res = await call("/api/v1/register", {
-			body: { username: uniqueName(), telegram_id: "9007199254740991" },
+			body: { username: uniqueName(), telegram_login: await telegramLogin({ id: 9007199254740991 }) },
 			ip: freshIp(),
 		});
 		expect(res.status).toBe(201);
 		expect((await json(res)).telegram_id).toBe(9007199254740991);
+	});
+
+	it("gives web sign-ups the original's telegram_id 0, as many of them as register", async () => {
+		const ids: string[] = [];
+		for (let i = 0; i < 3; i++) ids.push((await registerUser()).id);
+		const rows = await sql().query("SELECT telegram_id::text AS t FROM users WHERE id = ANY ($1::uuid[])", [
+			ids,
+		]);
+		expect(rows).toEqual([{ t: "0" }, { t: "0" }, { t: "0" }]);
 	});
 
 	it("registers deposit addresses with the user, lower-cased as settlement matches them", async () => {
@@ -127,6 +141,30 @@ describe("POST /api/v1/login", () => {
 			admin.id,
 		]);
 		expect(row!.seen).toBe(true);
+	});
+
+	it("logs in an admin whose password the original platform stored as bcrypt, and replaces the hash with the current one", async () => {
+		// The $2b$ modular format passlib writes (this one made by libxcrypt, an independent bcrypt).
+		const bcrypt = "$2b$12$zP12tU6sYGFidXiNWb0fJ.7nRMZc/Nel.Y8iNtK.m.6BqmXrJpL3i";
+		const password = "original admin password 1";
+		const admin = await createAdmin();
+		await sql().query("UPDATE admins SET password_hash = $2 WHERE id = $1", [admin.id, bcrypt]);
+		await expectError(
+			await call("/api/v1/login", {
+				body: { username: admin.username, password: "original admin password 2", totp: totpCode() },
+				ip: freshIp(),
+			}),
+			401,
+			"unauthorized",
+		);
+		const tokens = await login({ username: admin.username, password, totp: totpCode() });
+		expect(claims(tokens.access_token)).toMatchObject({ sub: admin.id, role: "admin" });
+		const [row] = await sql().query("SELECT password_hash FROM admins WHERE id = $1", [admin.id]);
+		expect(row!.password_hash).toMatch(/^pbkdf2_sha256\$100000\$/);
+		expect(await verifyPassword(password, row!.password_hash as string)).toBe(true);
+		// The next login checks the new hash (a new time step, since a code is accepted once).
+		await sql().query("UPDATE admins SET last_login = now() - interval '1 minute' WHERE id = $1", [admin.id]);
+		expect((await login({ username: admin.username, password, totp: totpCode() })).role).toBe("admin");
 	});
 
 	it("accepts the original API's totp_code field for the admin code", async () => {

@@ -9,11 +9,13 @@ import {
 	count,
 	createAdmin,
 	expectError,
+	forgetFailedLogins,
 	freshIp,
 	json,
 	login,
 	registerUser,
 	sql,
+	telegramLogin,
 	totpCode,
 	uniqueName,
 	userWithToken,
@@ -38,17 +40,26 @@ describe("admin login needs TOTP", () => {
 		expect(await count("audit_logs")).toBe(0);
 	});
 
-	it("refuses a wrong code, a malformed code, and an admin without a TOTP secret", async () => {
+	it("answers a wrong password and a wrong, malformed or secret-less TOTP code alike, auditing the second factor", async () => {
 		const admin = await createAdmin();
 		const right = totpCode();
 		const wrong = right === "000000" ? "111111" : "000000";
+		const wrongPassword = await expectError(
+			await call("/api/v1/login", {
+				body: { username: admin.username, password: "not-the-password", totp: right },
+				ip: freshIp(),
+			}),
+			401,
+			"unauthorized",
+		);
 		for (const totp of [wrong, "12345", "abcdef", ""]) {
+			await forgetFailedLogins();
 			const res = await call("/api/v1/login", {
 				body: { username: admin.username, password: admin.password, totp },
 				ip: freshIp(),
 			});
-			const error = await expectError(res, 401, "unauthorized");
-			expect(error.totp_required).toBe(true);
+			// The whole answer is the same: nothing tells a guesser that the password was right.
+			expect(await expectError(res, 401, "unauthorized")).toEqual(wrongPassword);
 		}
 		const failures = await sql().query(
 			"SELECT details->>'reason' AS reason FROM audit_logs WHERE admin_id = $1 AND action = 'admin.login_failed'",
@@ -60,7 +71,7 @@ describe("admin login needs TOTP", () => {
 			body: { username: noSecret.username, password: noSecret.password, totp: totpCode() },
 			ip: freshIp(),
 		});
-		await expectError(res, 401, "unauthorized");
+		expect(await expectError(res, 401, "unauthorized")).toEqual(wrongPassword);
 		expect(await count("refresh_tokens")).toBe(0);
 	});
 
@@ -86,7 +97,17 @@ describe("admin login needs TOTP", () => {
 			ip: freshIp(),
 		});
 		const error = await expectError(replay, 401, "unauthorized");
-		expect(error.message).toMatch(/already used/);
+		// Answered as any failed login (the message says a code is accepted once), and audited.
+		expect(error.message).toMatch(/accepted once/);
+		const wrongPassword = await expectError(
+			await call("/api/v1/login", {
+				body: { username: admin.username, password: "not-the-password", totp: code },
+				ip: freshIp(),
+			}),
+			401,
+			"unauthorized",
+		);
+		expect(error).toEqual(wrongPassword);
 		expect(await count("refresh_tokens", "role = 'admin'")).toBe(1);
 		expect(
 			await count("audit_logs", "action = 'admin.login_failed' AND details->>'reason' = 'totp_reused'"),
@@ -115,20 +136,30 @@ describe("TOTP test bypass", () => {
 		expect(env.TOTP_TEST_BYPASS).toBe("false");
 	});
 
-	it("outside production, lets an admin in without a code, and audits it as a bypass", async () => {
+	it("in the test environment, lets an admin in without a code, and audits it as a bypass", async () => {
 		const admin = await createAdmin();
 		const tokens = await login(
 			{ username: admin.username, password: admin.password },
-			{ envOverrides: { ENVIRONMENT: "local", TOTP_TEST_BYPASS: "true" } },
+			{ envOverrides: { ENVIRONMENT: "test", TOTP_TEST_BYPASS: "true" } },
 		);
 		expect(claims(tokens.access_token)).toMatchObject({ sub: admin.id, role: "admin" });
 		const [audit] = await sql().query("SELECT details FROM audit_logs WHERE admin_id = $1", [admin.id]);
-		expect(audit!.details).toMatchObject({ method: "totp_test_bypass", environment: "local" });
+		expect(audit!.details).toMatchObject({ method: "totp_test_bypass", environment: "test" });
 	});
 
-	it("is ignored in production (and when ENVIRONMENT is unset): no token without a code", async () => {
+	it("is ignored wherever ENVIRONMENT is not exactly a test environment: no token without a code", async () => {
 		const admin = await createAdmin();
-		for (const ENVIRONMENT of ["production", "PRODUCTION", ""]) {
+		for (const ENVIRONMENT of [
+			"local",
+			"staging",
+			"production",
+			"PRODUCTION",
+			"Test",
+			" test",
+			"testing",
+			"",
+		]) {
+			await forgetFailedLogins();
 			const res = await call("/api/v1/login", {
 				body: { username: admin.username, password: admin.password },
 				envOverrides: { ENVIRONMENT, TOTP_TEST_BYPASS: "true" },
@@ -136,7 +167,7 @@ describe("TOTP test bypass", () => {
 			await expectError(res, 401, "unauthorized");
 		}
 		expect(await count("refresh_tokens")).toBe(0);
-		// A real code still works in production.
+		// A real code still works there.
 		const tokens = await login(
 			{ username: admin.username, password: admin.password, totp: totpCode() },
 			{ envOverrides: { ENVIRONMENT: "production", TOTP_TEST_BYPASS: "true" } },
@@ -148,7 +179,7 @@ describe("TOTP test bypass", () => {
 		const player = await registerUser();
 		const tokens = await login(
 			{ username: player.username, password: player.password },
-			{ envOverrides: { ENVIRONMENT: "local", TOTP_TEST_BYPASS: "true" } },
+			{ envOverrides: { ENVIRONMENT: "test", TOTP_TEST_BYPASS: "true" } },
 		);
 		expect(claims(tokens.access_token)).toMatchObject({ sub: player.id, role: "user" });
 		const adminRoute = await call("/api/v1/admin/dead-letters", { token: tokens.access_token });
@@ -164,7 +195,7 @@ describe("TOTP test bypass", () => {
 				password: admin.password,
 				totp: right === "000000" ? "111111" : "000000",
 			},
-			envOverrides: { ENVIRONMENT: "local", TOTP_TEST_BYPASS: "true" },
+			envOverrides: { ENVIRONMENT: "test", TOTP_TEST_BYPASS: "true" },
 		});
 		await expectError(res, 401, "unauthorized");
 	});
@@ -253,35 +284,83 @@ describe("access tokens", () => {
 });
 
 describe("refresh token reuse", () => {
-	it("revokes the whole family when a rotated token is presented again", async () => {
+	const refresh = (token: string) =>
+		call("/api/v1/auth/refresh", { body: { refresh_token: token }, ip: freshIp() });
+
+	it("revokes that session's family when a rotated token is presented after the grace, and no other session", async () => {
 		const user = await registerUser();
-		const first = await login({ username: user.username, password: user.password });
-		const rotated = await json(
-			await call("/api/v1/auth/refresh", { body: { refresh_token: first.refresh_token }, ip: freshIp() }),
+		const phone = await login({ username: user.username, password: user.password });
+		const laptop = await login({ username: user.username, password: user.password });
+		const rotated = await json(await refresh(phone.refresh_token));
+		// The old token is replayed long after its rotation: a thief, not a second tab.
+		await sql().query(
+			"UPDATE refresh_tokens SET rotated_at = now() - interval '10 minutes' WHERE rotated_at IS NOT NULL",
 		);
-		// A thief replays the old token: refused, and the legitimate new token dies with it.
-		const replay = await call("/api/v1/auth/refresh", {
-			body: { refresh_token: first.refresh_token },
-			ip: freshIp(),
-		});
-		await expectError(replay, 401, "unauthorized");
-		const afterReplay = await call("/api/v1/auth/refresh", {
-			body: { refresh_token: rotated.refresh_token },
-			ip: freshIp(),
-		});
-		await expectError(afterReplay, 401, "unauthorized");
-		expect(await count("refresh_tokens", "subject = $1 AND revoked_at IS NULL", [user.id])).toBe(0);
+		await expectError(await refresh(phone.refresh_token), 401, "unauthorized");
+		// The phone's session dies with it ...
+		await expectError(await refresh(rotated.refresh_token), 401, "unauthorized");
+		// ... the laptop's, another login, does not.
+		const laptopNext = await refresh(laptop.refresh_token);
+		expect(laptopNext.status).toBe(200);
+		expect(await count("refresh_tokens", "subject = $1 AND revoked_at IS NULL", [user.id])).toBe(1);
 	});
 
-	it("lets only one of two concurrent uses of a token succeed", async () => {
+	it("lets two tabs refresh one token at once: both get tokens, and the session lives on", async () => {
 		const user = await registerUser();
 		const tokens = await login({ username: user.username, password: user.password });
-		const results = await Promise.all(
-			[1, 2].map(() =>
-				call("/api/v1/auth/refresh", { body: { refresh_token: tokens.refresh_token }, ip: freshIp() }),
-			),
-		);
-		expect(results.map((r) => r.status).sort()).toEqual([200, 401]);
+		const results = await Promise.all([1, 2].map(() => refresh(tokens.refresh_token)));
+		expect(results.map((r) => r.status)).toEqual([200, 200]);
+		const next = await Promise.all(results.map((r) => json(r)));
+		// Each tab carries on with its own new token.
+		for (const tab of next) expect((await refresh(tab.refresh_token)).status).toBe(200);
+		expect(await count("refresh_tokens", "subject = $1 AND revoked_at IS NULL", [user.id])).toBe(2);
+	});
+
+	it("lets a tab that refreshes a moment after the other (within the grace) carry on too", async () => {
+		const user = await registerUser();
+		const tokens = await login({ username: user.username, password: user.password });
+		expect((await refresh(tokens.refresh_token)).status).toBe(200);
+		const late = await refresh(tokens.refresh_token);
+		expect(late.status).toBe(200);
+		expect((await refresh((await json(late)).refresh_token)).status).toBe(200);
+	});
+});
+
+describe("public registration binds a Telegram account only with Telegram's signature", () => {
+	it("refuses a bare telegram_id (anyone can type anyone's id) and creates nothing", async () => {
+		for (const telegram_id of [4242, "4242"]) {
+			const res = await call("/api/v1/register", {
+				body: { username: uniqueName(), password: "long-enough-pw", telegram_id },
+				ip: freshIp(),
+			});
+			const error = await expectError(res, 422, "validation_failed");
+			expect(JSON.stringify(error)).toMatch(/telegram_login/);
+		}
+		expect(await count("users")).toBe(0);
+	});
+
+	it("refuses login data signed with another bot's token, edited after signing, or too old", async () => {
+		const forged = await telegramLogin({ id: 5151 }, "999:another-bot-token");
+		const edited = { ...(await telegramLogin({ id: 5151 })), id: 6262 };
+		const stale = await telegramLogin({ id: 5151, auth_date: Math.floor(Date.now() / 1000) - 3 * 86400 });
+		for (const telegram_login of [forged, edited, stale]) {
+			const res = await call("/api/v1/register", {
+				body: { username: uniqueName(), telegram_login },
+				ip: freshIp(),
+			});
+			await expectError(res, 422, "validation_failed");
+		}
+		expect(await count("users")).toBe(0);
+	});
+
+	it("binds nothing when the server has no bot token to check with (503, retryable)", async () => {
+		const res = await call("/api/v1/register", {
+			body: { username: uniqueName(), telegram_login: await telegramLogin({ id: 7373 }) },
+			envOverrides: { TELEGRAM_BOT_TOKEN: "" },
+		});
+		await expectError(res, 503, "service_unavailable");
+		expect(res.headers.get("retry-after")).toBe("5");
+		expect(await count("users")).toBe(0);
 	});
 });
 

@@ -24,12 +24,31 @@ export function isDatabaseUnavailable(error: unknown): boolean {
 }
 
 /** The SQLSTATE and constraint of a Postgres error, for routes that expect one (e.g. 23505). */
-export function postgresError(error: unknown): { code?: string; constraint?: string } {
-	const e = error as { code?: unknown; constraint?: unknown } | null;
+export function postgresError(error: unknown): { code?: string; constraint?: string; detail?: string } {
+	const e = error as { code?: unknown; constraint?: unknown; detail?: unknown } | null;
 	return {
 		code: typeof e?.code === "string" ? e.code : undefined,
 		constraint: typeof e?.constraint === "string" ? e.constraint : undefined,
+		detail: typeof e?.detail === "string" ? e.detail : undefined,
 	};
+}
+
+/**
+ * The columns a unique violation (23505) is about, from Postgres' own detail ("Key (username)=
+ * (alice) already exists."), or null for any other error. By column, not by constraint name:
+ * the names differ between a database this system created and the original platform's
+ * (`users_username_unique` here, `users_username_key` there), the columns do not.
+ *
+ * @example
+ * ```ts
+ * uniqueViolation(error); // ["username"]
+ * ```
+ */
+export function uniqueViolation(error: unknown): string[] | null {
+	const { code, detail } = postgresError(error);
+	if (code !== "23505") return null;
+	const columns = /^Key \((.+?)\)=/.exec(detail ?? "")?.[1];
+	return columns ? columns.split(",").map((c) => c.trim().replace(/^"|"$/g, "")) : [];
 }
 
 function unavailable(error: unknown): never {

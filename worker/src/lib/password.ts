@@ -6,8 +6,14 @@
  * `pbkdf2_sha256$<iterations>$<salt base64>$<hash base64>`. workerd refuses more than 100,000
  * PBKDF2 iterations, so that is the cost used; a 16-byte random salt makes every hash unique.
  *
+ * The original CricAlgo platform stored its admins' passwords as bcrypt (passlib's `$2b$12$…`).
+ * Those are verified with `bcryptjs` (plain JavaScript, so it runs in workerd; about 0.2 s of
+ * CPU at cost 12, within a Worker's CPU limit) and are outdated ({@link isOutdatedHash}): the
+ * login route replaces one with the current hash at the first successful login.
+ *
  * @module
  */
+import { compare as bcryptCompare } from "bcryptjs";
 
 const ALGORITHM = "pbkdf2_sha256";
 /** workerd's ceiling for PBKDF2 (it throws above it). */
@@ -72,12 +78,22 @@ export async function hashPassword(password: string): Promise<string> {
 	return `${ALGORITHM}$${PBKDF2_ITERATIONS}$${toBase64(salt)}$${toBase64(hash)}`;
 }
 
+/** bcrypt in the modular crypt format passlib and OpenBSD write: `$2a$`, `$2b$` or `$2y$`, cost, 53 characters. */
+const BCRYPT = /^\$2[aby]\$\d{2}\$[./A-Za-z0-9]{53}$/;
+
+/** Whether a stored hash is of a kind this system no longer writes (and should replace at the next login). */
+export function isOutdatedHash(stored: string | null | undefined): boolean {
+	return BCRYPT.test(stored ?? "");
+}
+
 /**
- * Checks a password against a stored hash. A missing or malformed hash never matches, but the
- * key derivation runs anyway, so the answer takes as long for an unknown user as for a wrong
- * password and response times do not tell which usernames exist.
+ * Checks a password against a stored hash (ours, or the original's bcrypt). A missing or
+ * malformed hash never matches, but the key derivation runs anyway, so the answer takes as long
+ * for an unknown user as for a wrong password and response times do not tell which usernames
+ * exist.
  */
 export async function verifyPassword(password: string, stored: string | null | undefined): Promise<boolean> {
+	if (stored && BCRYPT.test(stored)) return bcryptCompare(password, stored);
 	const parts = (stored ?? "").split("$");
 	const iterations = Number(parts[1]);
 	const salt = fromBase64(parts[2] ?? "");

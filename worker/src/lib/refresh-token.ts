@@ -1,8 +1,9 @@
 /**
  * Refresh tokens: 32 random bytes (base64url) handed to the client once; the database keeps
  * only their SHA-256, so a leaked `refresh_tokens` table cannot be replayed. Each use rotates
- * the token; presenting a token that was already rotated revokes every token of its subject,
- * because only a thief or a replay would hold an old one.
+ * the token within its family (one per login); presenting a rotated token again, after the
+ * short grace a concurrent refresh needs, revokes that family, because only a thief or a replay
+ * would hold an old one (routes/auth/refresh.ts).
  *
  * @module
  */

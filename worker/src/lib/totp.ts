@@ -50,20 +50,21 @@ export function newTotpSecret(label: string): { secret: string; uri: string } {
 }
 
 /**
+ * The environments that are tests: the only ones where `TOTP_TEST_BYPASS` is honoured. Named
+ * exactly; "local" (a developer's stack), "staging", "production" and anything unnamed are not.
+ */
+export const TEST_ENVIRONMENTS: readonly string[] = ["test"];
+
+/**
  * Whether an admin may log in without a TOTP code: only when `TOTP_TEST_BYPASS` is "true" AND
- * `ENVIRONMENT` names one that is not production. In production (or with no `ENVIRONMENT` at all)
- * the flag is ignored and the misconfiguration is logged on every login attempt, so it shows up in
- * the Worker's logs.
+ * `ENVIRONMENT` is exactly one of {@link TEST_ENVIRONMENTS}. Elsewhere the flag is ignored and
+ * the misconfiguration is logged on every login attempt, so it shows up in the Worker's logs.
  */
 export function totpBypassEnabled(env: { ENVIRONMENT?: string; TOTP_TEST_BYPASS?: string }): boolean {
 	if (env.TOTP_TEST_BYPASS !== "true") return false;
-	const environment = (env.ENVIRONMENT ?? "").trim().toLowerCase();
-	// An unnamed environment might be production: it is treated as one.
-	if (environment === "" || environment === "production") {
-		console.error(
-			"misconfiguration: TOTP_TEST_BYPASS is 'true' in production (or ENVIRONMENT is unset); it is ignored and admins must give a TOTP code. Set it to 'false'.",
-		);
-		return false;
-	}
-	return true;
+	if (TEST_ENVIRONMENTS.includes(env.ENVIRONMENT ?? "")) return true;
+	console.error(
+		`misconfiguration: TOTP_TEST_BYPASS is 'true' where ENVIRONMENT is ${JSON.stringify(env.ENVIRONMENT ?? "")}; it is honoured only in ${TEST_ENVIRONMENTS.join(", ")}, so it is ignored and admins must give a TOTP code. Set it to 'false'.`,
+	);
+	return false;
 }

@@ -11,8 +11,10 @@ import { decode } from "hono/jwt";
 import { Secret, TOTP } from "otpauth";
 import { expect } from "vitest";
 import { depositTxId } from "../../../schema/tx-id";
+import { TEST_TELEGRAM_BOT_TOKEN } from "../../../test/projects";
 import { testDatabase } from "../../../test/support/database";
 import { app } from "../../src/app";
+import type { OptionalSecrets } from "../../src/env";
 import { hashPassword } from "../../src/lib/password";
 import { BASE, randomTxHash } from "./webhooks";
 
@@ -37,7 +39,7 @@ export interface CallOptions {
 	ip?: string;
 	headers?: Record<string, string>;
 	/** Environment overrides: the request then goes to the app with `{...env, ...envOverrides}`. */
-	envOverrides?: Partial<Env>;
+	envOverrides?: Partial<Env & OptionalSecrets>;
 }
 
 /** Sends a request the way a client would; JSON body when `body` is given. */
@@ -94,6 +96,11 @@ export async function registerUser(extra: Record<string, unknown> = {}): Promise
 	return { id: body.id, username, password };
 }
 
+/** Forgets failed logins, for tests that fail more often than the per-account limit allows (auth.lockout.test.ts tests it). */
+export async function forgetFailedLogins(): Promise<void> {
+	await sql().query("DELETE FROM login_throttle");
+}
+
 /** Logs in and returns the token response. */
 export async function login(body: Record<string, unknown>, options: CallOptions = {}) {
 	const res = await call("/api/v1/login", { body, ip: freshIp(), ...options });
@@ -112,6 +119,27 @@ export async function userWithToken(extra: Record<string, unknown> = {}) {
 	const user = await registerUser(extra);
 	const tokens = await login({ username: user.username, password: user.password });
 	return { ...user, token: tokens.access_token, refreshToken: tokens.refresh_token };
+}
+
+/**
+ * Login data as Telegram's login widget hands it to a site, signed as Telegram signs it (the
+ * hex HMAC-SHA-256 of the sorted `key=value` lines, keyed by SHA-256 of the bot token).
+ */
+export async function telegramLogin(
+	fields: Record<string, string | number> & { id: number },
+	botToken = TEST_TELEGRAM_BOT_TOKEN,
+): Promise<Record<string, string | number>> {
+	const data = { first_name: "Test", auth_date: Math.floor(Date.now() / 1000), ...fields };
+	const text = Object.keys(data)
+		.sort()
+		.map((k) => `${k}=${data[k as keyof typeof data]}`)
+		.join("\n");
+	const secret = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(botToken));
+	const key = await crypto.subtle.importKey("raw", secret, { name: "HMAC", hash: "SHA-256" }, false, [
+		"sign",
+	]);
+	const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(text)));
+	return { ...data, hash: [...mac].map((b) => b.toString(16).padStart(2, "0")).join("") };
 }
 
 /** A fixed base32 secret, so tests can compute codes with otpauth. */

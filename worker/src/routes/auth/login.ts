@@ -6,13 +6,20 @@
  * Where the two namespaces meet: users and admins are separate tables and may share a
  * username. A request that carries a TOTP code is an admin login and is checked against
  * `admins` only; one without is a player login. The one exception is the test bypass
- * (`TOTP_TEST_BYPASS`, never in production): then a code-less login is tried as an admin
+ * (`TOTP_TEST_BYPASS`, only in test environments): then a code-less login is tried as an admin
  * first and falls back to the player, so the bypass can never give a player the admin role.
+ *
+ * Every failure answers alike: an unknown name, a wrong password, a wrong, missing-secret or
+ * reused TOTP code all get the same 401 and message, in the same number of database round
+ * trips, so a guesser cannot learn that a password was right. Each failure counts against the
+ * account name (lib/login-throttle.ts); a locked name is refused before any check. Failed
+ * second factors go to the audit log with their reason, where operators look.
  *
  * A TOTP code is accepted once (RFC 6238 §5.2): `admins.last_login` records the time of the
  * last login, and a code from that time step or an earlier one is refused, atomically, in the
  * same statement that records the login, its audit row and the refresh token. The cost: an admin
- * logs in at most once per 30-second step.
+ * logs in at most once per 30-second step. An admin password still in the original platform's
+ * bcrypt form is replaced by the current hash in that same statement.
  *
  * @module
  */
@@ -22,7 +29,8 @@ import type { AppEnv } from "../../env";
 import { ApiError } from "../../errors";
 import { jwtSecret, tokenResponse } from "../../lib/access-token";
 import { type AccountsDatabase, database } from "../../lib/database";
-import { verifyPassword } from "../../lib/password";
+import { accountLocked, LOCK_REMAINING, type LoginScope, recordFailure } from "../../lib/login-throttle";
+import { hashPassword, isOutdatedHash, verifyPassword } from "../../lib/password";
 import { newRefreshToken, REFRESH_TOKEN_TTL_SECONDS } from "../../lib/refresh-token";
 import { jsonBody } from "../../lib/request-input";
 import { matchTotp, totpBypassEnabled } from "../../lib/totp";
@@ -36,46 +44,86 @@ const loginSchema = z
 	})
 	.transform(({ totp, totp_code, ...rest }) => ({ ...rest, totp: totp ?? totp_code }));
 
-const invalidCredentials = (hint = "") =>
-	new ApiError(401, "unauthorized", `invalid username or password${hint}`);
+/** The one answer to every failed login. */
+const invalidCredentials = () =>
+	new ApiError(
+		401,
+		"unauthorized",
+		"invalid username, password or TOTP code (admins send their code as totp; a code is accepted once)",
+	);
+
+/** The admin and, in the same round trip, any lock on the name. */
+const ADMIN_ACCOUNT = `
+SELECT a.id, a.password_hash, a.totp_secret, (${LOCK_REMAINING.replace("$1", "'admin'").replace("$2", "$1")}) AS locked_for
+FROM (SELECT 1) one LEFT JOIN admins a ON a.username = $1`;
+
+const USER_ACCOUNT = `
+SELECT u.id, u.password_hash, u.status::text AS status, (${LOCK_REMAINING.replace("$1", "'user'").replace("$2", "$1")}) AS locked_for
+FROM (SELECT 1) one LEFT JOIN users u ON u.username = $1`;
 
 const ADMIN_LOGIN = `
 WITH upd AS (
-	UPDATE admins SET last_login = to_timestamp($6::double precision / 1000)
+	UPDATE admins SET last_login = to_timestamp($6::double precision / 1000),
+		password_hash = COALESCE($7::text, password_hash)
 	WHERE id = $1
 		AND ($2::bigint IS NULL OR last_login IS NULL OR floor(extract(epoch FROM last_login) / 30) < $2::bigint)
-	RETURNING id
+	RETURNING id, username
 ), log AS (
 	INSERT INTO audit_logs (admin_id, action, details)
 	SELECT id, 'admin.login', $3::jsonb FROM upd
 ), tok AS (
 	INSERT INTO refresh_tokens (subject, role, token_hash, expires_at)
 	SELECT id, 'admin', $4, now() + make_interval(secs => $5::int) FROM upd
+), cleared AS (
+	DELETE FROM login_throttle WHERE scope = 'admin' AND username IN (SELECT username FROM upd)
 )
 SELECT id FROM upd`;
 
 const USER_LOGIN = `
-INSERT INTO refresh_tokens (subject, role, token_hash, expires_at)
-SELECT id, 'user', $2, now() + make_interval(secs => $3::int) FROM users
-WHERE id = $1 AND status <> 'DISABLED'
-RETURNING subject`;
+WITH tok AS (
+	INSERT INTO refresh_tokens (subject, role, token_hash, expires_at)
+	SELECT id, 'user', $2, now() + make_interval(secs => $3::int) FROM users
+	WHERE id = $1 AND status <> 'DISABLED'
+	RETURNING subject
+), cleared AS (
+	DELETE FROM login_throttle WHERE scope = 'user' AND username = $4 AND EXISTS (SELECT 1 FROM tok)
+)
+SELECT subject FROM tok`;
+
+const AUDIT_FAILURE =
+	"INSERT INTO audit_logs (admin_id, action, details) VALUES ($1, 'admin.login_failed', $2::jsonb)";
 
 /**
- * A failed second factor after a correct password means the password is known to someone: it
- * goes to the audit log, where operators look.
+ * Counts a failed login against the name (and, for an admin whose password was right, audits
+ * why the second factor failed, in the same round trip), then refuses.
  */
-async function auditFailure(c: Context<AppEnv>, db: AccountsDatabase, adminId: string, reason: string) {
-	const details = { reason, ip: c.req.header("cf-connecting-ip") ?? "unknown" };
-	await db.query(
-		"INSERT INTO audit_logs (admin_id, action, details) VALUES ($1, 'admin.login_failed', $2::jsonb)",
-		[adminId, JSON.stringify(details)],
-	);
+async function fail(
+	c: Context<AppEnv>,
+	db: AccountsDatabase,
+	scope: LoginScope,
+	username: string,
+	audit?: { adminId: string; reason: string },
+): Promise<never> {
+	const also = audit
+		? [
+				{
+					text: AUDIT_FAILURE,
+					params: [
+						audit.adminId,
+						JSON.stringify({ reason: audit.reason, ip: c.req.header("cf-connecting-ip") ?? "unknown" }),
+					],
+				},
+			]
+		: [];
+	throw await recordFailure(db, scope, username, invalidCredentials(), also);
 }
 
 async function adminLogin(
 	c: Context<AppEnv>,
 	db: AccountsDatabase,
-	admin: { id: string; totp_secret: string | null },
+	admin: { id: string; password_hash: string; totp_secret: string | null },
+	username: string,
+	password: string,
 	totp: string | undefined,
 ) {
 	// One clock for matching the code and recording its use: the Worker's, not the database's.
@@ -83,10 +131,7 @@ async function adminLogin(
 	let counter: number | null = null;
 	if (totp !== undefined) {
 		counter = admin.totp_secret ? matchTotp(admin.totp_secret, totp, now) : null;
-		if (counter === null) {
-			await auditFailure(c, db, admin.id, "invalid_totp");
-			throw new ApiError(401, "unauthorized", "invalid TOTP code", { totp_required: true });
-		}
+		if (counter === null) await fail(c, db, "admin", username, { adminId: admin.id, reason: "invalid_totp" });
 	}
 	const refresh = await newRefreshToken();
 	const details = {
@@ -94,6 +139,7 @@ async function adminLogin(
 		ip: c.req.header("cf-connecting-ip") ?? "unknown",
 		environment: c.env.ENVIRONMENT,
 	};
+	const upgraded = isOutdatedHash(admin.password_hash) ? await hashPassword(password) : null;
 	const rows = await db.query(ADMIN_LOGIN, [
 		admin.id,
 		counter,
@@ -101,13 +147,9 @@ async function adminLogin(
 		refresh.hash,
 		REFRESH_TOKEN_TTL_SECONDS.admin,
 		now,
+		upgraded,
 	]);
-	if (!rows.length) {
-		await auditFailure(c, db, admin.id, "totp_reused");
-		throw new ApiError(401, "unauthorized", "this TOTP code was already used; wait for the next one", {
-			totp_required: true,
-		});
-	}
+	if (!rows.length) await fail(c, db, "admin", username, { adminId: admin.id, reason: "totp_reused" });
 	return tokenResponse(c, admin.id, "admin", refresh.token);
 }
 
@@ -119,27 +161,43 @@ export const login = new Hono<AppEnv>().post("/", async (c) => {
 	const bypass = input.totp === undefined && totpBypassEnabled(c.env);
 
 	if (input.totp !== undefined || bypass) {
-		const [admin] = await db.query<{ id: string; password_hash: string; totp_secret: string | null }>(
-			"SELECT id, password_hash, totp_secret FROM admins WHERE username = $1",
-			[input.username],
-		);
+		const [admin] = await db.query<{
+			id: string | null;
+			password_hash: string | null;
+			totp_secret: string | null;
+			locked_for: number;
+		}>(ADMIN_ACCOUNT, [input.username]);
+		if (admin && admin.locked_for > 0) throw accountLocked(admin.locked_for);
 		// Runs the key derivation even for an unknown admin, so timing does not tell.
 		if (await verifyPassword(input.password, admin?.password_hash)) {
-			return adminLogin(c, db, admin!, input.totp);
+			return adminLogin(
+				c,
+				db,
+				admin as { id: string; password_hash: string; totp_secret: string | null },
+				input.username,
+				input.password,
+				input.totp,
+			);
 		}
-		if (!bypass) throw invalidCredentials();
+		if (!bypass) await fail(c, db, "admin", input.username);
 	}
 
-	const [user] = await db.query<{ id: string; password_hash: string | null; status: string }>(
-		"SELECT id, password_hash, status::text AS status FROM users WHERE username = $1",
-		[input.username],
-	);
-	if (!(await verifyPassword(input.password, user?.password_hash))) {
-		throw invalidCredentials(" (admins also send their TOTP code as totp)");
-	}
+	const [user] = await db.query<{
+		id: string | null;
+		password_hash: string | null;
+		status: string | null;
+		locked_for: number;
+	}>(USER_ACCOUNT, [input.username]);
+	if (user && user.locked_for > 0) throw accountLocked(user.locked_for);
+	if (!(await verifyPassword(input.password, user?.password_hash))) await fail(c, db, "user", input.username);
 	if (user!.status === "DISABLED") throw new ApiError(403, "forbidden", "this account is disabled");
 	const refresh = await newRefreshToken();
-	const rows = await db.query(USER_LOGIN, [user!.id, refresh.hash, REFRESH_TOKEN_TTL_SECONDS.user]);
+	const rows = await db.query(USER_LOGIN, [
+		user!.id,
+		refresh.hash,
+		REFRESH_TOKEN_TTL_SECONDS.user,
+		input.username,
+	]);
 	if (!rows.length) throw new ApiError(403, "forbidden", "this account is disabled");
-	return tokenResponse(c, user!.id, "user", refresh.token);
+	return tokenResponse(c, user!.id!, "user", refresh.token);
 });

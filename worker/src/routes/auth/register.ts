@@ -1,11 +1,19 @@
 /**
  * `POST /api/v1/register` (also `/api/v1/auth/register`, the path the original smoke test
- * calls): creates a user, its wallet and any deposit addresses it brings, in one statement, so
- * a user never exists without a wallet. 201 with the user; 409 when the username, Telegram id
- * or an address is taken.
+ * calls): creates a user, its wallet and any deposit addresses it brings, in one transaction,
+ * so a user never exists without a wallet. 201 with the user; 409 when the username, the
+ * Telegram account or an address is taken.
  *
- * A password is optional: players who come through Telegram have none and cannot log in with
- * one. When given, only its PBKDF2 hash is stored.
+ * The same statements work on a database this system created and on the original platform's:
+ * there, a trigger (`tr_create_wallet`) creates each user's wallet, so the wallet is inserted
+ * only when it does not exist yet, in a statement after the user's (the trigger has run by
+ * then), and a taken name is recognised by its column, whatever the constraint is called.
+ *
+ * A Telegram account is bound only with Telegram's signed login data (`telegram_login`, checked
+ * with the bot's token): a bare `telegram_id` proves nothing and is refused. Without one the
+ * user gets `telegram_id` 0, the original's "no Telegram account". A password is optional:
+ * players who come through Telegram may have none and cannot log in with one. When given, only
+ * its PBKDF2 hash is stored.
  *
  * @module
  */
@@ -13,11 +21,12 @@ import { Hono } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../../env";
 import { ApiError } from "../../errors";
-import { database, postgresError } from "../../lib/database";
+import { database, uniqueViolation } from "../../lib/database";
 import { depositAddressSchema } from "../../lib/deposit-address";
 import { isoTimestamp } from "../../lib/pagination";
 import { hashPassword } from "../../lib/password";
 import { jsonBody } from "../../lib/request-input";
+import { telegramLoginSchema, verifiedTelegramId } from "../../lib/telegram-login";
 
 /** 3–48 characters as in the original API; letters, digits and `_ . -` so names cannot spoof. */
 export const usernameSchema = z
@@ -26,20 +35,18 @@ export const usernameSchema = z
 /** Long enough to resist guessing; bounded so hashing cost stays bounded. */
 export const passwordSchema = z.string().min(8, "at least 8 characters").max(256);
 
-const telegramIdSchema = z.union([
-	z.number().int().positive().max(Number.MAX_SAFE_INTEGER),
-	z
-		.string()
-		.regex(/^[1-9]\d{0,15}$/, "a positive integer")
-		.transform(Number)
-		.refine(Number.isSafeInteger, "a positive integer"),
-]);
-
 const registerSchema = z
 	.object({
 		username: usernameSchema,
 		password: passwordSchema.nullish(),
-		telegram_id: telegramIdSchema.nullish(),
+		telegram_login: telegramLoginSchema.nullish(),
+		telegram_id: z
+			.unknown()
+			.refine((v) => v === undefined || v === null, {
+				message:
+					"is not accepted on its own: anyone could claim any account. Send telegram_login, the data Telegram's login widget signed, or register without Telegram",
+			})
+			.optional(),
 		deposit_addresses: z.array(depositAddressSchema).max(3).optional(),
 	})
 	.superRefine((value, ctx) => {
@@ -52,53 +59,74 @@ const registerSchema = z
 		}
 	});
 
-/** Which field a unique violation is about, by constraint name (schema/migrations). */
-const TAKEN: Record<string, { field: string; message: string }> = {
-	users_username_unique: { field: "username", message: "this username is taken" },
-	users_telegram_id_unique: { field: "telegram_id", message: "this Telegram account is already registered" },
-	uq_deposit_addresses_chain_address: {
-		field: "deposit_addresses",
-		message: "a deposit address is already registered to another account",
-	},
-};
+/** Which field a unique violation is about, by the columns Postgres names. */
+function takenField(columns: string[]): { field: string; message: string } | undefined {
+	if (columns.includes("username")) return { field: "username", message: "this username is taken" };
+	if (columns.includes("telegram_id")) {
+		return { field: "telegram_login", message: "this Telegram account is already registered" };
+	}
+	if (columns.includes("address")) {
+		return {
+			field: "deposit_addresses",
+			message: "a deposit address is already registered to another account",
+		};
+	}
+	return undefined;
+}
 
+/** The user (and its addresses). On the original's database its trigger adds the wallet at the end of this statement. */
 const INSERT_USER = `
 WITH u AS (
 	INSERT INTO users (username, telegram_id, password_hash)
 	VALUES ($1, $2::bigint, $3)
-	RETURNING id, username, telegram_id, status, created_at
-), w AS (
-	INSERT INTO wallets (user_id) SELECT id FROM u
-	RETURNING deposit_balance, winning_balance, bonus_balance
+	RETURNING id
 ), a AS (
 	INSERT INTO deposit_addresses (user_id, chain, address)
 	SELECT u.id, x.chain, x.address FROM u, unnest($4::text[], $5::text[]) AS x (chain, address)
-	RETURNING chain, address
+	RETURNING 1
 )
+SELECT id FROM u`;
+
+/** The wallet, where no trigger made one. */
+const INSERT_WALLET = `
+INSERT INTO wallets (user_id) SELECT id FROM users WHERE username = $1
+ON CONFLICT (user_id) DO NOTHING`;
+
+const REGISTERED = `
 SELECT u.id, u.username, u.telegram_id::text AS telegram_id, u.status::text AS status,
 	${isoTimestamp("u.created_at")} AS created_at,
 	w.deposit_balance::text AS deposit_balance, w.winning_balance::text AS winning_balance,
 	w.bonus_balance::text AS bonus_balance,
-	COALESCE((SELECT json_agg(json_build_object('chain', chain, 'address', address) ORDER BY chain, address) FROM a),
-		'[]'::json) AS deposit_addresses
-FROM u, w`;
+	COALESCE((SELECT json_agg(json_build_object('chain', a.chain, 'address', a.address) ORDER BY a.chain, a.address)
+		FROM deposit_addresses a WHERE a.user_id = u.id), '[]'::json) AS deposit_addresses
+FROM users u JOIN wallets w ON w.user_id = u.id
+WHERE u.username = $1`;
 
 export const register = new Hono<AppEnv>().post("/", async (c) => {
 	const input = await jsonBody(c, registerSchema);
+	const telegramId = input.telegram_login ? await verifiedTelegramId(c.env, input.telegram_login) : 0;
 	const passwordHash = input.password ? await hashPassword(input.password) : null;
 	const addresses = input.deposit_addresses ?? [];
 	let rows: Record<string, unknown>[];
 	try {
-		rows = await database(c.env).query(INSERT_USER, [
-			input.username,
-			input.telegram_id ?? null,
-			passwordHash,
-			addresses.map((a) => a.chain),
-			addresses.map((a) => a.address),
+		const results = await database(c.env).batch([
+			{
+				text: INSERT_USER,
+				params: [
+					input.username,
+					telegramId,
+					passwordHash,
+					addresses.map((a) => a.chain),
+					addresses.map((a) => a.address),
+				],
+			},
+			{ text: INSERT_WALLET, params: [input.username] },
+			{ text: REGISTERED, params: [input.username] },
 		]);
+		rows = results[2] ?? [];
 	} catch (error) {
-		const { code, constraint } = postgresError(error);
-		const taken = code === "23505" && constraint ? TAKEN[constraint] : undefined;
+		const columns = uniqueViolation(error);
+		const taken = columns ? takenField(columns) : undefined;
 		if (taken) throw new ApiError(409, "conflict", taken.message, { field: taken.field });
 		throw error;
 	}
@@ -107,7 +135,7 @@ export const register = new Hono<AppEnv>().post("/", async (c) => {
 		{
 			id: user.id,
 			username: user.username,
-			telegram_id: user.telegram_id === null ? null : Number(user.telegram_id),
+			telegram_id: user.telegram_id === "0" ? null : Number(user.telegram_id),
 			status: user.status,
 			created_at: user.created_at,
 			has_password: passwordHash !== null,
