@@ -11,6 +11,7 @@ import { alerts } from "./commands/alerts";
 import type { Command } from "./commands/command";
 import { dlq } from "./commands/dlq";
 import { migrate } from "./commands/migrate";
+import { reconcile } from "./commands/reconcile";
 import { rollback } from "./commands/rollback";
 import { rollout } from "./commands/rollout";
 import { sendWebhook } from "./commands/send-webhook";
@@ -21,6 +22,7 @@ const COMMANDS: Record<string, Command> = {
 	admin,
 	migrate,
 	adopt,
+	reconcile,
 	webhook: sendWebhook,
 	rollout,
 	rollback,

@@ -349,7 +349,7 @@ export const walletBaselines = pgTable("wallet_baselines", {
 	depositBalance: money("deposit_balance").notNull(),
 	winningBalance: money("winning_balance").notNull(),
 	bonusBalance: money("bonus_balance").notNull(),
-	/** Decimal strings by movement name (ops/reconcile/movements.ts). */
+	/** Decimal strings by movement name (schema/wallet-movements.ts). */
 	movements: jsonb("movements").notNull(),
 	takenAt: timestamp("taken_at", { withTimezone: true }).notNull().defaultNow(),
 });

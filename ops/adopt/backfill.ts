@@ -16,7 +16,7 @@
  * - on a schema with `transactions.processed_at`, a trigger that marks this system's credits
  *   processed and confirmed as they are written, so the original, should it run again, skips
  *   them instead of crediting them a second time;
- * - at the first adoption, every wallet's baseline (reconcile/movements.ts);
+ * - at the first adoption, every wallet's baseline (schema/wallet-movements.ts);
  * - an `adoptions` row with the summary.
  *
  * A dry run reads and maps the same way and writes nothing.
@@ -24,7 +24,7 @@
  * @module
  */
 import { CHAINS, type Chain } from "../../schema/queue-message";
-import { movementsQuery } from "../reconcile/movements";
+import { movementsQuery } from "../../schema/wallet-movements";
 import type { Catalog } from "./catalog";
 import { columnOf } from "./catalog";
 import { type Decision, type LegacyRecord, type Mapping, mapLegacyDeposits } from "./legacy-deposits";
@@ -266,7 +266,7 @@ CREATE TRIGGER ${PROCESSED_TRIGGER} BEFORE INSERT ON transactions
 }
 
 async function writeBaselines(db: Session): Promise<number> {
-	const movements = await movementsQuery(db);
+	const movements = await movementsQuery((text, params) => db.query(text, params));
 	const rows = await db.query(
 		`WITH m AS (${movements})
 		 INSERT INTO wallet_baselines (user_id, deposit_balance, winning_balance, bonus_balance, movements, taken_at)

@@ -36,7 +36,7 @@ beforeEach(async () => {
 afterEach(async () => {
 	// Restored if a test dropped it.
 	await sql().query(
-		"CREATE UNIQUE INDEX IF NOT EXISTS uq_transactions_deposit_credit ON transactions (related_id) WHERE tx_type = 'deposit'",
+		"CREATE UNIQUE INDEX IF NOT EXISTS uq_transactions_deposit_credit ON transactions (related_id) WHERE tx_type = 'deposit' AND related_entity = 'deposit'",
 	);
 });
 

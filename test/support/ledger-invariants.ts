@@ -1,10 +1,16 @@
 /**
  * The ledger's invariants, checked against a live database in the spirit of Jepsen's bank
  * test: whatever order, duplication or failure the deliveries went through, money is neither
- * created nor lost.
+ * created nor lost. The same checks run on a database this system created and on the original
+ * platform's after `ops adopt` (`ops reconcile` runs them there).
  *
- * 1. `balance`: per user, credits − reversals in `transactions` = the wallet's deposit balance
- *    (and per currency, the totals agree); a wallet holds one currency.
+ * 1. `balance`: every wallet holds what its movements say (schema/wallet-movements.ts): its
+ *    baseline at adoption (none: zero) plus, since, this system's credits − what its reversals
+ *    took, plus the original platform's own deposit credits and payouts − its contest entries.
+ *    The total must agree exactly; each balance too while the wallet has no contest entry since
+ *    (an entry takes from deposit, bonus and winning in an order the original does not record).
+ *    On a database this system created that is: deposit balance = credits − reversals. Every
+ *    ledger row of this system belongs to a wallet, in one currency.
  * 2. `non_negative`: no wallet balance and no deposit ledger amount is negative.
  * 3. `single_credit`: at most one credit and one reversal per deposit (and per deposit key).
  * 4. `ledger_matches_deposits`: a deposit's status and its ledger rows agree (credited: one
@@ -12,6 +18,9 @@
  *    ledger row), and every ledger row points at a deposit.
  * 5. `shortfall_frozen`: a user with an unresolved reversal shortfall is not ACTIVE.
  * 6. `accounted`: every accepted webhook (`acceptedTxIds`) has a deposit or a dead letter.
+ * 7. `legacy_history` (adopted databases): every deposit row of the original was seen by
+ *    `ops adopt`; a superseded row points at its deposit; no deposit is credited by both
+ *    systems (an original credit not mapped, for a key this system credited).
  *
  * Driver-agnostic: give it any `query(sql, params)` that returns rows as objects, e.g.
  * `(q, p) => sql.query(q, p)` for the Neon driver or `async (q, p) => (await client.query(q, p)).rows`
@@ -25,6 +34,7 @@
  *
  * @module
  */
+import { movementsQuery } from "../../schema/wallet-movements";
 
 export type QueryRows = (sql: string, params?: unknown[]) => Promise<Record<string, unknown>[]>;
 
@@ -34,7 +44,8 @@ export type InvariantName =
 	| "single_credit"
 	| "ledger_matches_deposits"
 	| "shortfall_frozen"
-	| "accounted";
+	| "accounted"
+	| "legacy_history";
 
 export interface Violation {
 	invariant: InvariantName;
@@ -54,6 +65,8 @@ export interface LedgerReport {
 	conflicts: number;
 	/** How many accepted webhooks were checked (0 when none were given). */
 	accepted: number;
+	/** Records of the original that `ops adopt` parked and no operator resolved yet (not a violation). */
+	parked: number;
 }
 
 export interface CheckOptions {
@@ -68,24 +81,7 @@ const REVERSAL = "t.tx_type = 'deposit_reversal' AND t.related_entity = 'deposit
 
 /** Each check is a query that returns one row per violation, with a `detail` column. */
 const CHECKS: { invariant: InvariantName; sql: string }[] = [
-	{
-		invariant: "balance",
-		sql: `
-WITH ledger AS (
-	SELECT t.user_id,
-		sum(CASE WHEN ${CREDIT} THEN t.amount ELSE -t.amount END) AS net,
-		count(DISTINCT t.currency) AS currencies
-	FROM transactions t
-	WHERE (${CREDIT}) OR (${REVERSAL})
-	GROUP BY t.user_id
-)
-SELECT format('user %s: ledger says %s, wallet holds %s%s', coalesce(l.user_id, w.user_id),
-	coalesce(l.net, 0), coalesce(w.deposit_balance::text, 'no wallet'),
-	CASE WHEN l.currencies > 1 THEN format(' (ledger in %s currencies)', l.currencies) ELSE '' END) AS detail
-FROM ledger l
-FULL JOIN wallets w ON w.user_id = l.user_id
-WHERE coalesce(l.net, 0) <> coalesce(w.deposit_balance, 0) OR l.currencies > 1`,
-	},
+	// "balance" is built at run time for the schema at hand (balanceCheck).
 	{
 		invariant: "non_negative",
 		sql: `
@@ -151,6 +147,55 @@ WHERE NOT EXISTS (SELECT 1 FROM deposits d WHERE d.id = a.tx_id)
 	},
 ];
 
+/** The `balance` check: per wallet, baseline + movements since = balances (see the module comment). */
+async function balanceCheck(query: QueryRows): Promise<string> {
+	const delta = (name: string) => `(m.${name}::numeric - COALESCE((b.movements->>'${name}')::numeric, 0))`;
+	return `
+WITH m AS (${await movementsQuery(query)}),
+e AS (
+	SELECT m.user_id, m.deposit_balance::numeric AS dep, m.winning_balance::numeric AS win, m.bonus_balance::numeric AS bon,
+		COALESCE(b.deposit_balance, 0) + ${delta("credited")} + ${delta("original_credited")} - ${delta("reversed_from_deposit")} AS dep_expected,
+		COALESCE(b.winning_balance, 0) + ${delta("payouts")} - ${delta("reversed_from_winning")} AS win_expected,
+		COALESCE(b.bonus_balance, 0) AS bon_expected,
+		${delta("contest_entries")} AS entries
+	FROM m LEFT JOIN wallet_baselines b ON b.user_id = m.user_id
+)
+SELECT format('wallet of user %s holds %s in all; its baseline and movements say %s', user_id, dep + win + bon,
+	dep_expected + win_expected + bon_expected - entries) AS detail
+FROM e WHERE dep + win + bon <> dep_expected + win_expected + bon_expected - entries
+UNION ALL
+SELECT format('wallet of user %s: deposit %s, winning %s, bonus %s; its baseline and movements say %s, %s, %s',
+	user_id, dep, win, bon, dep_expected, win_expected, bon_expected)
+FROM e WHERE entries = 0 AND (dep <> dep_expected OR win <> win_expected OR bon <> bon_expected)
+UNION ALL
+SELECT format('user %s has ledger rows of this system in %s currencies', t.user_id, count(DISTINCT t.currency))
+FROM transactions t WHERE (${CREDIT}) OR (${REVERSAL})
+GROUP BY t.user_id HAVING count(DISTINCT t.currency) > 1
+UNION ALL
+SELECT format('ledger row %s (%s of %s) belongs to no wallet (user %s)', t.id, t.tx_type, t.amount, t.user_id)
+FROM transactions t WHERE ((${CREDIT}) OR (${REVERSAL})) AND NOT EXISTS (SELECT 1 FROM wallets w WHERE w.user_id = t.user_id)`;
+}
+
+/** Deposit rows of the original: `tx_type` deposit, not (or no longer) pointing at a deposit here. */
+const ORIGINAL_DEPOSIT_ROW = "t.tx_type = 'deposit' AND t.related_entity IS DISTINCT FROM 'deposit'";
+
+const LEGACY_HISTORY = `
+SELECT format('deposit row %s of the original (%s, hash %s) was never seen by ops adopt: run it again to map it', t.id,
+	t.amount, COALESCE(t.metadata->>'tx_hash', 'none')) AS detail
+FROM transactions t
+WHERE ${ORIGINAL_DEPOSIT_ROW}
+	AND NOT EXISTS (SELECT 1 FROM legacy_deposit_rows l WHERE l.source = 'transactions' AND l.source_id = t.id)
+UNION ALL
+SELECT format('superseded deposit row %s points at no deposit (%s)', t.id, t.metadata->>'superseded_by')
+FROM transactions t
+WHERE t.tx_type = 'deposit_superseded'
+	AND NOT EXISTS (SELECT 1 FROM deposits d WHERE d.id::text = t.metadata->>'superseded_by')
+UNION ALL
+SELECT format('deposit %s (%s) is credited here and also by the original platform''s row %s', d.id, d.tx_hash, t.id)
+FROM transactions t
+JOIN deposits d ON lower(d.tx_hash) = lower(trim(t.metadata->>'tx_hash')) AND d.status IN ('credited', 'reversed')
+WHERE ${ORIGINAL_DEPOSIT_ROW} AND t.metadata->>'status' = 'confirmed'`;
+
 /** Runs every check; never throws for a violation (only when a query fails). */
 export async function checkLedgerInvariants(
 	query: QueryRows,
@@ -159,7 +204,12 @@ export async function checkLedgerInvariants(
 	const limit = options.limit ?? 20;
 	const accepted = [...new Set(options.acceptedTxIds ?? [])];
 	const violations: Violation[] = [];
-	for (const check of CHECKS) {
+	const checks = [
+		{ invariant: "balance" as const, sql: await balanceCheck(query) },
+		...CHECKS,
+		{ invariant: "legacy_history" as const, sql: LEGACY_HISTORY },
+	];
+	for (const check of checks) {
 		const params = check.invariant === "accounted" ? [`{${accepted.join(",")}}`] : [];
 		const rows = await query(`${check.sql}\nLIMIT ${limit + 1}`, params);
 		for (const row of rows.slice(0, limit))
@@ -174,21 +224,10 @@ SELECT t.currency,
 FROM transactions t WHERE (${CREDIT}) OR (${REVERSAL})
 GROUP BY t.currency ORDER BY t.currency`);
 	const [totals] = await query(`
-WITH sums AS (
-	SELECT coalesce((SELECT sum(deposit_balance) FROM wallets), 0) AS wallet_total,
-		coalesce((SELECT sum(CASE WHEN ${CREDIT} THEN t.amount ELSE -t.amount END)
-			FROM transactions t WHERE (${CREDIT}) OR (${REVERSAL})), 0) AS ledger_total
-)
-SELECT wallet_total::text, ledger_total::text, wallet_total = ledger_total AS equal,
+SELECT coalesce((SELECT sum(deposit_balance) FROM wallets), 0)::text AS wallet_total,
 	(SELECT count(*) FROM dead_letters)::int AS dead_letters,
-	(SELECT count(*) FROM deposit_conflicts)::int AS conflicts
-FROM sums`);
-	if (totals && totals.equal !== true) {
-		violations.push({
-			invariant: "balance",
-			detail: `wallets hold ${totals.wallet_total} in total, the ledger says ${totals.ledger_total}`,
-		});
-	}
+	(SELECT count(*) FROM deposit_conflicts)::int AS conflicts,
+	(SELECT count(*) FROM legacy_deposit_rows WHERE outcome = 'parked' AND resolved_at IS NULL)::int AS parked`);
 	const statuses = await query(
 		"SELECT status::text AS status, count(*)::int AS n FROM deposits GROUP BY status",
 	);
@@ -206,6 +245,7 @@ FROM sums`);
 		deadLetters: Number(totals?.dead_letters ?? 0),
 		conflicts: Number(totals?.conflicts ?? 0),
 		accepted: accepted.length,
+		parked: Number(totals?.parked ?? 0),
 	};
 }
 
@@ -224,6 +264,11 @@ export function formatLedgerReport(report: LedgerReport): string {
 		`  wallets hold ${report.walletTotal}; deposits ${JSON.stringify(report.deposits)}; ` +
 			`${report.conflicts} conflicts, ${report.deadLetters} dead letters; ${report.accepted} accepted webhooks checked`,
 	);
+	if (report.parked) {
+		lines.push(
+			`  ${report.parked} record(s) of the original parked by ops adopt, for an operator (legacy_deposit_rows)`,
+		);
+	}
 	return lines.join("\n");
 }
 

@@ -8,12 +8,16 @@
  * nothing here counts them.
  *
  * `ops adopt` stores these sums, with the balances, as each wallet's baseline (one snapshot:
- * one statement); `ops reconcile` expects each wallet to hold its baseline plus what the sums
- * grew by since.
+ * one statement); the ledger-invariant checker (`ops reconcile`, and the tests) expects each
+ * wallet to hold its baseline plus what the sums grew by since. A wallet without a baseline is
+ * accounted from zero, which on a database this system created makes the rule the plain one:
+ * deposit balance = credits − what reversals took from it.
  *
  * @module
  */
-import type { Session } from "../adopt/session";
+
+/** Any `query(sql, params)` that returns rows as objects (the Neon driver's, `pg`'s). */
+type QueryRows = (sql: string, params?: unknown[]) => Promise<Record<string, unknown>[]>;
 
 /** Names of the sums, as stored in `wallet_baselines.movements`. */
 export const MOVEMENTS = [
@@ -34,11 +38,11 @@ const OURS = "t.related_entity = 'deposit'";
  * contest entries table exist only where the original platform built the database (its
  * entries table is `contest_entries` since its revision 0005, `entries` before).
  */
-export async function movementsQuery(db: Session): Promise<string> {
-	const [shape] = await db.query<{ processed_at: boolean; entries: string | null }>(
+export async function movementsQuery(query: QueryRows): Promise<string> {
+	const [shape] = (await query(
 		`SELECT EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = 'public' AND table_name = 'transactions' AND column_name = 'processed_at') AS processed_at,
 			COALESCE(to_regclass('public.contest_entries')::text, to_regclass('public.entries')::text) AS entries`,
-	);
+	)) as { processed_at: boolean; entries: string | null }[];
 	const originalCredit = shape?.processed_at
 		? "(t.processed_at IS NOT NULL OR t.metadata->>'status' = 'confirmed')"
 		: "t.metadata->>'status' = 'confirmed'";
