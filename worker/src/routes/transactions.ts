@@ -1,6 +1,9 @@
 /**
  * `GET /api/v1/transactions?limit=&cursor=&type=`: the caller's own ledger rows, newest first,
- * cursor-paginated, optionally of one `tx_type` (e.g. `deposit`, `deposit_reversal`).
+ * cursor-paginated, optionally of one `tx_type` (e.g. `deposit`, `deposit_reversal`). On the
+ * original platform's database these include its own rows (payouts, withdrawals); its pending
+ * deposit rows that `ops adopt` superseded by a deposit here (`deposit_superseded`) moved no
+ * money and are not listed: the deposit's own credit is, once it is credited.
  *
  * `GET /api/v1/transactions/:tx_id`: where one deposit stands (see lib/deposit-status.ts).
  * Players see their own deposits only; admins see any. Not yours and not there answer alike.
@@ -30,7 +33,7 @@ const LIST = `
 SELECT id, tx_type, amount::text AS amount, currency, related_entity, related_id, metadata,
 	${isoTimestamp("created_at")} AS created_at, ${isoTimestamp(SORT_AT)} AS sort_at
 FROM transactions
-WHERE user_id = $1
+WHERE user_id = $1 AND tx_type <> 'deposit_superseded'
 	AND ($2::text IS NULL OR tx_type = $2::text)
 	AND ($3::timestamptz IS NULL OR (${SORT_AT}, id) < ($3::timestamptz, $4::uuid))
 ORDER BY ${SORT_AT} DESC, id DESC
