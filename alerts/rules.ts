@@ -1,6 +1,7 @@
 /**
  * The alert rules: the original platform's fifteen Prometheus rules, each mapped onto a figure
- * of a signal (signals.ts) with the original's threshold and `for` window. The CLI
+ * of a signal (signals.ts) with the original's threshold and `for` window, and the rules this
+ * system adds for what the original did not watch (they have no `original`). The CLI
  * (`ops alerts`) and the scheduled alerts Worker evaluate this same list.
  *
  * Every rule looks at a 5-minute window, as the original's `rate(...[5m])` and
@@ -34,8 +35,8 @@ export interface AlertRule {
 	/** Length of the window each evaluation looks at, minutes. */
 	windowMinutes: number;
 	summary: string;
-	/** The rule it replaces in the original's monitoring/prometheus/alerts/cricalgo_alerts.yaml. */
-	original: { name: string; expr: string; for: string };
+	/** The rule it replaces in the original's monitoring/prometheus/alerts/cricalgo_alerts.yaml (none for rules added here). */
+	original?: { name: string; expr: string; for: string };
 	/** The gauge this figure is exported as in Prometheus text format (`ops alerts --format prometheus`). */
 	metric: {
 		name: string;
@@ -72,7 +73,7 @@ const exceeded = {
 	help: "Invocations of either Worker stopped by the runtime for exceeding a limit (CPU, memory) over the last 5 minutes.",
 };
 
-/** The fifteen rules, in the original file's order. */
+/** The fifteen rules, in the original file's order, then the ones added here. */
 export const RULES: readonly AlertRule[] = [
 	{
 		name: "HTTPHighP95",
@@ -347,6 +348,22 @@ export const RULES: readonly AlertRule[] = [
 			for: "5m",
 		},
 		metric: exceeded,
+	},
+	{
+		name: "LoginAccountLocked",
+		severity: "warning",
+		signal: "http",
+		field: "accountLocked",
+		threshold: 0,
+		unit: "count",
+		forMinutes: 0,
+		windowMinutes: WINDOW,
+		summary:
+			"Logins refused because an account was locked after repeated failures: someone is guessing a password or TOTP code (admins: admin.login_failed in the audit log)",
+		metric: {
+			name: "login_account_locked_refusals",
+			help: "Login attempts refused because their account name was locked, over the last 5 minutes.",
+		},
 	},
 ];
 

@@ -52,7 +52,7 @@ async function one(api: CloudflareApi, query: string): Promise<SqlRow | undefine
 const ratio = (a: number | null, b: number | null) => (a === null || !b ? null : a / b);
 
 const http: Signal = {
-	fields: ["requests", "errorRate", "p95Ms", "p99Ms", "avgMs", "enqueueFailedPerSecond"],
+	fields: ["requests", "errorRate", "p95Ms", "p99Ms", "avgMs", "enqueueFailedPerSecond", "accountLocked"],
 	async read(api, target, window) {
 		const row = await one(
 			api,
@@ -61,7 +61,8 @@ const http: Signal = {
   SUM(_sample_interval * ${REQUEST.latencyMs}) AS latency_ms_total,
   ${quantile(0.95, REQUEST.latencyMs)} AS p95_ms,
   ${quantile(0.99, REQUEST.latencyMs)} AS p99_ms,
-  SUM(_sample_interval * ${REQUEST.enqueueFailed}) AS enqueue_failed
+  SUM(_sample_interval * ${REQUEST.enqueueFailed}) AS enqueue_failed,
+  ${countIf(`${REQUEST.errorCode} = ${literal("account_locked")}`)} AS account_locked
 FROM ${dataset(target.dataset)}
 WHERE ${COMMON.kind} = ${literal("request")} AND ${within(window)}
 FORMAT JSON`,
@@ -75,6 +76,8 @@ FORMAT JSON`,
 			p99Ms: seen ? numberOf(row, "p99_ms") : null,
 			avgMs: ratio(numberOf(row, "latency_ms_total"), requests),
 			enqueueFailedPerSecond: (numberOf(row, "enqueue_failed") ?? 0) / seconds(window),
+			/** Logins refused because their account name was locked (worker/src/lib/login-throttle.ts). */
+			accountLocked: numberOf(row, "account_locked") ?? 0,
 		};
 	},
 };

@@ -12,8 +12,9 @@ describe("the rules", () => {
 	it("are the original's fifteen, with its thresholds, `for` windows and severities", () => {
 		// From monitoring/prometheus/alerts/cricalgo_alerts.yaml of the original platform
 		// (seconds there, milliseconds here).
+		const originals = RULES.filter((r) => r.original);
 		expect(
-			RULES.map((r) => [r.original.name, r.threshold, r.original.for, r.forMinutes, r.severity]),
+			originals.map((r) => [r.original!.name, r.threshold, r.original!.for, r.forMinutes, r.severity]),
 		).toEqual([
 			["HTTPHighP95", 2000, "5m", 5, "warning"],
 			["HTTPHighP99", 5000, "3m", 3, "critical"],
@@ -31,8 +32,18 @@ describe("the rules", () => {
 			["HighCPUUsage", 0.8, "5m", 5, "warning"],
 			["HighMemoryUsage", 0, "5m", 5, "warning"],
 		]);
-		expect(new Set(RULES.map((r) => r.name)).size).toBe(15);
+		expect(new Set(originals.map((r) => r.name)).size).toBe(15);
+		expect(new Set(RULES.map((r) => r.name)).size).toBe(RULES.length);
 		expect(RULES.every((r) => r.windowMinutes === 5)).toBe(true);
+	});
+
+	it("add LoginAccountLocked, which fires as soon as one login was refused for a locked account", async () => {
+		const rule = RULES.filter((r) => r.name === "LoginAccountLocked");
+		const figures =
+			(locked: number): FigureSource =>
+			async () => ({ accountLocked: locked, requests: 100 });
+		expect((await evaluateRules(rule, figures(0), T))[0]).toMatchObject({ state: "ok" });
+		expect((await evaluateRules(rule, figures(3), T))[0]).toMatchObject({ state: "firing", value: 3 });
 	});
 
 	it("each read a figure its signal provides (a misspelt field would report no data forever)", () => {
