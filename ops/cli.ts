@@ -10,6 +10,7 @@ import { adopt } from "./commands/adopt";
 import { alerts } from "./commands/alerts";
 import type { Command } from "./commands/command";
 import { dlq } from "./commands/dlq";
+import { handBackCommand } from "./commands/hand-back";
 import { migrate } from "./commands/migrate";
 import { reconcile } from "./commands/reconcile";
 import { rollback } from "./commands/rollback";
@@ -23,6 +24,7 @@ const COMMANDS: Record<string, Command> = {
 	migrate,
 	adopt,
 	reconcile,
+	"hand-back": handBackCommand,
 	webhook: sendWebhook,
 	rollout,
 	rollback,

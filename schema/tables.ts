@@ -320,7 +320,7 @@ export const legacyDepositRows = pgTable(
 		/** "transactions" | "deposit_requests" */
 		source: varchar("source", { length: 32 }).notNull(),
 		sourceId: uuid("source_id").notNull(),
-		/** "credited" | "pending" | "parked" | "skipped" */
+		/** "credited" | "pending" | "parked" | "skipped" | "handed_back" (ops hand-back, the way back) */
 		outcome: varchar("outcome", { length: 16 }).notNull(),
 		depositId: uuid("deposit_id").references(() => deposits.id, { onDelete: "set null" }),
 		reason: text("reason"),

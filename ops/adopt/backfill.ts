@@ -7,8 +7,11 @@
  * - each credited row **linked** as its deposit's ledger credit (`related_entity` = 'deposit',
  *   `related_id` = the deposit, `metadata.inclusion` = 1), so this system counts it as the one
  *   credit of the deposit's first inclusion; the original ignores those fields;
- * - each uncredited row **superseded** (`tx_type` 'deposit_superseded', `metadata.superseded_by`):
- *   neither system credits or lists it as a deposit any more; the pending deposit credits once;
+ * - each uncredited row **superseded** (`tx_type` 'deposit_superseded', `metadata.superseded_by`,
+ *   its `tx_hash` kept as `superseded_tx_hash`): neither system credits or lists it as a deposit
+ *   any more, and the original, should it run again, finds by that hash only this system's
+ *   credit (marked processed); the pending deposit credits once (`ops hand-back` restores the
+ *   rows of deposits still pending, for the way back);
  * - a ledger credit for a deposit only an approved request recorded (the wallet already holds
  *   it; the row makes the ledger say so);
  * - one `legacy_deposit_rows` row per record, with the record as it was and the reason where it
@@ -63,10 +66,13 @@ export function heldIn(catalog: Catalog): boolean {
 	);
 }
 
-/** Records not seen by an earlier run: before the first adoption's migrations, there is no record of any. */
+/**
+ * Records not seen by an earlier run (or handed back to the original since: `ops hand-back`);
+ * before the first adoption's migrations, there is no record of any.
+ */
 function unseen(catalog: Catalog, source: string, alias: string): string {
 	return catalog.tables.has("legacy_deposit_rows")
-		? `AND NOT EXISTS (SELECT 1 FROM legacy_deposit_rows l WHERE l.source = '${source}' AND l.source_id = ${alias}.id)`
+		? `AND NOT EXISTS (SELECT 1 FROM legacy_deposit_rows l WHERE l.source = '${source}' AND l.source_id = ${alias}.id AND l.outcome <> 'handed_back')`
 		: "";
 }
 
@@ -191,7 +197,8 @@ async function writeRowActions(db: Session, decisions: Decision[], processed: bo
 	for (const part of chunks(rows("supersede"))) {
 		await db.query(
 			`UPDATE transactions t SET tx_type = 'deposit_superseded',
-				metadata = COALESCE(t.metadata, '{}'::jsonb) || jsonb_build_object('superseded_by', x.deposit_id)
+				metadata = (COALESCE(t.metadata, '{}'::jsonb) - 'tx_hash')
+					|| jsonb_build_object('superseded_by', x.deposit_id, 'superseded_tx_hash', t.metadata->'tx_hash')
 			 FROM jsonb_to_recordset($1::jsonb) AS x(id uuid, deposit_id uuid) WHERE t.id = x.id`,
 			[JSON.stringify(part)],
 		);
@@ -231,7 +238,9 @@ async function writeLegacyRows(db: Session, decisions: Decision[]) {
 					ELSE (SELECT to_jsonb(r) FROM deposit_requests r WHERE r.id = x.source_id)
 				END
 			 FROM jsonb_to_recordset($1::jsonb) AS x(source text, source_id uuid, outcome text, deposit_id uuid, reason text)
-			 ON CONFLICT (source, source_id) DO NOTHING`,
+			 ON CONFLICT (source, source_id) DO UPDATE SET outcome = EXCLUDED.outcome, deposit_id = EXCLUDED.deposit_id,
+				reason = EXCLUDED.reason, original = EXCLUDED.original, adopted_at = now(), resolved_at = NULL
+			 WHERE legacy_deposit_rows.outcome = 'handed_back'`,
 			[
 				JSON.stringify(
 					part.map((d) => ({

@@ -129,13 +129,14 @@ describe.runIf(process.env.TEST_DATABASE_URL)("ops adopt", () => {
 		expect(credits).toHaveLength(5);
 		expect(credits.every((c) => c.credits === 1 && c.processed === true)).toBe(true);
 		const [superseded] = await db.query(
-			"SELECT tx_type, metadata->>'superseded_by' AS by, metadata->>'tx_hash' AS hash FROM transactions WHERE metadata->>'tx_hash' = $1",
+			"SELECT tx_type, metadata->>'superseded_by' AS by, metadata->>'superseded_tx_hash' AS hash, metadata ? 'tx_hash' AS findable FROM transactions WHERE metadata->>'superseded_tx_hash' = $1",
 			[seed.pending.txHash],
 		);
 		expect(superseded).toEqual({
 			tx_type: "deposit_superseded",
 			by: await depositTxId("bep20", seed.pending.txHash, 0),
 			hash: seed.pending.txHash,
+			findable: false,
 		});
 		const outcomes = await db.query(
 			"SELECT source, outcome, count(*)::int AS n FROM legacy_deposit_rows GROUP BY 1, 2 ORDER BY 1, 2",
@@ -189,6 +190,41 @@ describe.runIf(process.env.TEST_DATABASE_URL)("ops adopt", () => {
 		expect(resumed.stdout).toContain("phase 2, migrations: none pending");
 		expect(resumed.stdout).toContain("deposits written: 5 credited, 1 pending");
 	}, 90_000);
+
+	it("hands the deposits it took over and never credited back to the original, for the way back (and maps them again at a later adoption)", async () => {
+		const db = await original("adopt_hand_back");
+		const [before] = await db.query(
+			"SELECT to_jsonb(t) AS row FROM transactions t WHERE metadata->>'tx_hash' = $1",
+			[db.seed.pending.txHash],
+		);
+		expect((await runOps(["adopt", "--url", db.url, "--apply"])).code).toBe(0);
+		const pendingId = await depositTxId("bep20", db.seed.pending.txHash, 0);
+
+		const listed = await runOps(["hand-back", "--url", db.url]);
+		expect(listed.code, listed.output).toBe(0);
+		expect(listed.stdout).toContain(pendingId);
+		expect(listed.stdout).toContain("dry run: nothing was changed");
+		expect(await db.query("SELECT count(*)::int AS n FROM deposits WHERE id = $1", [pendingId])).toEqual([
+			{ n: 1 },
+		]);
+
+		const applied = await runOps(["hand-back", "--url", db.url, "--apply"]);
+		expect(applied.code, applied.output).toBe(0);
+		expect(applied.stdout).toContain("1 deposit(s) handed back");
+		// The original's row is its own again, exactly; the deposit is gone here; credited ones stay.
+		const [after] = await db.query("SELECT to_jsonb(t) AS row FROM transactions t WHERE id = $1", [
+			(before!.row as { id: string }).id,
+		]);
+		expect(after).toEqual(before);
+		expect(await db.query("SELECT status::text AS s, count(*)::int AS n FROM deposits GROUP BY 1")).toEqual([
+			{ s: "credited", n: 5 },
+		]);
+		expect((await runOps(["reconcile", "--url", db.url])).code).toBe(0);
+
+		const again = await runOps(["adopt", "--url", db.url, "--apply"]);
+		expect(again.code, again.output).toBe(0);
+		expect(again.stdout).toContain("deposits written: 1 pending");
+	});
 
 	it("gives a new database the migrations, as ops migrate does", async () => {
 		const db = await createEmptyDatabase("adopt_new");
