@@ -102,10 +102,14 @@ const url = z
 	.trim()
 	.refine((u) => URL.canParse(u) && /^https?:$/.test(new URL(u).protocol), "must be an http(s) URL");
 
-const endpointSchema = z.union([
-	url.transform((u) => ({ url: u, headers: {} })),
-	z.strictObject({ url, headers: z.record(z.string(), z.string()).default({}) }),
-]);
+/** A URL, or `{ url, headers }`. */
+const endpointSchema = z.preprocess(
+	(v) => (typeof v === "string" ? { url: v } : v),
+	z.strictObject(
+		{ url, headers: z.record(z.string(), z.string()).default({}) },
+		{ error: 'must be a URL or { url = "https://…", headers = { … } }' },
+	),
+);
 
 const tokenSchema = z.strictObject({
 	address: z.string().trim().min(1),
