@@ -129,7 +129,7 @@ export async function startAnvil(options: AnvilOptions = {}): Promise<Anvil> {
 	} catch (error) {
 		await stopChild(child);
 		const taken = /Address already in use|os error 98/i.test(output.join(""))
-			? ` Port ${options.port} is taken: stop what uses it or choose another port.`
+			? ` Port ${options.port} is taken: stop what uses it or choose another port (ANVIL_PORT for npm start).`
 			: "";
 		throw new Error(
 			`could not start anvil (${anvilBinary()} ${args.join(" ")}): ${(error as Error).message}.${taken}\n${output.join("").slice(-2_000)}`,

@@ -175,3 +175,38 @@ export async function startLocalChain(options: AnvilOptions = {}): Promise<Local
 
 /** Anvil's account 1 key (from its public development mnemonic). */
 export const SENDER_PRIVATE_KEY: Hex = `0x${Buffer.from(SENDER.getHdKey().privateKey!).toString("hex")}`;
+
+/** anvil's port in the local stack (`ANVIL_PORT` overrides it). */
+export const DEFAULT_ANVIL_PORT = 8545;
+/** The local stack mines a block a second, so confirmations grow with no transaction. */
+export const LOCAL_BLOCK_TIME_SECONDS = 1;
+
+/** The local stack's chain endpoint, as `npm start` runs it. */
+export function localRpcUrl(): string {
+	return `http://127.0.0.1:${process.env.ANVIL_PORT || DEFAULT_ANVIL_PORT}`;
+}
+
+/** `CHAIN_VERIFICATION` as `npm start` reads it: "chain" (the default) or "sender". */
+export function chainVerificationMode(value: string | undefined): "chain" | "sender" {
+	if (value === undefined || value === "" || value === "chain") return "chain";
+	if (value === "sender") return "sender";
+	throw new Error(`CHAIN_VERIFICATION must be "chain" or "sender", not ${JSON.stringify(value)}`);
+}
+
+/**
+ * The consumer's verification variables for this chain. `wrangler dev` takes a variable from
+ * the environment over `[vars]`, so the consumer verifies on the chain actually started (its
+ * port may not be the default); in "sender" mode every chain trusts signed webhooks.
+ */
+export function consumerChainVars(
+	chain: Pick<LocalChain, "rpcUrl" | "tokens">,
+	mode: "chain" | "sender",
+): Record<string, string> {
+	return {
+		CHAIN_RPC_URLS: JSON.stringify({ bep20: [chain.rpcUrl], erc20: [chain.rpcUrl] }),
+		CHAIN_TOKENS: JSON.stringify(chain.tokens),
+		CHAIN_VERIFICATION: JSON.stringify(
+			mode === "sender" ? "sender" : { bep20: "chain", erc20: "chain", trc20: "sender" },
+		),
+	};
+}

@@ -19,6 +19,7 @@ export async function startTestStack(name: string): Promise<LocalStack> {
 		const stack = await startLocalStack({
 			edgePort: 0,
 			neonPort: 0,
+			chainPort: 0,
 			databaseUrl: process.env.TEST_DATABASE_URL ? inject("databaseUrls").node : undefined,
 			dataDir: join(scratch, "pglite"),
 			persistTo: join(scratch, "wrangler-state"),
