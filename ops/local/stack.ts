@@ -1,6 +1,7 @@
 /**
  * The whole system on one machine: a database (embedded PGlite, or the Postgres named by a
- * URL), the committed migrations applied, the local Neon HTTP endpoint in front of it, and
+ * URL), the committed migrations applied, the local Neon HTTP endpoint in front of it, a local
+ * EVM chain with USDT-like tokens to verify deposits on (anvil, ./local-chain.ts), and
  * `wrangler dev` running the edge Worker and the consumer Worker together, sharing the local
  * queue. `npm start` prints around it; tests start and stop it.
  *

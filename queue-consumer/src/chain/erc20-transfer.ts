@@ -5,9 +5,22 @@
  *
  * @module
  */
-import { decodeEventLog, erc20Abi, type Hex, toEventSelector } from "viem";
+import { decodeEventLog, type Hex, toEventSelector } from "viem";
 
-export const TRANSFER_TOPIC = toEventSelector("Transfer(address,address,uint256)");
+/** The one event read (viem's whole `erc20Abi` would add 6 KiB to the Worker for nothing). */
+const TRANSFER_EVENT = [
+	{
+		type: "event",
+		name: "Transfer",
+		inputs: [
+			{ indexed: true, name: "from", type: "address" },
+			{ indexed: true, name: "to", type: "address" },
+			{ indexed: false, name: "value", type: "uint256" },
+		],
+	},
+] as const;
+
+export const TRANSFER_TOPIC = toEventSelector(TRANSFER_EVENT[0]);
 
 /**
  * The transfer a log records, or null when it is none: another event, or a `Transfer` of
@@ -20,7 +33,7 @@ export function decodeTransferLog(
 	if (topics[0]?.toLowerCase() !== TRANSFER_TOPIC) return null;
 	try {
 		const { args } = decodeEventLog({
-			abi: erc20Abi,
+			abi: TRANSFER_EVENT,
 			eventName: "Transfer",
 			topics: topics as [Hex, ...Hex[]],
 			data,
