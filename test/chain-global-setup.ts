@@ -9,7 +9,7 @@
  */
 import { createServer } from "node:net";
 import type { TestProject } from "vitest/node";
-import { deployToken, type LOCAL_TOKENS, SENDER, startLocalChain } from "../ops/local/local-chain";
+import { deployToken, SENDER, startLocalChain } from "../ops/local/local-chain";
 import { startRpcProxy } from "./rpc-proxy";
 import type { ProvidedChain } from "./support/chain-context";
 import { startTronStandIn } from "./tron-stand-in";

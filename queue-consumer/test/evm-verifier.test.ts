@@ -364,7 +364,7 @@ describe("EVM verifier on the local chain", () => {
 		const check = await verifyOne([local.deadRpcUrl, broken.url], c);
 		expect(check.status).toBe("unavailable");
 		if (check.status !== "unavailable") return;
-		expect(check.error.attempts.map((a) => a.endpoint)).toEqual([local.deadRpcUrl, local.proxyOrigin + "/…"]);
+		expect(check.error.attempts.map((a) => a.endpoint)).toEqual([local.deadRpcUrl, `${local.proxyOrigin}/…`]);
 		expect(check.error.message).toMatch(/^bep20: could not verify on chain, every endpoint failed/);
 	});
 
