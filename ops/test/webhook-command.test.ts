@@ -15,7 +15,7 @@ import { startTestStack } from "./support/test-stack";
 let stack: LocalStack;
 
 beforeAll(async () => {
-	stack = await startTestStack("webhook");
+	stack = await startTestStack("webhook", { chainVerification: "chain" });
 });
 
 afterAll(async () => {
