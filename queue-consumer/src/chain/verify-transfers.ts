@@ -20,7 +20,7 @@
 import type { Chain } from "../../../schema/queue-message";
 import type { ChainVerificationConfig } from "./chain-config";
 import { verifyEvmTransfers } from "./evm-verifier";
-import type { ChainRpcError } from "./rpc-error";
+import { ChainRpcError } from "./rpc-error";
 import { verifyTronTransfers } from "./tron-verifier";
 import type { ChainVerdict, TransferClaim } from "./verdict";
 
@@ -67,8 +67,8 @@ export async function verifyTransfers(
 					results[i] = { status: "verified", verdict: verdicts[k]! };
 				});
 			} catch (error) {
-				if ((error as { name?: string }).name !== "ChainRpcError") throw error;
-				for (const i of indexes) results[i] = { status: "unavailable", error: error as ChainRpcError };
+				if (!(error instanceof ChainRpcError)) throw error;
+				for (const i of indexes) results[i] = { status: "unavailable", error };
 			}
 		}),
 	);
