@@ -18,8 +18,11 @@
  *
  * One statement is changed on purpose: the two partial unique indexes on `transactions` are
  * created for this system's rows only (`related_entity = 'deposit'`), because the original's own
- * deposit rows may share a `related_id` (its smoke flow points it at the user). Migration 0002
- * gives new databases the same definition, so both kinds end up alike.
+ * deposit rows may share a `related_id` (its smoke flow points it at the user). A later
+ * migration gives new databases the same definition, so both kinds end up alike. And where the
+ * original's deposit rows do share one, {@link sharedRelatedIdStep} moves it into their metadata
+ * first: the original never reads it for a deposit, while any unique index of the ledger keyed
+ * on `related_id` (now or in a later migration) would refuse such rows.
  *
  * @module
  */
@@ -282,6 +285,33 @@ export function planBaseline(catalog: Catalog): Step[] {
 	}
 	if (problems.length) throw new AdoptionBlocked(problems);
 	return steps;
+}
+
+/** The original's deposit rows whose `related_id` another deposit row of the same type shares. */
+const SHARED_RELATED_ID = `
+FROM transactions t
+WHERE t.tx_type IN ('deposit', 'deposit_reversal') AND t.related_entity IS DISTINCT FROM 'deposit'
+	AND t.related_id IS NOT NULL
+	AND EXISTS (SELECT 1 FROM transactions o WHERE o.tx_type = t.tx_type AND o.related_id = t.related_id AND o.id <> t.id)`;
+
+/**
+ * When the original's deposit rows share a `related_id`, the step that keeps it as
+ * `metadata.original_related_id` and clears the column (see the module comment); else null.
+ */
+export async function sharedRelatedIdStep(
+	query: (text: string) => Promise<Record<string, unknown>[]>,
+): Promise<Step | null> {
+	const [row] = await query(`SELECT count(*)::int AS n ${SHARED_RELATED_ID}`);
+	const n = Number(row?.n ?? 0);
+	if (!n) return null;
+	return {
+		description: `${n} deposit row(s) of the original share a related_id (its smoke flow sets the user's id): it is kept as metadata.original_related_id and cleared, so the ledger's unique indexes can exist`,
+		sql: [
+			`UPDATE transactions SET related_id = NULL,
+				metadata = COALESCE(metadata, '{}'::jsonb) || jsonb_build_object('original_related_id', related_id)
+			 WHERE id IN (SELECT t.id ${SHARED_RELATED_ID})`,
+		],
+	};
 }
 
 /** The step that records the baseline as applied, in Drizzle's own bookkeeping table. */

@@ -17,7 +17,13 @@ import { readMigrationFiles } from "drizzle-orm/migrator";
 import type { Chain } from "../../schema/queue-message";
 import { connectPostgres, MIGRATIONS_FOLDER, migratePostgres, redact } from "../migrate";
 import { type BackfillSummary, backfill, heldIn } from "./backfill";
-import { baselineMigration, planBaseline, recordBaselineStep, type Step } from "./baseline";
+import {
+	baselineMigration,
+	planBaseline,
+	recordBaselineStep,
+	type Step,
+	sharedRelatedIdStep,
+} from "./baseline";
 import { readCatalog } from "./catalog";
 import { recognise } from "./recognise";
 import { pgSession, type Session } from "./session";
@@ -89,7 +95,11 @@ export async function runAdopt(options: AdoptOptions): Promise<number> {
 		log(`ops adopt${options.apply ? "" : " (dry run)"}: ${redact(options.url)}`);
 		log(`database: ${KIND_TEXT[found.kind]} (${found.evidence.join("; ")})`);
 		if (found.kind === "unknown") return { found, baseline: [], pending: [] };
-		const baseline = found.kind === "original" ? [...planBaseline(catalog), recordBaselineStep()] : [];
+		const shared = found.kind === "original" ? await sharedRelatedIdStep((text) => db.query(text)) : null;
+		const baseline =
+			found.kind === "original"
+				? [...(shared ? [shared] : []), ...planBaseline(catalog), recordBaselineStep()]
+				: [];
 		const pending = pendingMigrations(
 			found.kind === "original"
 				? [baselineMigration().folderMillis]

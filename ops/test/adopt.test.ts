@@ -60,6 +60,7 @@ describe.runIf(process.env.TEST_DATABASE_URL)("ops adopt", () => {
 		expect(run.code, run.output).toBe(0);
 		expect(run.stdout).toContain("built by the original CricAlgo platform, not adopted yet");
 		expect(run.stdout).toContain("add column users.password_hash (text)");
+		expect(run.stdout).toContain("2 deposit row(s) of the original share a related_id");
 		expect(run.stdout).toContain("rename constraint users.users_username_key to users_username_unique");
 		expect(run.stdout).toMatch(/phase 2, migrations: 0001_/);
 		expect(run.stdout).toMatch(/13 deposit record\(s\) of the original not seen before: .*6 credited/);
@@ -151,6 +152,13 @@ describe.runIf(process.env.TEST_DATABASE_URL)("ops adopt", () => {
 		expect(run.stdout).toContain("no transaction hash (metadata.tx_hash)");
 		expect(run.stdout).toContain('chain "polygon" is not one this system settles');
 		expect(await db.query("SELECT count(*)::int AS n FROM wallet_baselines")).toEqual([{ n: 4 }]);
+		// Ravi's two smoke-style rows shared his id as related_id: it is kept with each.
+		expect(
+			await db.query(
+				"SELECT original->'metadata'->>'original_related_id' AS kept FROM legacy_deposit_rows WHERE original->>'user_id' = $1 AND source = 'transactions'",
+				[seed.players.ravi.id],
+			),
+		).toEqual([{ kept: seed.players.ravi.id }, { kept: seed.players.ravi.id }]);
 
 		const migrate = await runOps(["migrate", "--url", db.url]);
 		expect(migrate.code, migrate.output).toBe(0);
