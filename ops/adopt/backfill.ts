@@ -143,7 +143,19 @@ function chunks<T>(items: T[]): T[][] {
 	return out;
 }
 
-async function writeDeposits(db: Session, mapping: Mapping, held: boolean) {
+/** Reports every few chunks of a long write, so a large history shows it is moving. */
+function every(progress: (line: string) => void, what: string, total: number) {
+	let done = 0;
+	return (n: number) => {
+		done += n;
+		if (total > 10 * CHUNK && (done % (10 * CHUNK) < n || done === total)) {
+			progress(`backfill: ${what} ${done.toLocaleString("en")} / ${total.toLocaleString("en")}`);
+		}
+	};
+}
+
+async function writeDeposits(db: Session, mapping: Mapping, held: boolean, progress: (line: string) => void) {
+	const tick = every(progress, "deposits written", mapping.deposits.length);
 	for (const part of chunks(mapping.deposits)) {
 		await db.query(
 			`INSERT INTO deposits (id, chain, tx_hash, log_index, amount, currency, to_address, user_id, status,
@@ -180,6 +192,7 @@ async function writeDeposits(db: Session, mapping: Mapping, held: boolean) {
 				),
 			],
 		);
+		tick(part.length);
 	}
 }
 
@@ -228,7 +241,8 @@ async function writeRowActions(db: Session, decisions: Decision[], processed: bo
 	}
 }
 
-async function writeLegacyRows(db: Session, decisions: Decision[]) {
+async function writeLegacyRows(db: Session, decisions: Decision[], progress: (line: string) => void) {
+	const tick = every(progress, "records mapped", decisions.length);
 	for (const part of chunks(decisions)) {
 		await db.query(
 			`INSERT INTO legacy_deposit_rows (source, source_id, outcome, deposit_id, reason, original)
@@ -253,6 +267,7 @@ async function writeLegacyRows(db: Session, decisions: Decision[]) {
 				),
 			],
 		);
+		tick(part.length);
 	}
 }
 
@@ -326,9 +341,9 @@ export async function backfill(
 	let baselines = 0;
 	if (options.apply) {
 		if (processed) await installProcessedTrigger(db);
-		await writeDeposits(db, mapping, held);
+		await writeDeposits(db, mapping, held, options.progress);
 		options.progress(`backfill: ${mapping.deposits.length} deposit(s) written`);
-		await writeLegacyRows(db, mapping.decisions);
+		await writeLegacyRows(db, mapping.decisions, options.progress);
 		await writeRowActions(db, mapping.decisions, processed);
 		options.progress(`backfill: ${mapping.decisions.length} record(s) mapped, linked or parked`);
 		if (!prior?.n) {
