@@ -62,6 +62,7 @@ export function readConfig(env: Env) {
 		if (env[name]) throw new Error(`${name} is no longer read: ${why} (see load/README.md)`);
 	}
 
+	const baseUrl = text("BASE_URL").replace(/\/+$/, "");
 	const closedModel = Boolean(env.VUS || env.DURATION);
 	const scenario = text("SCENARIO", closedModel ? "vus" : "smoke");
 	if (!(SCENARIOS as readonly string[]).includes(scenario)) {
@@ -85,7 +86,7 @@ export function readConfig(env: Env) {
 	}
 
 	return {
-		baseUrl: text("BASE_URL").replace(/\/+$/, ""),
+		baseUrl,
 		webhookSecret: secret,
 		scenario: scenario as ScenarioName,
 		/** Chain path segment of the webhook route. */
