@@ -9,6 +9,7 @@ import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { DepositPlan } from "../k6/lib/deposit-plan";
 import {
+	describeVerdict,
 	type ExpectedDeposit,
 	fromCents,
 	judgeSettlement,
@@ -130,8 +131,16 @@ describe("k6 settlement verdict", () => {
 			related_id: crypto.randomUUID(),
 		};
 		const rows = [...exact(), { player: 0, row: stranger }];
-		expect(judgeSettlement(expected, books(rows), false)).toMatchObject({ ok: false, unplanned: 1 });
-		expect(judgeSettlement(expected, books(rows), true)).toMatchObject({ ok: true, unplanned: 1 });
+		const fresh = judgeSettlement(expected, books(rows), false);
+		expect(fresh).toMatchObject({ ok: false, unplanned: 1 });
+		expect(describeVerdict(fresh, () => "", false)).toContain(
+			"1 credit(s) of deposits this run did not send",
+		);
+		const repeat = judgeSettlement(expected, books(rows), true);
+		expect(repeat).toMatchObject({ ok: true, unplanned: 1 });
+		expect(describeVerdict(repeat, () => "", true)).toContain(
+			"(1 more credits on these players come from an earlier run with this RUN_ID)",
+		);
 	});
 
 	it("fails when a wallet does not hold what its ledger credits", () => {

@@ -164,8 +164,15 @@ export function judgeSettlement(
 	return verdict;
 }
 
-/** The verdict in a few lines for the run's log. */
-export function describeVerdict(v: Verdict, examples: (deposits: number[]) => string): string[] {
+/**
+ * The verdict in a few lines for the run's log; `examples` says what the API tells of a few
+ * deposits, `earlierRunsAllowed` as for judgeSettlement.
+ */
+export function describeVerdict(
+	v: Verdict,
+	examples: (deposits: number[]) => string,
+	earlierRunsAllowed: boolean,
+): string[] {
 	const lines = [
 		`${v.settled.size} of ${v.deposits} deposits credited exactly once, with their amount, to their player`,
 	];
@@ -177,7 +184,13 @@ export function describeVerdict(v: Verdict, examples: (deposits: number[]) => st
 	list("credited with another amount", v.wrongAmount);
 	list("credited to another player", v.wrongPlayer);
 	list("reversed", v.reversed);
-	if (v.unplanned) lines.push(`${v.unplanned} credit(s) of deposits this run did not send`);
+	if (v.unplanned) {
+		lines.push(
+			earlierRunsAllowed
+				? `(${v.unplanned} more credits on these players come from an earlier run with this RUN_ID)`
+				: `${v.unplanned} credit(s) of deposits this run did not send`,
+		);
+	}
 	for (const w of v.walletsMismatched) {
 		lines.push(`${w.username}: wallet holds ${w.depositBalance}, its ledger credits ${w.ledger}`);
 	}

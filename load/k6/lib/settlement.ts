@@ -266,12 +266,11 @@ export function checkSettlement(check: SettlementCheck): void {
 	settleDrainMs.add(drained ? Math.max(0, (verdict.lastCreditAt as number) - endedAt) : Date.now() - endedAt);
 	settlementVerdict.add(verdict.ok ? 1 : 0);
 
-	const lines = describeVerdict(verdict, (deposits) => diagnose(check, sessions, expected, deposits));
-	if (verdict.unplanned && check.existed) {
-		lines.push(
-			`(${verdict.unplanned} more credits on these players come from an earlier run with this RUN_ID)`,
-		);
-	}
+	const lines = describeVerdict(
+		verdict,
+		(deposits) => diagnose(check, sessions, expected, deposits),
+		check.existed,
+	);
 	if (drained) {
 		lines.push(
 			`last credit ${Math.round(Math.max(0, (verdict.lastCreditAt as number) - endedAt))} ms after the load ended`,
