@@ -1,6 +1,6 @@
 /**
  * `npm run k6:bundle`: the k6 script as one JavaScript file for k6 versions that do not run
- * TypeScript (before 1.0; 0.52 to 0.57 only with `--compatibility-mode=experimental_enhanced`).
+ * TypeScript (before 1.0).
  * esbuild strips the types and inlines the script's own modules; `k6` and `k6/*` stay imports,
  * as k6 provides them. The output is plain ES2017 with ES module syntax, which every k6 since
  * 0.30 reads.

@@ -38,7 +38,7 @@ const load = loadFor(config);
 export const options: Options = {
 	scenarios: {
 		[load.name]: load.scenario,
-		[SETTLEMENT_SCENARIO]: settlementScenario(load, config.settleTimeoutSeconds),
+		[SETTLEMENT_SCENARIO]: settlementScenario(load, config.settleTimeoutSeconds, config.loadUsers),
 	},
 	thresholds: thresholdsFor(load),
 	summaryTrendStats: ["avg", "min", "med", "p(90)", "p(95)", "p(99)", "max", "count"],

@@ -149,17 +149,18 @@ export function loadFor(config: Config): Load {
 /**
  * The settlement check: one iteration of the exported `settlement` function, from the moment
  * the load's schedule ends (it first waits for the iterations still in flight), with time for
- * the wait (`SETTLE_TIMEOUT`), the graceful stop, logging in the players and reading their
- * ledgers.
+ * the wait (`SETTLE_TIMEOUT`), the graceful stop, logging in the players (20 a minute, as the
+ * credential routes allow) and reading their ledgers.
  */
-export function settlementScenario(load: Load, settleTimeoutSeconds: number): Scenario {
+export function settlementScenario(load: Load, settleTimeoutSeconds: number, players: number): Scenario {
+	const logins = Math.ceil(players / 20) * 70;
 	return {
 		executor: "per-vu-iterations",
 		exec: SETTLEMENT_SCENARIO,
 		vus: 1,
 		iterations: 1,
 		startTime: `${load.seconds}s`,
-		maxDuration: `${Math.ceil(settleTimeoutSeconds + GRACEFUL_STOP_SECONDS + 300)}s`,
+		maxDuration: `${Math.ceil(settleTimeoutSeconds + GRACEFUL_STOP_SECONDS + logins + 300)}s`,
 		gracefulStop: "10s",
 	};
 }

@@ -152,6 +152,7 @@ function readBooks(check: SettlementCheck, sessions: Session[]): PlayerBooks[] {
 	}
 	const rows: LedgerRow[][] = sessions.map(() => []);
 	let cursors: (string | null)[] = sessions.map(() => "");
+	let pages = 0;
 	while (cursors.some((c) => c !== null)) {
 		const open = cursors.flatMap((c, k) => (c === null ? [] : [k]));
 		const responses = http.batch(
@@ -165,6 +166,12 @@ function readBooks(check: SettlementCheck, sessions: Session[]): PlayerBooks[] {
 				];
 			}),
 		);
+		pages++;
+		if (pages % 50 === 0) {
+			console.log(
+				`settlement: reading the players' ledgers, ${rows.reduce((n, r) => n + r.length, 0)} rows so far …`,
+			);
+		}
 		const next = [...cursors];
 		open.forEach((k, j) => {
 			const page = body<{ items: LedgerRow[]; next_cursor: string | null }>(
