@@ -44,6 +44,9 @@ beforeAll(async () => {
 	stack = await startLocalStack({
 		edgePort: 0,
 		neonPort: 0,
+		chainPort: 0,
+		// The script's deposits are synthetic: no transfer behind them to verify on chain.
+		chainVerification: "sender",
 		databaseUrl,
 		dataDir: join(scratch, "pglite"),
 		persistTo: join(scratch, "wrangler-state"),
