@@ -5,6 +5,7 @@
  */
 import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
+import { REQUEST } from "../../schema/metrics";
 import { resetDatabase } from "../../test/support/database";
 import {
 	adminWithToken,
@@ -41,6 +42,26 @@ describe("issuing a player's address", () => {
 		const retried = await issueAddress(player.token, "bep20");
 		expect(retried.status).toBe(201);
 		expect((await json(retried)).address).toBe(address);
+	});
+
+	it("counts an empty pool in the request's metrics under its own error code, for operators to watch", async () => {
+		const player = await userWithToken();
+		const points: { blobs: string[]; doubles: number[] }[] = [];
+		const metrics = { writeDataPoint: (p: (typeof points)[number]) => void points.push(p) };
+		const res = await call("/api/v1/wallet/deposit-address", {
+			body: { chain: "trc20" },
+			token: player.token,
+			envOverrides: { METRICS: metrics as unknown as AnalyticsEngineDataset },
+		});
+		await expectError(res, 503, "address_pool_empty");
+		const blob = (column: string) => points[0]!.blobs[Number(column.replace(/^\D+/, "")) - 1];
+		const double = (column: string) => points[0]!.doubles[Number(column.replace(/^\D+/, "")) - 1];
+		expect(points).toHaveLength(1);
+		expect({
+			route: blob(REQUEST.route),
+			errorCode: blob(REQUEST.errorCode),
+			status: double(REQUEST.status),
+		}).toEqual({ route: "/api/v1/wallet/deposit-address", errorCode: "address_pool_empty", status: 503 });
 	});
 
 	it("refuses an unknown chain, a missing body, a token of no player, a disabled or deleted account", async () => {

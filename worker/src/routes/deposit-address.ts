@@ -12,9 +12,11 @@
  *   address per family (`uq_deposit_addresses_pool_holder`) refuses the second issue, which
  *   then reads the first one's address (one retry of the same statement).
  *
- * An empty pool is a 503 with `Retry-After` and the code `address_pool_empty` (the request's
- * error code in the metrics, which the `DepositAddressPoolEmpty` alert watches); nothing is
- * taken, and the call succeeds once an admin imports more addresses.
+ * An empty pool is a 503 with `Retry-After` and the code `address_pool_empty`, which is the
+ * request's error code in its metrics data point (and counts in the 5xx rate the error-rate
+ * alerts watch); nothing is taken, and the call succeeds once an admin imports more addresses.
+ * Operators see each family's unissued count in `GET /api/v1/admin/deposit-addresses/pool`
+ * (`ops addresses pool`).
  *
  * @module
  */
