@@ -12,7 +12,12 @@
 -- address: the earliest stands). The same player's one address on two EVM chains becomes one row.
 -- Each removal is written to `audit_logs` as 'deposit_address.revoke' (no admin, with the
 -- address, its former player and the reason), so an operator can register the legitimate
--- ones again through the admin route. Deposits are not touched: a deposit keeps its owner.
+-- ones again through the admin route. Deposits are not touched: a deposit keeps its owner. A
+-- deposit still pending that was attributed through a removed address keeps that owner too;
+-- operators review those before going live:
+--   SELECT d.id, d.chain, d.to_address, d.user_id FROM deposits d JOIN audit_logs l
+--     ON l.action = 'deposit_address.revoke' AND l.details->>'user_id' = d.user_id::text
+--     AND lower(l.details->>'address') = lower(d.to_address) WHERE d.status = 'pending';
 ALTER TABLE "deposit_addresses" DROP CONSTRAINT "deposit_addresses_user_id_users_id_fk";
 --> statement-breakpoint
 DROP INDEX "uq_deposit_addresses_chain_address";--> statement-breakpoint
