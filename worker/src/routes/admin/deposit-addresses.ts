@@ -1,9 +1,12 @@
 /**
  * Deposit addresses, for admins:
  * - `POST /deposit-addresses` `{user_id, chain, address}`: registers an address to a player
- *   (origin `admin`), the audited way to attribute an address that the platform did not issue
- *   (e.g. one the player proved to support that they control). The address is checked as every
- *   address that enters is (lib/deposit-address.ts) and belongs to its whole family: an EVM
+ *   (origin `admin`), the audited way to attribute a platform address that did not come through
+ *   the pool (e.g. one the original system gave this player). Only an address whose key the
+ *   platform holds may be registered: a deposit is credited because the money arrived in the
+ *   platform's wallet, so an address the player controls would credit them with their own
+ *   money. The address is checked as every address that enters is (lib/deposit-address.ts) and
+ *   belongs to its whole family: an EVM
  *   address registered on bep20 credits its player on erc20 too, and nobody else can have it on
  *   any EVM chain (409 naming the holder). One statement checks the admin and the player,
  *   inserts the address and writes the audit row.
