@@ -19,9 +19,9 @@
  * - `confirmations`, `log_index`: whole numbers >= 0 (digit strings accepted, as the original
  *   coerced them); `confirmations` absent → null, `log_index` absent → 0.
  * - `block_number`: a whole number within Postgres bigint, carried as a decimal string.
- * - `to_address`: checked as ./deposit-address.ts checks every address that enters: EVM `0x` +
- *   40 hex, an EIP-55 checksum verified when the case is mixed, lower-cased; TRON base58check
- *   with its checksum verified and its case kept (a changed case fails the checksum).
+ * - `to_address`: checked as every address that enters is (schema/address-format.ts): EVM
+ *   `0x` + 40 hex, an EIP-55 checksum verified when the case is mixed, lower-cased; TRON
+ *   base58check with its checksum verified and its case kept (a changed case fails it).
  * - `currency`: default USDT, case-insensitive, one of {@link CURRENCIES}.
  * - `chain` in the body, if given, must name the chain of the URL.
  * - `status`: pending | confirmed | removed, with synonyms (see {@link STATUS_SYNONYMS});
@@ -36,6 +36,7 @@
  * @module
  */
 import { z } from "zod";
+import { parseChainAddress } from "../../../schema/address-format";
 import type { Chain, DepositMessageV1 } from "../../../schema/queue-message";
 import {
 	canonicalAmount,
@@ -45,7 +46,6 @@ import {
 	isPlainObject,
 	parseJsonExact,
 } from "./decimal";
-import { parseChainAddress } from "./deposit-address";
 
 export const METADATA_MAX_BYTES = 4096;
 export const METADATA_MAX_DEPTH = 5;

@@ -5,7 +5,7 @@
  *   the pool (e.g. one the original system gave this player). Only an address whose key the
  *   platform holds may be registered: a deposit is credited because the money arrived in the
  *   platform's wallet, so an address the player controls would credit them with their own
- *   money. The address is checked as every address that enters is (lib/deposit-address.ts) and
+ *   money. The address is checked as every address that enters is (schema/address-format.ts) and
  *   belongs to its whole family: an EVM
  *   address registered on bep20 credits its player on erc20 too, and nobody else can have it on
  *   any EVM chain (409 naming the holder). One statement checks the admin and the player,
@@ -27,11 +27,11 @@ import {
 	type Family,
 	storedAddressSql,
 } from "../../../../schema/address-family";
+import { parseChainAddress } from "../../../../schema/address-format";
 import { CHAINS } from "../../../../schema/queue-message";
 import { ApiError } from "../../errors";
 import type { AuthedEnv } from "../../lib/auth";
 import { database } from "../../lib/database";
-import { parseChainAddress } from "../../lib/deposit-address";
 import { fetchPage, isoTimestamp, pageQuery } from "../../lib/pagination";
 import { jsonBody, queryInput } from "../../lib/request-input";
 

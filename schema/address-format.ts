@@ -1,7 +1,8 @@
 /**
  * Deposit addresses as they enter the system (a pool import, an admin's registration, a
  * webhook's `to_address`): checked against their family's format and checksum, and brought to
- * the stored form that `deposit_addresses` and settlement compare (schema/address-family.ts).
+ * the stored form that `deposit_addresses` and settlement compare (./address-family.ts). Here,
+ * below both Workers, so every part that reads an address checks it the same way.
  *
  * - EVM (bep20, erc20): `0x` + 40 hex digits, stored lower-case. A mixed-case address carries
  *   an EIP-55 checksum (the case of each letter encodes a Keccak-256 bit of the address), which
@@ -12,16 +13,15 @@
  *   is case-sensitive: an address whose case was changed fails its checksum.
  *
  * Base58check comes from @scure/base and the hashes from @noble/hashes (audited, dependency-free,
- * synchronous, so a zod schema can use them).
+ * synchronous, so a zod schema can call them).
  *
  * @module
  */
 import { sha256 } from "@noble/hashes/sha2.js";
 import { keccak_256 } from "@noble/hashes/sha3.js";
 import { createBase58check } from "@scure/base";
-import { z } from "zod";
-import { CHAIN_FAMILY, type Family } from "../../../schema/address-family";
-import type { Chain } from "../../../schema/queue-message";
+import { CHAIN_FAMILY, type Family } from "./address-family";
+import type { Chain } from "./queue-message";
 
 /** A checked address in its stored form, or why it is not one. */
 export type ParsedAddress = { ok: true; address: string } | { ok: false; message: string };
@@ -100,21 +100,7 @@ export function parseAddress(family: Family, text: string): ParsedAddress {
 	return family === "evm" ? parseEvm(text) : parseTron(text);
 }
 
-/** A zod schema for an address of `family` (trimmed), yielding its stored form. */
-export function addressSchema(family: Family) {
-	return z
-		.string({ error: `must be ${ADDRESS_FORMATS[family]}` })
-		.trim()
-		.max(128, { error: `is not ${ADDRESS_FORMATS[family]}` })
-		.transform((text, ctx) => {
-			const parsed = parseAddress(family, text);
-			if (parsed.ok) return parsed.address;
-			ctx.addIssue({ code: "custom", message: parsed.message });
-			return z.NEVER;
-		});
-}
-
-/** The address of a chain's family, for a schema that knows the chain only at parse time. */
+/** {@link parseAddress} for the family of `chain`. */
 export function parseChainAddress(chain: Chain, text: string): ParsedAddress {
 	return parseAddress(CHAIN_FAMILY[chain], text);
 }
