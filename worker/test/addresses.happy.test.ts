@@ -79,7 +79,7 @@ describe("POST /api/v1/admin/deposit-addresses/pool", () => {
 			details: {
 				family: "evm",
 				imported: 3,
-				already_present: 0,
+				already_present: 1,
 				invalid: 1,
 				addresses: [a, b, checksummed.toLowerCase()].sort(),
 			},

@@ -52,7 +52,8 @@ type Outcome =
 	  }
 	| { address: unknown; outcome: "invalid"; message: string };
 
-// $1 admin, $2 family, $3 the valid addresses (stored form, each once), $4 how many were invalid.
+// $1 admin, $2 family, $3 the valid addresses (stored form, each once), $4 how many were
+// invalid, $5 how many repeated an address listed earlier (reported as already present).
 const IMPORT = `
 WITH adm AS (SELECT id FROM admins WHERE id = $1),
 ins AS (
@@ -67,7 +68,7 @@ log AS (
 	SELECT adm.id, 'deposit_address.pool_import', jsonb_build_object(
 		'family', $2::text,
 		'imported', (SELECT count(*) FROM ins),
-		'already_present', cardinality($3::text[]) - (SELECT count(*) FROM ins),
+		'already_present', cardinality($3::text[]) - (SELECT count(*) FROM ins) + $5::int,
 		'invalid', $4::int,
 		'addresses', COALESCE((SELECT jsonb_agg(address ORDER BY address) FROM ins), '[]'::jsonb))
 	FROM adm
@@ -111,7 +112,14 @@ export const depositAddressPool = new Hono<AuthedEnv>()
 		const input = await jsonBody(c, importSchema);
 		const { checked, valid } = check(input.family, input.addresses);
 		const invalid = checked.filter((x) => x.address === undefined).length;
-		const [row] = await database(c.env).query(IMPORT, [c.var.auth.sub, input.family, valid, invalid]);
+		const repeats = checked.length - invalid - valid.length;
+		const [row] = await database(c.env).query(IMPORT, [
+			c.var.auth.sub,
+			input.family,
+			valid,
+			invalid,
+			repeats,
+		]);
 		if (!row?.admin_id) throw new ApiError(401, "unauthorized", "this admin account no longer exists");
 		const imported = new Set(row.imported as string[]);
 		const present = new Map(
