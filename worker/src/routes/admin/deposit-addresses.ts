@@ -55,7 +55,8 @@ const registerSchema = z
 /** Where an existing address stands, as 409s and lists report it. */
 const STATE = `CASE WHEN a.user_id IS NOT NULL THEN 'issued' WHEN a.issued_at IS NULL THEN 'unissued' ELSE 'retired' END`;
 
-// $1 admin, $2 player, $3 family, $4 address (stored form), $5 chain as the admin named it.
+// $1 admin, $2 player, $3 family, $4 address (stored form), $5 chain as the admin named it,
+// $6 the family's chains.
 const REGISTER = `
 WITH adm AS (SELECT id FROM admins WHERE id = $1),
 usr AS (SELECT id FROM users WHERE id = $2),
@@ -94,7 +95,7 @@ function conflictMessage(existing: Existing, family: Family): string {
 	if (existing.state === "retired") {
 		return "this address was issued to an account that no longer exists; an address is never issued twice";
 	}
-	return `this address is already registered to a player (one owner on every ${family} chain: ${chainsOf(family).join(", ")})`;
+	return `this address already belongs to a player (one owner on every ${family} chain: ${chainsOf(family).join(", ")})`;
 }
 
 const listSchema = z.object({
