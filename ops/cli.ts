@@ -4,7 +4,7 @@
  *
  * @module
  */
-
+import { addresses } from "./commands/addresses";
 import { admin } from "./commands/admin-create";
 import { adopt } from "./commands/adopt";
 import { alerts } from "./commands/alerts";
@@ -31,6 +31,7 @@ const COMMANDS: Record<string, Command> = {
 	alerts,
 	smoke,
 	dlq,
+	addresses,
 };
 
 function usage(): string {

@@ -1,8 +1,11 @@
 /**
  * `POST /api/v1/register` (also `/api/v1/auth/register`, the path the original smoke test
- * calls): creates a user, its wallet and any deposit addresses it brings, in one transaction,
- * so a user never exists without a wallet. 201 with the user; 409 when the username, the
- * Telegram account or an address is taken.
+ * calls): creates a user and its wallet in one transaction, so a user never exists without a
+ * wallet. 201 with the user; 409 when the username or the Telegram account is taken.
+ *
+ * A player does not declare deposit addresses here: whoever declared an address would receive
+ * every deposit sent to it. `deposit_addresses` is refused with a 422 that points to the route
+ * that issues the player an address ({@link ISSUE_ROUTE}).
  *
  * The same statements work on a database this system created and on the original platform's:
  * there, a trigger (`tr_create_wallet`) creates each user's wallet, so the wallet is inserted
@@ -22,11 +25,11 @@ import { z } from "zod";
 import type { AppEnv } from "../../env";
 import { ApiError } from "../../errors";
 import { database, uniqueViolation } from "../../lib/database";
-import { depositAddressSchema } from "../../lib/deposit-address";
 import { isoTimestamp } from "../../lib/pagination";
 import { hashPassword } from "../../lib/password";
 import { jsonBody } from "../../lib/request-input";
 import { telegramLoginSchema, verifiedTelegramId } from "../../lib/telegram-login";
+import { ISSUE_ROUTE } from "../deposit-address";
 
 /** 3–48 characters as in the original API; letters, digits and `_ . -` so names cannot spoof. */
 export const usernameSchema = z
@@ -35,29 +38,24 @@ export const usernameSchema = z
 /** Long enough to resist guessing; bounded so hashing cost stays bounded. */
 export const passwordSchema = z.string().min(8, "at least 8 characters").max(256);
 
-const registerSchema = z
-	.object({
-		username: usernameSchema,
-		password: passwordSchema.nullish(),
-		telegram_login: telegramLoginSchema.nullish(),
-		telegram_id: z
-			.unknown()
-			.refine((v) => v === undefined || v === null, {
-				message:
-					"is not accepted on its own: anyone could claim any account. Send telegram_login, the data Telegram's login widget signed, or register without Telegram",
-			})
-			.optional(),
-		deposit_addresses: z.array(depositAddressSchema).max(3).optional(),
-	})
-	.superRefine((value, ctx) => {
-		const seen = new Set<string>();
-		for (const [i, a] of (value.deposit_addresses ?? []).entries()) {
-			const key = `${a.chain}:${a.address}`;
-			if (seen.has(key))
-				ctx.addIssue({ code: "custom", path: ["deposit_addresses", i], message: "listed twice" });
-			seen.add(key);
-		}
-	});
+const registerSchema = z.object({
+	username: usernameSchema,
+	password: passwordSchema.nullish(),
+	telegram_login: telegramLoginSchema.nullish(),
+	telegram_id: z
+		.unknown()
+		.refine((v) => v === undefined || v === null, {
+			message:
+				"is not accepted on its own: anyone could claim any account. Send telegram_login, the data Telegram's login widget signed, or register without Telegram",
+		})
+		.optional(),
+	// Refused whatever it holds (even [] or null), so no client goes on believing it counts.
+	deposit_addresses: z
+		.undefined({
+			error: `deposit addresses are not declared at registration; once registered and logged in, get your deposit address from ${ISSUE_ROUTE} {"chain": "bep20" | "erc20" | "trc20"}`,
+		})
+		.optional(),
+});
 
 /** Which field a unique violation is about, by the columns Postgres names. */
 function takenField(columns: string[]): { field: string; message: string } | undefined {
@@ -65,27 +63,12 @@ function takenField(columns: string[]): { field: string; message: string } | und
 	if (columns.includes("telegram_id")) {
 		return { field: "telegram_login", message: "this Telegram account is already registered" };
 	}
-	if (columns.includes("address")) {
-		return {
-			field: "deposit_addresses",
-			message: "a deposit address is already registered to another account",
-		};
-	}
 	return undefined;
 }
 
-/** The user (and its addresses). On the original's database its trigger adds the wallet at the end of this statement. */
+/** The user. On the original's database its trigger adds the wallet at the end of this statement. */
 const INSERT_USER = `
-WITH u AS (
-	INSERT INTO users (username, telegram_id, password_hash)
-	VALUES ($1, $2::bigint, $3)
-	RETURNING id
-), a AS (
-	INSERT INTO deposit_addresses (user_id, chain, address)
-	SELECT u.id, x.chain, x.address FROM u, unnest($4::text[], $5::text[]) AS x (chain, address)
-	RETURNING 1
-)
-SELECT id FROM u`;
+INSERT INTO users (username, telegram_id, password_hash) VALUES ($1, $2::bigint, $3) RETURNING id`;
 
 /** The wallet, where no trigger made one. */
 const INSERT_WALLET = `
@@ -96,9 +79,7 @@ const REGISTERED = `
 SELECT u.id, u.username, u.telegram_id::text AS telegram_id, u.status::text AS status,
 	${isoTimestamp("u.created_at")} AS created_at,
 	w.deposit_balance::text AS deposit_balance, w.winning_balance::text AS winning_balance,
-	w.bonus_balance::text AS bonus_balance,
-	COALESCE((SELECT json_agg(json_build_object('chain', a.chain, 'address', a.address) ORDER BY a.chain, a.address)
-		FROM deposit_addresses a WHERE a.user_id = u.id), '[]'::json) AS deposit_addresses
+	w.bonus_balance::text AS bonus_balance
 FROM users u JOIN wallets w ON w.user_id = u.id
 WHERE u.username = $1`;
 
@@ -106,19 +87,12 @@ export const register = new Hono<AppEnv>().post("/", async (c) => {
 	const input = await jsonBody(c, registerSchema);
 	const telegramId = input.telegram_login ? await verifiedTelegramId(c.env, input.telegram_login) : 0;
 	const passwordHash = input.password ? await hashPassword(input.password) : null;
-	const addresses = input.deposit_addresses ?? [];
 	let rows: Record<string, unknown>[];
 	try {
 		const results = await database(c.env).batch([
 			{
 				text: INSERT_USER,
-				params: [
-					input.username,
-					telegramId,
-					passwordHash,
-					addresses.map((a) => a.chain),
-					addresses.map((a) => a.address),
-				],
+				params: [input.username, telegramId, passwordHash],
 			},
 			{ text: INSERT_WALLET, params: [input.username] },
 			{ text: REGISTERED, params: [input.username] },
@@ -145,7 +119,6 @@ export const register = new Hono<AppEnv>().post("/", async (c) => {
 				winning_balance: user.winning_balance,
 				bonus_balance: user.bonus_balance,
 			},
-			deposit_addresses: user.deposit_addresses,
 		},
 		201,
 	);
