@@ -232,7 +232,7 @@ describe.runIf(process.env.TEST_DATABASE_URL)("ops adopt", () => {
 		const again = await runOps(["adopt", "--url", db.url, "--apply"]);
 		expect(again.code, again.output).toBe(0);
 		expect(again.stdout).toContain("deposits written: 1 pending");
-	});
+	}, 150_000); // five runs of the CLI, each a process of its own
 
 	it("gives a new database the migrations, as ops migrate does", async () => {
 		const db = await createEmptyDatabase("adopt_new");
