@@ -45,6 +45,8 @@ import {
 	isPlainObject,
 	parseJsonExact,
 } from "./decimal";
+import { type DuplicateKey, findDuplicateKey } from "./json-duplicate-keys";
+import { findUnstorable } from "./storable-json";
 
 export const METADATA_MAX_BYTES = 4096;
 export const METADATA_MAX_DEPTH = 5;
@@ -85,9 +87,12 @@ export interface PayloadIssue {
 	message: string;
 }
 
+/** Why a body was refused, for the metrics data point. */
+export type PayloadRefusal = "invalid_json" | "duplicate_key" | "unstorable_text" | "validation_failed";
+
 export type PayloadResult =
 	| { ok: true; deposit: DepositFields }
-	| { ok: false; status: 400 | 422; message: string; issues?: PayloadIssue[] };
+	| { ok: false; status: 400 | 422; reason: PayloadRefusal; message: string; issues?: PayloadIssue[] };
 
 const EVM = { txHash: /^0x[0-9a-f]{64}$/, address: /^0x[0-9a-f]{40}$/ };
 const TRON = { txHash: /^(?:0x)?[0-9a-f]{64}$/, address: /^T[1-9A-HJ-NP-Za-km-z]{33}$/ };
@@ -169,6 +174,16 @@ const metadataSchema = z
 			ctx.addIssue({ code: "custom", message: `is nested more than ${METADATA_MAX_DEPTH} levels deep` });
 			return null;
 		}
+		const unstorable = findUnstorable(value);
+		if (unstorable) {
+			ctx.addIssue({
+				code: "custom",
+				path: [unstorable.path],
+				message: unstorable.message,
+				params: { unstorable: true },
+			});
+			return null;
+		}
 		if (longerThan(JSON.stringify(value), METADATA_MAX_BYTES)) {
 			ctx.addIssue({ code: "custom", message: `is larger than ${METADATA_MAX_BYTES} bytes as JSON` });
 			return null;
@@ -197,7 +212,8 @@ function bodySchema(chain: Chain) {
 				.optional()
 				.transform((value, ctx): string => {
 					if (value === undefined || value === null) return exact({ ok: false, message: "is required" }, ctx);
-					if (typeof value === "string") return exact(canonicalAmount(value.trim()), ctx);
+					// Not trimmed: an amount is money, written exactly as the ledger will hold it.
+					if (typeof value === "string") return exact(canonicalAmount(value), ctx);
 					if (value instanceof ExactNumber) {
 						return exact(
 							value.source === undefined
@@ -292,6 +308,20 @@ function schemaFor(chain: Chain) {
 	return schema;
 }
 
+/** The 422 for a key given twice, naming it. */
+export function duplicateKeyFailure({ path, key }: DuplicateKey): PayloadResult & { ok: false } {
+	const field = path ? `${path}.${key}` : key;
+	const message =
+		"is given more than once: each key may appear once in a signed body, since parsers disagree on which copy counts";
+	return {
+		ok: false,
+		status: 422,
+		reason: "duplicate_key",
+		message: `${field} ${message}`,
+		issues: [{ field, message }],
+	};
+}
+
 /** Most issues listed in one answer: enough to fix a body, bounded for hostile ones. */
 const MAX_ISSUES = 10;
 
@@ -309,18 +339,29 @@ export function parseWebhookPayload(text: string, chain: Chain): PayloadResult {
 	try {
 		json = parseJsonExact(text);
 	} catch (error) {
-		return { ok: false, status: 400, message: `the body is not valid JSON: ${(error as Error).message}` };
+		return {
+			ok: false,
+			status: 400,
+			reason: "invalid_json",
+			message: `the body is not valid JSON: ${(error as Error).message}`,
+		};
 	}
-	if (!isPlainObject(json)) return { ok: false, status: 400, message: "the body must be a JSON object" };
+	if (!isPlainObject(json)) {
+		return { ok: false, status: 400, reason: "invalid_json", message: "the body must be a JSON object" };
+	}
+	const duplicate = findDuplicateKey(text);
+	if (duplicate) return duplicateKeyFailure(duplicate);
 	const parsed = schemaFor(chain).safeParse(json);
 	if (parsed.success) return { ok: true, deposit: parsed.data };
 	const issues = parsed.error.issues.slice(0, MAX_ISSUES).map((issue) => ({
 		field: issue.path.map(String).join(".") || "(body)",
 		message: issue.message,
 	}));
+	const unstorable = parsed.error.issues.some((i) => i.code === "custom" && i.params?.unstorable);
 	return {
 		ok: false,
 		status: 422,
+		reason: unstorable ? "unstorable_text" : "validation_failed",
 		message: issues.map((i) => `${i.field} ${i.message}`).join("; "),
 		issues,
 	};
