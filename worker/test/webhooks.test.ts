@@ -147,13 +147,12 @@ describe("POST /api/v1/webhooks/:chain: refused, in one JSON shape", () => {
 	});
 
 	it("401 for a legacy signature where no enabled source takes it (production's default)", async () => {
-		const res = await app.request(
-			WEBHOOK_URL,
-			await legacyInit(watcherDeposit()),
-			withSources((s) => {
+		const res = await app.request(WEBHOOK_URL, await legacyInit(watcherDeposit()), {
+			...env,
+			...withSources((s) => {
 				s.original!.enabled = false;
 			}),
-		);
+		});
 		const body = await expectError(res, 401, "signature_invalid");
 		expect(body.error.message).toMatch(/X-Signature\) are not accepted here/);
 	});

@@ -134,6 +134,9 @@ export async function providerWebhook(c: Ctx, source: WebhookSource) {
 		});
 	}
 
+	// In the payload's order, whichever way each was found out.
+	const position = (field: string) => Number(/(\d+)$/.exec(field)?.[1] ?? 0);
+	ignored.sort((a, b) => position(a.field) - position(b.field));
 	const chainOf = new Map(payload.transfers.map((t) => [t.field, t.chain]));
 	c.set("transfers", {
 		deposits: 0,

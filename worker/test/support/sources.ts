@@ -1,6 +1,6 @@
 /**
- * The test Worker's environment with its webhook sources changed, as an operator would change
- * wrangler.toml: `withSources((s) => { s.original.enabled = false; })`.
+ * The test Worker's webhook sources changed, as an operator would change wrangler.toml, to spread
+ * into an environment: `{ ...env, ...withSources((s) => { s.original.enabled = false; }) }`.
  *
  * @module
  */
@@ -15,9 +15,8 @@ export type SourceTable = Record<string, unknown> & {
 
 export function withSources(
 	change: (sources: Record<string, SourceTable>) => void,
-	overrides: Partial<Env> = {},
-): Env {
+): Pick<Env, "WEBHOOK_SOURCES"> {
 	const sources = structuredClone(env.WEBHOOK_SOURCES) as Record<string, SourceTable>;
 	change(sources);
-	return { ...env, WEBHOOK_SOURCES: sources, ...overrides } as Env;
+	return { WEBHOOK_SOURCES: sources };
 }
