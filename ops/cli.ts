@@ -12,6 +12,7 @@ import { migrate } from "./commands/migrate";
 import { rollback } from "./commands/rollback";
 import { rollout } from "./commands/rollout";
 import { sendWebhook } from "./commands/send-webhook";
+import { signWebhook } from "./commands/sign-webhook";
 import { smoke } from "./commands/smoke";
 import { UsageError } from "./usage-error";
 
@@ -19,6 +20,7 @@ const COMMANDS: Record<string, Command> = {
 	admin,
 	migrate,
 	webhook: sendWebhook,
+	sign: signWebhook,
 	rollout,
 	rollback,
 	alerts,

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { LOCAL_WEBHOOK_SECRET } from "./local/defaults";
+import { LOCAL_WEBHOOK_SECRET, localSourceSecrets } from "./local/defaults";
 import { startLocalStack } from "./local/stack";
 
 const started = Date.now();
@@ -39,10 +39,18 @@ CricAlgo Edge is running.
   Edge Worker      ${stack.baseUrl}   (health: ${stack.baseUrl}/api/v1/health)
   Database         ${stack.describeDatabase}
   Webhook secret   ${stack.webhookSecret}${process.env.WEBHOOK_SECRETS ? "   (from WEBHOOK_SECRETS)" : "   (local default; set WEBHOOK_SECRETS to change)"}
+  Other sources    ${Object.entries(localSourceSecrets())
+		.map(([name, secret]) => `${name}=${secret}`)
+		.join("\n                   ")}
+                   (X-Signature, Moralis at /api/v1/webhooks/moralis, Alchemy at /api/v1/webhooks/alchemy)
 
 Send a freshly signed test webhook (in another terminal):
 
   ${envPrefix}npm run ops -- webhook --amount 25.5 --confirmations 12
+
+or sign a body of your own as a source would (README, "Sending a webhook"):
+
+  ${envPrefix}npm run ops -- sign --source moralis --file block.json --send
 
 Press Ctrl-C to stop.
 `);

@@ -18,6 +18,7 @@ import {
 	LOCAL_DATABASE,
 	LOCAL_JWT_SECRET,
 	LOCAL_WEBHOOK_SECRET,
+	localSourceSecrets,
 } from "./defaults";
 import { type NeonHttpServer, startNeonHttpServer } from "./neon-http-server";
 import { wranglerEnv, wranglerScript } from "./wrangler";
@@ -164,6 +165,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 				DATABASE_URL: databaseUrl,
 				NEON_HTTP_ENDPOINT: neon.endpoint,
 				WEBHOOK_SECRETS: webhookSecrets,
+				// The other webhook sources' secrets (X-Signature, Moralis, Alchemy).
+				...localSourceSecrets(),
 				JWT_SECRET: process.env.JWT_SECRET ?? LOCAL_JWT_SECRET,
 				FORCE_COLOR: "0",
 			}),
