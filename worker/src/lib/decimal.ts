@@ -8,7 +8,9 @@
  *
  * A JSON number's exact text comes from `JSON.parse`'s reviver context (`context.source`, the
  * "JSON.parse source text access" feature of V8 in workerd), so `10.50` arrives as "10.50", not as
- * the float 10.5, and `12345678901234567890` keeps all its digits.
+ * the float 10.5, and `12345678901234567890` keeps all its digits; a number anywhere whose double
+ * is not what was written is marked, so that it is never stored changed. A token transfer's base
+ * units become an exact decimal with {@link fromBaseUnits}.
  *
  * @module
  */

@@ -10,12 +10,14 @@
  * Unknown top-level fields are ignored; `null` means absent, as in the original API.
  *
  * Rules (each broken rule is a 422 naming the field):
+ * - No key appears twice anywhere in the body (./json-duplicate-keys.ts): parsers disagree on
+ *   which copy of a repeated key counts, so a signed body must be read one way only.
  * - `tx_hash` per chain: EVM chains (bep20, erc20) `0x` + 64 hex; TRON (trc20) 64 hex with or
  *   without `0x`. Normalised to lower case, TRON without `0x`, so the deterministic `tx_id` of a
  *   redelivery does not depend on how the sender spelled the hash.
- * - `amount` (required): a decimal string, canonicalised exactly (see ./decimal.ts). A JSON number
- *   is converted from its exact source text, never through a float (`10.50` → "10.5"); one in
- *   exponent form (`1e3`) is refused.
+ * - `amount` (required): a decimal string, canonicalised exactly (see ./decimal.ts), written
+ *   without spaces around it. A JSON number is converted from its exact source text, never
+ *   through a float (`10.50` → "10.5"); one in exponent form (`1e3`) is refused.
  * - `confirmations`, `log_index`: whole numbers >= 0 (digit strings accepted, as the original
  *   coerced them); `confirmations` absent → null, `log_index` absent → 0.
  * - `block_number`: a whole number within Postgres bigint, carried as a decimal string.
@@ -31,7 +33,8 @@
  *   put Telegram ids or notes there) stay metadata only, and the deposit is attributed by address
  *   or parked as unmatched. Top-level and metadata ids that disagree are refused.
  * - `metadata`: an object of at most {@link METADATA_MAX_BYTES} bytes as JSON and
- *   {@link METADATA_MAX_DEPTH} levels of nesting.
+ *   {@link METADATA_MAX_DEPTH} levels of nesting, holding nothing the ledger cannot store
+ *   (./storable-json.ts: U+0000, lone surrogates, numbers a double cannot hold exactly).
  *
  * @module
  */
