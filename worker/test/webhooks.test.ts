@@ -221,6 +221,22 @@ describe("POST /api/v1/webhooks/:chain: refused, in one JSON shape", () => {
 		]);
 	});
 
+	it("422 naming the field, nothing enqueued, for what the ledger cannot store, a key given twice, a spaced amount", async () => {
+		const cases: [string, string][] = [
+			[JSON.stringify(watcherDeposit({ metadata: { note: "a\u0000b" } })), "metadata.note"],
+			[JSON.stringify(watcherDeposit({ metadata: { note: "\ud800" } })), "metadata.note"],
+			[JSON.stringify(watcherDeposit()).replace('"amount":"20.0"', '"amount":"1","amount":"20.0"'), "amount"],
+			[JSON.stringify(watcherDeposit({ amount: " 20.0 " })), "amount"],
+		];
+		for (const [text, field] of cases) {
+			const { queue, sent } = recordingQueue({ forwardTo: env.DEPOSITS });
+			const res = await app.request(WEBHOOK_URL, signedInit(text), { ...env, DEPOSITS: queue });
+			const body = await expectError(res, 422, "validation_failed");
+			expect((body.error.issues as { field: string }[]).map((i) => i.field)).toEqual([field]);
+			expect(sent).toEqual([]);
+		}
+	});
+
 	it("503 with Retry-After when the queue refuses the message, so the sender retries", async () => {
 		// Stand-in: a queue outage cannot be produced locally, so this binding throws as Queues does when unavailable.
 		const failing = {
