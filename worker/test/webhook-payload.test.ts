@@ -327,6 +327,7 @@ describe("keys given twice", () => {
 			// The same key spelled with an escape is the same key.
 			[`{"tx_hash":"${HASH}","amount":"1","\u0061mount":"2"}`, "amount"],
 			[`{"tx_hash":"${HASH}","amount":"1","user_id":null,"user_id":"${USER}"}`, "user_id"],
+			[`{"tx_hash":"${HASH}","amount":"1","metadata":{"[1]":{"k":1,"k":2}}}`, "metadata.[1].k"],
 		];
 		for (const [body, field] of cases) {
 			const result = parse(body);
@@ -351,6 +352,8 @@ describe("what the ledger cannot store is refused, naming the field", () => {
 			[String.raw`{"note":"a\u0000b"}`, "metadata.note"],
 			[String.raw`{"deep":{"list":["ok","\u0000"]}}`, "metadata.deep.list[1]"],
 			[String.raw`{"a\u0000b":1}`, String.raw`metadata.a\u0000b`],
+			// A key that looks like an index is still a key.
+			[String.raw`{"[0]":{"x":"\u0000"}}`, "metadata.[0].x"],
 		]) {
 			const result = parse(withMetadata(metadata!));
 			expect(result).toMatchObject({ ok: false, status: 422, reason: "unstorable_text" });

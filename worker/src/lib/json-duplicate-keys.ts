@@ -20,9 +20,8 @@ type Frame = { keys: Set<string>; path: string } | { index: number; path: string
 
 function childPath(parent: Frame | undefined, lastKey: string): string {
 	if (!parent) return "";
-	const segment = "keys" in parent ? lastKey : `[${parent.index}]`;
-	if (!parent.path) return segment;
-	return segment.startsWith("[") ? `${parent.path}${segment}` : `${parent.path}.${segment}`;
+	if (!("keys" in parent)) return `${parent.path}[${parent.index}]`;
+	return parent.path ? `${parent.path}.${lastKey}` : lastKey;
 }
 
 /** Index just past the closing quote of the string that opens at `start`. */

@@ -39,10 +39,8 @@ function textProblem(text: string): string | null {
 	return null;
 }
 
-function join(path: string, segment: string): string {
-	if (segment.startsWith("[")) return `${path}${segment}`;
-	return path ? `${path}.${segment}` : segment;
-}
+const atKey = (path: string, key: string) => (path ? `${path}.${key}` : key);
+const atIndex = (path: string, index: number) => `${path}[${index}]`;
 
 /**
  * The first part of `value` (a parsed JSON value) that the ledger could not store exactly, or null.
@@ -65,7 +63,7 @@ export function findUnstorable(value: unknown, path = ""): Unstorable | null {
 	}
 	if (Array.isArray(value)) {
 		for (let i = 0; i < value.length; i++) {
-			const found = findUnstorable(value[i], join(path, `[${i}]`));
+			const found = findUnstorable(value[i], atIndex(path, i));
 			if (found) return found;
 		}
 		return null;
@@ -75,10 +73,10 @@ export function findUnstorable(value: unknown, path = ""): Unstorable | null {
 			const keyProblem = textProblem(key);
 			if (keyProblem)
 				return {
-					path: join(path, JSON.stringify(key).slice(1, -1)),
+					path: atKey(path, JSON.stringify(key).slice(1, -1)),
 					message: `has a key that ${keyProblem}`,
 				};
-			const found = findUnstorable(child, join(path, key));
+			const found = findUnstorable(child, atKey(path, key));
 			if (found) return found;
 		}
 	}
