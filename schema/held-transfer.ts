@@ -36,6 +36,8 @@ export interface HeldTransfer {
 	status: "pending" | "confirmed" | "removed";
 	confirmations: number | null;
 	block_number: string | null;
+	/** The block's hash as the provider reported it, if it did. */
+	block_hash: string | null;
 	source: string;
 	webhook_id: string;
 	received_at: string;

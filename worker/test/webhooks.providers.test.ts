@@ -229,7 +229,7 @@ describe("Moralis Streams", () => {
 		expect((await deliver(MORALIS_URL, moralisInit(payload, "not-our-secret"))).res.status).toBe(401);
 	});
 
-	it("answers a replay 200 duplicate with the same tx_ids, enqueueing nothing; a retry (retries: 1) is new", async () => {
+	it("answers a replay, and Moralis' own retry of an accepted delivery (retries: 1), 200 duplicate: nothing enqueued twice", async () => {
 		const payload = moralisPayload([moralisTransfer({ to: randomAddress(), value: usdt(4).toString() })]);
 		const first = await deliver(MORALIS_URL, moralisInit(payload));
 		const replay = await deliver(MORALIS_URL, moralisInit(payload));
@@ -239,8 +239,22 @@ describe("Moralis Streams", () => {
 		expect(replay.body.deposits.map((d) => d.tx_id)).toEqual(first.body.deposits.map((d) => d.tx_id));
 		expect(replay.sent).toEqual([]);
 		const retry = await deliver(MORALIS_URL, moralisInit({ ...payload, retries: 1 }));
-		expect(retry.res.status).toBe(202);
-		expect(retry.sent.map((m) => m.tx_id)).toEqual(first.sent.map((m) => m.tx_id));
+		expect(retry.res.status).toBe(200);
+		expect(retry.body.duplicate).toBe(true);
+		expect(retry.sent).toEqual([]);
+	});
+
+	it("takes the same transfer reported again in another block (a re-inclusion) as new, never as a replay", async () => {
+		const transfer = moralisTransfer({ to: randomAddress(), value: usdt(4).toString() });
+		const payload = moralisPayload([transfer], { confirmed: false });
+		expect((await deliver(MORALIS_URL, moralisInit(payload))).sent).toHaveLength(1);
+		const reincluded = {
+			...payload,
+			block: { ...payload.block, number: "45120340", hash: `0x${"c".repeat(64)}` },
+		};
+		const again = await deliver(MORALIS_URL, moralisInit(reincluded));
+		expect(again.res.status).toBe(202);
+		expect(again.sent).toEqual([expect.objectContaining({ block_number: "45120340", status: "pending" })]);
 	});
 
 	it("503 and nothing sent when the queue refuses; the redelivery then enqueues each deposit once", async () => {

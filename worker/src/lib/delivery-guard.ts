@@ -4,8 +4,13 @@
  * answered as a duplicate and enqueues nothing new, so a captured request cannot be replayed to
  * move a deposit back and forth (confirmed → removed → confirmed …).
  *
- * A delivery is its source and the SHA-256 of its body; each has its own Durable Object
- * ({@link DeliveryGuard}). A Durable Object is one instance worldwide that handles one event at a
+ * A delivery is its source and a key; each has its own Durable Object ({@link DeliveryGuard}).
+ * For the original senders the key is the SHA-256 of the body: their format carries nothing
+ * else that tells one delivery from another (a report of the deposit's re-inclusion differs by
+ * its `block_number`). For providers it is what the delivery says, not its envelope: the SHA-256
+ * of its transfers as sorted (chain, hash, log index, recipient, value, status, confirmations,
+ * block and block hash), so a provider's retry that only counts its attempts (Moralis'
+ * `retries`) is the delivery it repeats, while a transfer re-included in another block is new. A Durable Object is one instance worldwide that handles one event at a
  * time, with storage that is strongly consistent and read-your-writes: two copies of a request
  * arriving at once, at any two Cloudflare locations, are serialised on the same object, and
  * exactly one of them is new. Workers KV could not guard this: it is eventually consistent

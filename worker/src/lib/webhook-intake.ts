@@ -130,18 +130,18 @@ export function jsonText(c: Ctx, raw: Uint8Array): string {
 
 /**
  * Runs `send` once per delivery for sources whose signatures carry no time: a delivery (the
- * source and `digest`, the SHA-256 of its body) seen before within the source's window is a
- * "duplicate" and sends nothing. Other sources just send. `send` answers whether the queue took
+ * source and `key`, what identifies the delivery: see ./delivery-guard.ts) seen before within the
+ * source's window is a "duplicate" and sends nothing. Other sources just send. `send` answers whether the queue took
  * it; a refusal releases the claim, so the sender's retry is new again.
  */
 export async function sendOnce(
 	c: Ctx,
 	source: WebhookSource,
-	digest: string,
+	key: string,
 	send: () => Promise<boolean>,
 ): Promise<"sent" | "duplicate" | "refused"> {
 	if (source.replayWindowSeconds === null) return (await send()) ? "sent" : "refused";
-	const guard = deliveryGuard(c.env.DELIVERY_GUARD, source.name, digest);
+	const guard = deliveryGuard(c.env.DELIVERY_GUARD, source.name, key);
 	let claim: Awaited<ReturnType<typeof guard.claim>>;
 	try {
 		claim = await guard.claim(source.replayWindowSeconds * 1000);

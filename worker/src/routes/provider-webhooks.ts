@@ -5,8 +5,9 @@
  * Order of work: the source's signature over the raw bytes (401; 503 without a secret) → its rate
  * limit (429) → JSON media type (415) → UTF-8 and JSON (400) → no key given twice, the payload's
  * shape, storable text and an enabled chain (422 naming the field) → each transfer sorted
- * (lib/token-transfers.ts): a deposit, held for review, or ignored → the replay guard (a body
- * seen before is a 200 `duplicate`) → the held transfers to the dead-letter queue, then every
+ * (lib/token-transfers.ts): a deposit, held for review, or ignored → the replay guard (a
+ * delivery of the same transfers in the same blocks seen before, be it a replay or the
+ * provider's retry, is a 200 `duplicate`) → the held transfers to the dead-letter queue, then every
  * deposit as its own message, all in one `sendBatch` (503 with Retry-After when the queue
  * refuses: nothing was recorded as a deposit, the provider retries) → 202 listing each deposit
  * with its `tx_id` (deterministic: a redelivery names the same ones), the held and the ignored.
@@ -39,6 +40,54 @@ function validationFailed(c: Ctx, reason: string, issues: { field: string; messa
 			issues,
 		}),
 	);
+}
+
+/**
+ * What identifies a provider delivery for the replay guard (./../lib/delivery-guard.ts): the
+ * SHA-256 of its transfers as sorted, each with its block hash; the body's digest when a
+ * transfer has no block hash to tell a re-inclusion from a repeat.
+ */
+async function deliveryKey(
+	deposits: DepositMessage[],
+	held: HeldTransfer[],
+	digest: string,
+): Promise<string> {
+	const lines: string[] = [];
+	for (const d of deposits) {
+		const blockHash = d.metadata?.block_hash;
+		if (typeof blockHash !== "string") return digest;
+		lines.push(
+			[
+				d.chain,
+				d.tx_hash,
+				d.log_index,
+				d.to_address,
+				d.metadata?.raw_value,
+				d.status,
+				d.confirmations,
+				d.block_number,
+				blockHash,
+			].join(" "),
+		);
+	}
+	for (const h of held) {
+		if (h.block_hash === null) return digest;
+		lines.push(
+			[
+				"held",
+				h.chain,
+				h.tx_hash,
+				h.log_index,
+				h.to_address,
+				h.raw_value,
+				h.status,
+				h.confirmations,
+				h.block_number,
+				h.block_hash,
+			].join(" "),
+		);
+	}
+	return bodyDigest(new TextEncoder().encode(lines.sort().join("\n")));
 }
 
 export async function providerWebhook(c: Ctx, source: WebhookSource) {
@@ -128,6 +177,7 @@ export async function providerWebhook(c: Ctx, source: WebhookSource) {
 			status: transfer.status,
 			confirmations: transfer.confirmations,
 			block_number: transfer.blockNumber,
+			block_hash: transfer.details.block_hash ?? null,
 			source: source.name,
 			webhook_id: webhookId,
 			received_at: receivedAt,
@@ -169,7 +219,7 @@ export async function providerWebhook(c: Ctx, source: WebhookSource) {
 		return c.json(payload.test ? { ...answer, test: true as const } : answer, 200);
 	}
 
-	const outcome = await sendOnce(c, source, digest, async () => {
+	const outcome = await sendOnce(c, source, await deliveryKey(deposits, held, digest), async () => {
 		// Held first: if the deposits' batch is then refused, the retry stores them once more (each
 		// letter is visible, none credited), whereas no deposit is ever half-sent.
 		if (held.length > 0 && !(await enqueueAll(c.env.DEAD_LETTERS, held))) return false;
