@@ -377,7 +377,14 @@ describe("what the ledger cannot store is refused, naming the field", () => {
 	});
 
 	it("refuses numbers JavaScript cannot hold exactly, which would be stored changed, and says to send strings", () => {
-		for (const n of ["1e400", "-1e400", "12345678901234567890", "0.10000000000000000555", "1e-400"]) {
+		for (const n of [
+			"1e400",
+			"-1e400",
+			"12345678901234567890",
+			"0.10000000000000000555",
+			"1e-400",
+			"0.99999999999999999999",
+		]) {
 			const result = parse(withMetadata(`{"n":${n}}`));
 			expect(fieldsOf(result)).toEqual(["metadata.n"]);
 			expect(!result.ok && result.message).toMatch(/send it as a string/);

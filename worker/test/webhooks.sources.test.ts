@@ -146,14 +146,28 @@ describe("the original senders' X-Signature: sunset and enablement", () => {
 
 describe("every source's rate limit and configuration", () => {
 	it("429 with Retry-After once a source is over its rate, counted for that source", async () => {
+		// Stand-in: a limit cannot be exhausted on purpose within a test without sending thousands.
 		const saturated = { limit: async () => ({ success: false }) } as unknown as RateLimit;
-		const { res, sent, body } = await deliver(signedInit(watcherDeposit()), {
-			CRICALGO_WEBHOOK_LIMITER: saturated,
+		const { res, sent, body } = await deliver(await legacyInit(watcherDeposit()), {
+			ORIGINAL_WEBHOOK_LIMITER: saturated,
 		});
 		expect(res.status).toBe(429);
 		expect(res.headers.get("retry-after")).toBe("10");
-		expect(body.error.message).toMatch(/source cricalgo is sending faster/);
+		expect(body.error.message).toMatch(/source original is sending faster/);
 		expect(sent).toEqual([]);
+	});
+
+	it("the real local limiter counts: a source limited to 20 a minute gets 429 on the 21st", async () => {
+		// AUTH_LIMITER is a real local rate limit binding (20 a minute); lend it to our watcher,
+		// filled to two below its limit under the source's key.
+		const limited = withSources((s) => {
+			s.cricalgo!.rate_limiter = "AUTH_LIMITER";
+		});
+		for (let i = 0; i < 18; i++) await env.AUTH_LIMITER.limit({ key: "webhook:cricalgo" });
+		const statuses: number[] = [];
+		for (let i = 0; i < 3; i++)
+			statuses.push((await deliver(signedInit(watcherDeposit()), limited)).res.status);
+		expect(statuses).toEqual([202, 202, 429]);
 	});
 
 	it("limits each source by its own key", async () => {
@@ -164,15 +178,22 @@ describe("every source's rate limit and configuration", () => {
 				return { success: true };
 			},
 		} as unknown as RateLimit;
-		await deliver(signedInit(watcherDeposit()), { CRICALGO_WEBHOOK_LIMITER: recording });
 		await deliver(await legacyInit(watcherDeposit()), { ORIGINAL_WEBHOOK_LIMITER: recording });
-		expect(keys).toEqual(["webhook:cricalgo", "webhook:original"]);
+		await deliver(signedInit(watcherDeposit()), {
+			...withSources((s) => {
+				s.cricalgo!.rate_limiter = "ORIGINAL_WEBHOOK_LIMITER";
+			}),
+			ORIGINAL_WEBHOOK_LIMITER: recording,
+		});
+		expect(keys).toEqual(["webhook:original", "webhook:cricalgo"]);
 	});
 
 	it("503 when the limiter fails (retryable, nothing accepted)", async () => {
 		// Stand-in: a failing rate limit binding cannot be produced locally.
 		const broken = { limit: () => Promise.reject(new Error("limiter down")) } as unknown as RateLimit;
-		const { res, sent } = await deliver(signedInit(watcherDeposit()), { CRICALGO_WEBHOOK_LIMITER: broken });
+		const { res, sent } = await deliver(await legacyInit(watcherDeposit()), {
+			ORIGINAL_WEBHOOK_LIMITER: broken,
+		});
 		expect(res.status).toBe(503);
 		expect(sent).toEqual([]);
 	});

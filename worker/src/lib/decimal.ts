@@ -132,21 +132,26 @@ export function holdsExactly(source: string, value: number): boolean {
 type ReviverContext = { source?: string };
 
 /**
- * `JSON.parse` that never loses a number silently. A number whose double is not exactly its
- * source text (see {@link holdsExactly}), wherever it is, comes back as an {@link ExactNumber}
- * carrying that text; so do the top-level numbers named in {@link EXACT_KEYS} (`amount` and
- * `block_number`), whose source text the schema converts exactly. The source text is the
- * reviver's `context.source` ("JSON.parse source text access", V8 in workerd). Throws
- * `SyntaxError` like `JSON.parse`.
+ * A parsed JSON text whose numbers never lose anything silently. A number whose double is not
+ * exactly its source text (see {@link holdsExactly}), wherever it is, comes back as an
+ * {@link ExactNumber} carrying that text; so do the top-level numbers named in
+ * {@link EXACT_KEYS} (`amount` and `block_number`), whose source text the schema converts
+ * exactly. The source text is the reviver's `context.source` ("JSON.parse source text access",
+ * V8 in workerd); that parse runs only when `longNumbers` says some number may need it (see
+ * ./json-scan.ts), otherwise `plain`, the text's plain `JSON.parse`, is used as it is.
  */
-export function parseJsonExact(text: string): unknown {
-	const plain: unknown = JSON.parse(text);
+export function exactJson(text: string, plain: unknown, longNumbers: boolean): unknown {
 	// JSON.parse walks a reviver recursively: past this depth (a body refused anyway, since only
 	// metadata nests, and only a few levels) keep the plain parse rather than run out of stack.
-	if (nestsDeeperThan(plain, MAX_REVIVED_DEPTH)) {
+	if (!longNumbers || nestsDeeperThan(plain, MAX_REVIVED_DEPTH)) {
 		if (isPlainObject(plain)) {
-			for (const key of EXACT_KEYS)
-				if (typeof plain[key] === "number") plain[key] = new ExactNumber(undefined);
+			for (const key of EXACT_KEYS) {
+				const value = plain[key];
+				// A short whole number is exactly its own text (JSON has no leading zeros).
+				if (typeof value === "number") {
+					plain[key] = new ExactNumber(longNumbers ? undefined : Object.is(value, -0) ? "-0" : String(value));
+				}
+			}
 		}
 		return plain;
 	}
@@ -175,7 +180,7 @@ export function parseJsonExact(text: string): unknown {
 	return root;
 }
 
-/** Deepest nesting {@link parseJsonExact} revives. */
+/** Deepest nesting {@link exactJson} revives. */
 const MAX_REVIVED_DEPTH = 64;
 
 /** Whether `value` nests objects or arrays more than `limit` levels deep; stops looking past it. */

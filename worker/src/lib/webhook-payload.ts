@@ -10,7 +10,7 @@
  * Unknown top-level fields are ignored; `null` means absent, as in the original API.
  *
  * Rules (each broken rule is a 422 naming the field):
- * - No key appears twice anywhere in the body (./json-duplicate-keys.ts): parsers disagree on
+ * - No key appears twice anywhere in the body (./json-scan.ts): parsers disagree on
  *   which copy of a repeated key counts, so a signed body must be read one way only.
  * - `tx_hash` per chain: EVM chains (bep20, erc20) `0x` + 64 hex; TRON (trc20) 64 hex with or
  *   without `0x`. Normalised to lower case, TRON without `0x`, so the deterministic `tx_id` of a
@@ -45,10 +45,10 @@ import {
 	canonicalInteger,
 	type Exact,
 	ExactNumber,
+	exactJson,
 	isPlainObject,
-	parseJsonExact,
 } from "./decimal";
-import { type DuplicateKey, findDuplicateKey } from "./json-duplicate-keys";
+import { type DuplicateKey, scanJson } from "./json-scan";
 import { findUnstorable } from "./storable-json";
 
 export const METADATA_MAX_BYTES = 4096;
@@ -340,7 +340,7 @@ const MAX_ISSUES = 10;
 export function parseWebhookPayload(text: string, chain: Chain): PayloadResult {
 	let json: unknown;
 	try {
-		json = parseJsonExact(text);
+		json = JSON.parse(text);
 	} catch (error) {
 		return {
 			ok: false,
@@ -352,9 +352,9 @@ export function parseWebhookPayload(text: string, chain: Chain): PayloadResult {
 	if (!isPlainObject(json)) {
 		return { ok: false, status: 400, reason: "invalid_json", message: "the body must be a JSON object" };
 	}
-	const duplicate = findDuplicateKey(text);
-	if (duplicate) return duplicateKeyFailure(duplicate);
-	const parsed = schemaFor(chain).safeParse(json);
+	const scan = scanJson(text);
+	if (scan.duplicate) return duplicateKeyFailure(scan.duplicate);
+	const parsed = schemaFor(chain).safeParse(exactJson(text, json, scan.longNumbers));
 	if (parsed.success) return { ok: true, deposit: parsed.data };
 	const issues = parsed.error.issues.slice(0, MAX_ISSUES).map((issue) => ({
 		field: issue.path.map(String).join(".") || "(body)",

@@ -22,7 +22,7 @@ import { depositTxId } from "../../../schema/tx-id";
 import type { AppEnv } from "../env";
 import { ApiError, serviceUnavailable } from "../errors";
 import { enqueueAll } from "../lib/deposit-queue";
-import { findDuplicateKey } from "../lib/json-duplicate-keys";
+import { scanJson } from "../lib/json-scan";
 import { parseProviderPayload } from "../lib/provider-payload";
 import { bodyDigest } from "../lib/signature";
 import { sortTransfer } from "../lib/token-transfers";
@@ -106,7 +106,7 @@ export async function providerWebhook(c: Ctx, source: WebhookSource) {
 			new ApiError(400, "bad_request", `the body is not valid JSON: ${(error as Error).message}`),
 		);
 	}
-	const duplicate = findDuplicateKey(text);
+	const { duplicate } = scanJson(text);
 	if (duplicate) {
 		const failure = duplicateKeyFailure(duplicate);
 		validationFailed(c, failure.reason, failure.issues ?? []);
