@@ -124,6 +124,8 @@ export default defineConfig({
 				test: {
 					name: "consumer",
 					include: ["queue-consumer/test/**/*.test.ts"],
+					// The local chain (anvil, tokens, an RPC proxy) and the TRON stand-in.
+					globalSetup: ["./test/chain-global-setup.ts"],
 					fileParallelism: false,
 					testTimeout: 30_000,
 				},

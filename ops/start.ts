@@ -6,6 +6,7 @@
  * @module
  */
 import { LOCAL_WEBHOOK_SECRET, localSourceSecrets } from "./local/defaults";
+import { chainVerificationMode } from "./local/local-chain";
 import { startLocalStack } from "./local/stack";
 
 const started = Date.now();
@@ -13,10 +14,19 @@ const step = (line: string) =>
 	console.log(`[${((Date.now() - started) / 1000).toFixed(1).padStart(5)} s] ${line}`);
 
 const webhookSecrets = process.env.WEBHOOK_SECRETS || LOCAL_WEBHOOK_SECRET;
+let chainVerification: "chain" | "sender";
+try {
+	chainVerification = chainVerificationMode(process.env.CHAIN_VERIFICATION);
+} catch (error) {
+	console.error(`npm start failed: ${(error as Error).message}`);
+	process.exit(1);
+}
 const stack = await startLocalStack({
 	databaseUrl: process.env.DATABASE_URL || undefined,
 	edgePort: process.env.EDGE_PORT ? Number(process.env.EDGE_PORT) : undefined,
 	neonPort: process.env.NEON_PORT ? Number(process.env.NEON_PORT) : undefined,
+	chainPort: process.env.ANVIL_PORT ? Number(process.env.ANVIL_PORT) : undefined,
+	chainVerification,
 	webhookSecrets,
 	onProgress: step,
 	onLog: (line) => console.log(`  worker │ ${line}`),
@@ -28,6 +38,7 @@ const stack = await startLocalStack({
 // The webhook command signs with WEBHOOK_SECRETS and posts to EDGE_PORT: repeat what was set.
 const envPrefix = [
 	process.env.EDGE_PORT ? `EDGE_PORT=${process.env.EDGE_PORT}` : "",
+	process.env.ANVIL_PORT ? `ANVIL_PORT=${process.env.ANVIL_PORT}` : "",
 	process.env.WEBHOOK_SECRETS ? `WEBHOOK_SECRETS='${stack.webhookSecret}'` : "",
 ]
 	.filter(Boolean)
@@ -38,15 +49,24 @@ CricAlgo Edge is running.
 
   Edge Worker      ${stack.baseUrl}   (health: ${stack.baseUrl}/api/v1/health)
   Database         ${stack.describeDatabase}
+  Local chain      ${stack.chainRpcUrl}   (anvil; USDT-like tokens for bep20 and erc20; ${
+		chainVerification === "chain"
+			? "the consumer's chain verification points at it"
+			: "CHAIN_VERIFICATION=sender: signed webhooks are trusted"
+	})
   Webhook secret   ${stack.webhookSecret}${process.env.WEBHOOK_SECRETS ? "   (from WEBHOOK_SECRETS)" : "   (local default; set WEBHOOK_SECRETS to change)"}
   Other sources    ${Object.entries(localSourceSecrets())
 		.map(([name, secret]) => `${name}=${secret}`)
 		.join("\n                   ")}
                    (X-Signature, Moralis at /api/v1/webhooks/moralis, Alchemy at /api/v1/webhooks/alchemy)
 
-Send a freshly signed test webhook (in another terminal):
+Make a real USDT transfer on the local chain and send its signed webhook (in another terminal):
 
-  ${envPrefix}npm run ops -- webhook --amount 25.5 --confirmations 12
+  ${envPrefix}npm run ops -- webhook --to-address <deposit address> --amount 25.5
+
+or a webhook for a transaction that is on no chain (what CHAIN_VERIFICATION=sender trusts):
+
+  ${envPrefix}npm run ops -- webhook --synthetic --amount 25.5 --confirmations 12
 
 or sign a body of your own as a source would (README, "Sending a webhook"):
 

@@ -145,6 +145,9 @@ async function openTarget(options: LocalLoadOptions, runId: string, phase: Local
 		const stack = await startLocalStack({
 			edgePort: 0,
 			neonPort: 0,
+			chainPort: 0,
+			// The load's webhooks are synthetic: no transfer behind them to verify.
+			chainVerification: "sender",
 			databaseUrl,
 			dataDir: join(scratch, "pglite"),
 			persistTo: join(scratch, "wrangler-state"),

@@ -1,6 +1,7 @@
 /**
  * The whole system on one machine: a database (embedded PGlite, or the Postgres named by a
- * URL), the committed migrations applied, the local Neon HTTP endpoint in front of it, and
+ * URL), the committed migrations applied, the local Neon HTTP endpoint in front of it, a local
+ * EVM chain with USDT-like tokens to verify deposits on (anvil, ./local-chain.ts), and
  * `wrangler dev` running the edge Worker and the consumer Worker together, sharing the local
  * queue. `npm start` prints around it; tests start and stop it.
  *
@@ -20,6 +21,12 @@ import {
 	LOCAL_WEBHOOK_SECRET,
 	localSourceSecrets,
 } from "./defaults";
+import {
+	consumerChainVars,
+	DEFAULT_ANVIL_PORT,
+	LOCAL_BLOCK_TIME_SECONDS,
+	startLocalChain,
+} from "./local-chain";
 import { type NeonHttpServer, startNeonHttpServer } from "./neon-http-server";
 import { wranglerEnv, wranglerScript } from "./wrangler";
 
@@ -34,6 +41,10 @@ export interface LocalStackOptions {
 	dataDir?: string;
 	/** Where wrangler keeps local queue state. Default `.wrangler/state`. */
 	persistTo?: string;
+	/** Port of the local chain (anvil); 0 picks a free one. Default 8545. */
+	chainPort?: number;
+	/** "chain" (default): the consumer verifies deposits on the local chain; "sender": it trusts signed webhooks. */
+	chainVerification?: "chain" | "sender";
 	/** `WEBHOOK_SECRETS` of the Workers. Default: the local secret. */
 	webhookSecrets?: string;
 	/** Progress lines; default prints nothing. */
@@ -52,6 +63,8 @@ export interface LocalStack {
 	databaseUrl: string;
 	/** Where the Workers' Neon driver sends SQL; also usable from Node with the driver. */
 	neonEndpoint: string;
+	/** The local chain's JSON-RPC endpoint. */
+	chainRpcUrl: string;
 	describeDatabase: string;
 	stop(): Promise<void>;
 }
@@ -135,6 +148,15 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 		cleanups.push(() => neon.close());
 		progress(`Neon HTTP endpoint: ${neon.endpoint}`);
 
+		const chain = await startLocalChain({
+			port: options.chainPort ?? DEFAULT_ANVIL_PORT,
+			blockTime: LOCAL_BLOCK_TIME_SECONDS,
+		});
+		cleanups.push(() => chain.stop());
+		progress(
+			`local chain: anvil at ${chain.rpcUrl}, USDT-like tokens deployed (${options.chainVerification ?? "chain"} verification)`,
+		);
+
 		const edgePort = options.edgePort === 0 ? await freePort() : (options.edgePort ?? DEFAULT_EDGE_PORT);
 		const inspectorPort = await freePort();
 		const databaseUrl = database.connectionString(databaseName);
@@ -168,6 +190,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 				// The other webhook sources' secrets (X-Signature, Moralis, Alchemy).
 				...localSourceSecrets(),
 				JWT_SECRET: process.env.JWT_SECRET ?? LOCAL_JWT_SECRET,
+				...consumerChainVars(chain, options.chainVerification ?? "chain"),
 				FORCE_COLOR: "0",
 			}),
 		});
@@ -200,6 +223,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 			webhookSecret: splitSecrets(webhookSecrets)[0] ?? webhookSecrets,
 			databaseUrl,
 			neonEndpoint: neon.endpoint,
+			chainRpcUrl: chain.rpcUrl,
 			describeDatabase: database.backend.description,
 			stop: cleanup,
 		};

@@ -1,7 +1,7 @@
 /**
- * The local stack for a Node test: free ports, throw-away folders, and the node project's
- * database when the run has a real Postgres (embedded PGlite otherwise). The Neon driver in the
- * test process is pointed at the stack's endpoint.
+ * The local stack for a Node test: free ports (its chain's too), throw-away folders, and the
+ * node project's database when the run has a real Postgres (embedded PGlite otherwise). The
+ * Neon driver in the test process is pointed at the stack's endpoint.
  *
  * @module
  */
@@ -12,13 +12,21 @@ import { neonConfig } from "@neondatabase/serverless";
 import { inject } from "vitest";
 import { type LocalStack, startLocalStack } from "../../local/stack";
 
-/** Starts a stack; `stop()` also removes its folders. */
-export async function startTestStack(name: string): Promise<LocalStack> {
+/**
+ * Starts a stack; `stop()` also removes its folders. Its consumer trusts signed webhooks
+ * (`sender` mode) unless told otherwise: most stack tests send synthetic ones.
+ */
+export async function startTestStack(
+	name: string,
+	options: { chainVerification?: "chain" | "sender" } = {},
+): Promise<LocalStack> {
 	const scratch = mkdtempSync(join(tmpdir(), `cricalgo-${name}-`));
 	try {
 		const stack = await startLocalStack({
 			edgePort: 0,
 			neonPort: 0,
+			chainPort: 0,
+			chainVerification: options.chainVerification ?? "sender",
 			databaseUrl: process.env.TEST_DATABASE_URL ? inject("databaseUrls").node : undefined,
 			dataDir: join(scratch, "pglite"),
 			persistTo: join(scratch, "wrangler-state"),
