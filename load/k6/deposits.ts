@@ -1,34 +1,49 @@
 /**
  * Deposit webhooks against a deployed edge Worker (staging), signed as real senders sign them,
- * at an open-model arrival rate, with redeliveries and out-of-order confirmations, and an
- * end-of-run check that every deposit was credited.
+ * at an open-model arrival rate, with redeliveries and out-of-order confirmations, and a
+ * settlement check after the load that every deposit was credited exactly once.
  *
  *   k6 run -e BASE_URL=https://… -e WEBHOOK_SECRET=whsec_… -e SCENARIO=average load/k6/deposits.ts
  *
- * Settings: lib/config.ts and load/README.md ("k6 against staging").
+ * Where k6 lets each part run: the init code (module top level) reads settings and declares
+ * metrics; `setup()` checks the target and registers the players; the default function (the
+ * load's VU code) sends one iteration of the deposit plan; `settlement()` (VU code of its own
+ * scenario, after the load) checks the ledgers; `handleSummary()` formats the result. No
+ * `teardown()`: k6 gives it no execution counters. Settings: lib/config.ts and load/README.md.
  *
  * @module
  */
-import { check } from "k6";
+import { check, sleep } from "k6";
 import exec from "k6/execution";
 import http from "k6/http";
 import { Counter, Rate, Trend } from "k6/metrics";
 import type { Options } from "k6/options";
-import { config } from "./lib/config.ts";
+import { readConfig } from "./lib/config.ts";
 import { DepositPlan } from "./lib/deposit-plan.ts";
-import { scenarioFor, thresholdsFor } from "./lib/scenarios.ts";
-import { checkSettlement, depositsToCheck } from "./lib/settlement.ts";
+import { type Player, registerPlayers } from "./lib/players.ts";
+import {
+	GRACEFUL_STOP_SECONDS,
+	loadFor,
+	SETTLEMENT_SCENARIO,
+	settlementScenario,
+	thresholdsFor,
+} from "./lib/scenarios.ts";
+import { checkSettlement } from "./lib/settlement.ts";
 import { signedHeaders, signingKey } from "./lib/standard-webhooks.ts";
 import { type SummaryData, textSummary } from "./lib/summary.ts";
-import { registerUsers } from "./lib/users.ts";
+
+const config = readConfig(__ENV);
+const load = loadFor(config);
 
 export const options: Options = {
-	scenarios: { [config.scenario]: scenarioFor(config.scenario, config.baseRate, config.soakDuration) },
-	thresholds: thresholdsFor(config.scenario, config.adminToken !== ""),
-	summaryTrendStats: ["avg", "min", "med", "p(90)", "p(95)", "p(99)", "max"],
-	// Registering users and polling settlement take longer than k6's 60 s defaults.
-	setupTimeout: "5m",
-	teardownTimeout: `${Math.ceil(config.settleTimeoutSeconds + 300)}s`,
+	scenarios: {
+		[load.name]: load.scenario,
+		[SETTLEMENT_SCENARIO]: settlementScenario(load, config.settleTimeoutSeconds, config.loadUsers),
+	},
+	thresholds: thresholdsFor(load),
+	summaryTrendStats: ["avg", "min", "med", "p(90)", "p(95)", "p(99)", "max", "count"],
+	// Registering players waits out the credential routes' limit (20 a minute).
+	setupTimeout: `${120 + Math.ceil(config.loadUsers / 20) * 70}s`,
 };
 
 const webhookAckMs = new Trend("webhook_ack_ms", true);
@@ -38,13 +53,19 @@ const webhooksSent = new Counter("webhooks_sent");
 const webhookRefused = new Counter("webhook_refused");
 const webhookRedeliveries = new Counter("webhook_redeliveries");
 const depositsCreated = new Counter("deposits_created");
+// k6's own counter, declared here only to give it a sample of 0 in setup(): k6 counts only
+// drops, so a run that drops nothing would evaluate its threshold on no sample at all.
+const droppedIterations = new Counter("dropped_iterations");
 
 interface RunData {
 	runId: string;
-	userIds: string[];
+	players: Player[];
+	/** The players were an earlier run's (the same RUN_ID). */
+	existed: boolean;
 }
 
 const key = signingKey(config.webhookSecret);
+// Per VU: VUs share no memory, so each builds the (deterministic) plan from the setup data.
 let plan: DepositPlan | undefined;
 
 function planFor(data: RunData): DepositPlan {
@@ -52,7 +73,7 @@ function planFor(data: RunData): DepositPlan {
 		plan = new DepositPlan({
 			runId: data.runId,
 			chain: config.chain,
-			userIds: data.userIds,
+			userIds: data.players.map((p) => p.id),
 			duplicateShare: config.duplicateShare,
 			stagedShare: config.stagedShare,
 			requiredConfirmations: config.requiredConfirmations,
@@ -62,18 +83,25 @@ function planFor(data: RunData): DepositPlan {
 }
 
 export function setup(): RunData {
-	const health = http.get(`${config.baseUrl}/api/v1/health`);
+	// k6's --vus / --duration / --iterations / --stages flags replace the script's scenarios,
+	// and with them the settlement check: refuse rather than report a run nobody verified.
+	if (!exec.test.options.scenarios?.[SETTLEMENT_SCENARIO]) {
+		throw new Error(
+			"k6's --vus, --duration, --iterations and --stages flags replace this script's scenarios, and its settlement check with them: " +
+				"give the original's habit as -e VUS=20 -e DURATION=1m instead (load/README.md, k6 against staging)",
+		);
+	}
+	const health = http.get(`${config.baseUrl}/api/v1/health`, { tags: { endpoint: "setup" } });
 	if (health.status !== 200) {
 		throw new Error(`${config.baseUrl}/api/v1/health answered ${health.status}: is BASE_URL right?`);
 	}
+	droppedIterations.add(0);
 	const runId = config.runId || Date.now().toString(36);
-	const userIds = config.userIds.length
-		? config.userIds
-		: registerUsers(config.baseUrl, runId, config.loadUsers);
+	const { players, existed } = registerPlayers(config.baseUrl, key, runId, config.loadUsers);
 	console.log(
-		`run ${runId}: scenario ${config.scenario}, ${userIds.length} users, base rate ${config.baseRate}/s`,
+		`run ${runId}: scenario ${config.scenario} (${load.seconds} s), ${players.length} players${existed ? " of an earlier run" : ""}, base rate ${config.baseRate}/s`,
 	);
-	return { runId, userIds };
+	return { runId, players, existed };
 }
 
 export default function (data: RunData) {
@@ -103,33 +131,22 @@ export default function (data: RunData) {
 		healthMs.add(res.timings.duration);
 		check(res, { "health answered 200": (r) => r.status === 200 });
 	}
+	// The closed model paces itself as the original script did: 0.5 to 2 s between iterations.
+	if (load.name === "vus") sleep(0.5 + Math.random() * 1.5);
 }
 
-export function teardown(data: RunData) {
-	if (!config.adminToken) {
-		console.warn(
-			"settlement check skipped: set ADMIN_TOKEN to an admin access token (POST /api/v1/login) to verify every deposit was credited",
-		);
-		return;
-	}
-	// Iterations are numbered from 0 in the order they started; every started one is counted.
-	// In a distributed run this instance only knows its own share, so fewer are checked.
-	const iterations = exec.instance.iterationsCompleted + exec.instance.iterationsInterrupted;
-	const deposits = depositsToCheck(planFor(data), iterations, config.settleSample);
-	console.log(`settlement: checking ${deposits.length} deposits of ${iterations} iterations …`);
-	const unsettled = checkSettlement(planFor(data), deposits, {
+/** The settlement check's scenario (lib/scenarios.ts starts it when the load's schedule ends). */
+export function settlement(data: RunData) {
+	checkSettlement({
 		baseUrl: config.baseUrl,
-		adminToken: config.adminToken,
+		key,
 		chain: config.chain,
+		plan: planFor(data),
+		players: data.players,
+		existed: data.existed,
 		timeoutSeconds: config.settleTimeoutSeconds,
+		loadGraceSeconds: GRACEFUL_STOP_SECONDS,
 	});
-	if (unsettled.length) {
-		console.error(
-			`settlement: ${unsettled.length} deposit(s) not credited after ${config.settleTimeoutSeconds} s, e.g. ${JSON.stringify(unsettled.slice(0, 5))}`,
-		);
-	} else {
-		console.log("settlement: every checked deposit is credited");
-	}
 }
 
 export function handleSummary(data: SummaryData) {
