@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { addresses } from "./commands/addresses";
 import { admin } from "./commands/admin-create";
 import { alerts } from "./commands/alerts";
 import type { Command } from "./commands/command";
@@ -26,6 +27,7 @@ const COMMANDS: Record<string, Command> = {
 	alerts,
 	smoke,
 	dlq,
+	addresses,
 };
 
 function usage(): string {

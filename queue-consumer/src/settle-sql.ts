@@ -30,6 +30,7 @@
  *
  * @module
  */
+import { addressMatchSql } from "../../schema/address-family";
 
 /** One valid message as the SQL reads it (`i` is its position in the batch). */
 export interface SettleRow {
@@ -146,7 +147,8 @@ ON CONFLICT (message_id) DO NOTHING`;
  * - otherwise `pending`, with the highest confirmations seen.
  *
  * Attribution: the user the deposit already has, else the first message's `user_id` that names
- * an existing user, else the owner of the registered deposit address.
+ * an existing user, else the player the deposit address is issued to (one owner per address
+ * family: an EVM address on every EVM chain; schema/address-family.ts).
  *
  * Every step reads one row per message or per deposit, without joins between the batch's own
  * intermediate results: the planner cannot estimate their sizes, and a nested loop over them
@@ -179,7 +181,8 @@ a AS (
 		COALESCE(k.old_user, k.msg_user, addr.user_id) AS user_id,
 		(k.old_status = 'unmatched' OR k.asserted_final OR COALESCE(k.conf >= k.threshold, false)) AS final
 	FROM k
-	LEFT JOIN deposit_addresses addr ON addr.chain = k.chain AND addr.address = lower(k.to_address)
+	LEFT JOIN deposit_addresses addr
+		ON ${addressMatchSql("addr", "k.chain", "k.to_address")} AND addr.user_id IS NOT NULL
 	WHERE NOT k.inserted_here
 ),
 d0 AS (
@@ -284,7 +287,7 @@ candidates AS (
 		UNION SELECT user_id FROM m
 		UNION SELECT a.user_id FROM deposit_addresses a
 			JOIN (SELECT chain, to_address FROM m UNION SELECT chain, to_address FROM d) t
-			ON a.chain = t.chain AND a.address = lower(t.to_address)
+			ON ${addressMatchSql("a", "t.chain", "t.to_address")} AND a.user_id IS NOT NULL
 	) c
 )
 INSERT INTO wallets AS w (user_id)

@@ -14,6 +14,7 @@ import {
 import { env } from "cloudflare:workers";
 import { inject } from "vitest";
 import type { FaultSettings, FaultStats } from "../../ops/local/fault-settings";
+import { CHAIN_FAMILY, storedAddressSql } from "../../schema/address-family";
 import type { DepositMessage } from "../../schema/queue-message";
 import { depositTxId } from "../../schema/tx-id";
 import { ledgerQuery, testDatabase } from "../../test/support/database";
@@ -41,13 +42,20 @@ export async function createUser(): Promise<string> {
 	return (row as { user_id: string }).user_id;
 }
 
-/** Registers `address` on `chain` for `userId` (stored lower-cased, as the admin route does). */
-export async function registerAddress(userId: string, address: string, chain = "bep20"): Promise<void> {
-	await sql().query("INSERT INTO deposit_addresses (user_id, chain, address) VALUES ($1, $2, lower($3))", [
-		userId,
-		chain,
-		address,
-	]);
+/**
+ * Registers `address` to `userId` for the family of `chain`, in its stored form (EVM
+ * lower-cased, TRON as given), as the admin registration route does.
+ */
+export async function registerAddress(
+	userId: string,
+	address: string,
+	chain: DepositMessage["chain"] = "bep20",
+): Promise<void> {
+	await sql().query(
+		`INSERT INTO deposit_addresses (family, address, user_id, origin, issued_at)
+		 VALUES ($1, ${storedAddressSql("$2::text", "$3::text")}, $4, 'admin', now())`,
+		[CHAIN_FAMILY[chain], chain, address, userId],
+	);
 }
 
 let hashes = 0;

@@ -19,6 +19,7 @@ export type ErrorCode =
 	| "validation_failed"
 	| "rate_limited"
 	| "service_unavailable"
+	| "address_pool_empty"
 	| "internal_error";
 
 /**
@@ -47,10 +48,15 @@ const RETRY_AFTER_SECONDS = 5;
 
 /**
  * A retryable refusal: 503 with `Retry-After`. Nothing was done; the client retries, so
- * nothing is lost.
+ * nothing is lost. `code` names a cause operators watch for on its own (it is the request's
+ * error code in the metrics).
  */
-export function serviceUnavailable(message: string, details: Record<string, unknown> = {}): ApiError {
-	return new ApiError(503, "service_unavailable", message, details, {
+export function serviceUnavailable(
+	message: string,
+	details: Record<string, unknown> = {},
+	code: Extract<ErrorCode, "service_unavailable" | "address_pool_empty"> = "service_unavailable",
+): ApiError {
+	return new ApiError(503, code, message, details, {
 		"Retry-After": String(RETRY_AFTER_SECONDS),
 	});
 }

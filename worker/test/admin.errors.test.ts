@@ -1,16 +1,7 @@
 import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
 import { resetDatabase } from "../../test/support/database";
-import {
-	adminWithToken,
-	call,
-	count,
-	expectError,
-	json,
-	registerUser,
-	seedDeposit,
-	sql,
-} from "./support/accounts";
+import { adminWithToken, call, count, expectError, registerUser, seedDeposit, sql } from "./support/accounts";
 import { recordingQueue } from "./support/queue";
 import { randomTxHash } from "./support/webhooks";
 
@@ -283,52 +274,5 @@ describe("redrive errors", () => {
 		);
 		expect(results.map((r) => r.status).sort()).toEqual([202, 409]);
 		expect(sent).toHaveLength(1);
-	});
-});
-
-describe("deposit address errors", () => {
-	it("answers 409 naming the holder when the address is taken, 422 for a bad address or an unknown user", async () => {
-		const admin = await adminWithToken();
-		const holder = await registerUser();
-		const other = await registerUser();
-		const address = "0xaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
-		const first = await call("/api/v1/admin/deposit-addresses", {
-			body: { user_id: holder.id, chain: "bep20", address },
-			token: admin.token,
-		});
-		expect(first.status).toBe(201);
-		const taken = await expectError(
-			await call("/api/v1/admin/deposit-addresses", {
-				body: { user_id: other.id, chain: "bep20", address: address.toUpperCase().replace("0X", "0x") },
-				token: admin.token,
-			}),
-			409,
-			"conflict",
-		);
-		expect(taken.user_id).toBe(holder.id);
-		await expectError(
-			await call("/api/v1/admin/deposit-addresses", {
-				body: { user_id: other.id, chain: "trc20", address },
-				token: admin.token,
-			}),
-			422,
-			"validation_failed",
-		);
-		await expectError(
-			await call("/api/v1/admin/deposit-addresses", {
-				body: {
-					user_id: crypto.randomUUID(),
-					chain: "bep20",
-					address: "0xbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb",
-				},
-				token: admin.token,
-			}),
-			422,
-			"validation_failed",
-		);
-		expect(await count("deposit_addresses")).toBe(1);
-		expect(await count("audit_logs", "action = 'deposit_address.create'")).toBe(1);
-		const list = await json(await call("/api/v1/admin/dead-letters", { token: admin.token }));
-		expect(list.items).toEqual([]);
 	});
 });

@@ -214,35 +214,3 @@ describe("POST /api/v1/admin/dead-letters/:id/redrive", () => {
 		});
 	});
 });
-
-describe("POST /api/v1/admin/deposit-addresses", () => {
-	it("registers an address to a player, audits it and counts deposits already parked for it", async () => {
-		const admin = await adminWithToken();
-		const user = await registerUser();
-		const address = "0x8888888888888888888888888888888888888888";
-		await seedDeposit({ status: "unmatched", toAddress: address.toUpperCase().replace("0X", "0x") });
-		await seedDeposit({ status: "unmatched", toAddress: address, chain: "erc20" });
-		const res = await call("/api/v1/admin/deposit-addresses", {
-			body: { user_id: user.id, chain: "bep20", address: address.toUpperCase().replace("0X", "0x") },
-			token: admin.token,
-		});
-		expect(res.status).toBe(201);
-		const body = await json(res);
-		expect(body).toEqual({
-			id: expect.any(String),
-			user_id: user.id,
-			chain: "bep20",
-			address,
-			created_at: expect.any(String),
-			audit_log_id: expect.any(String),
-			unmatched_deposits: 1,
-		});
-		const [audit] = await sql().query("SELECT action, details FROM audit_logs WHERE id = $1", [
-			body.audit_log_id,
-		]);
-		expect(audit).toEqual({
-			action: "deposit_address.create",
-			details: { deposit_address_id: body.id, user_id: user.id, chain: "bep20", address },
-		});
-	});
-});

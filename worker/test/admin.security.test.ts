@@ -38,6 +38,13 @@ const ADMIN_ROUTES: { method: string; path: (id: string) => string; body?: (user
 			address: "0xcccccccccccccccccccccccccccccccccccccccc",
 		}),
 	},
+	{ method: "GET", path: () => "/api/v1/admin/deposit-addresses" },
+	{
+		method: "POST",
+		path: () => "/api/v1/admin/deposit-addresses/pool",
+		body: () => ({ family: "evm", addresses: ["0xdddddddddddddddddddddddddddddddddddddddd"] }),
+	},
+	{ method: "GET", path: () => "/api/v1/admin/deposit-addresses/pool" },
 ];
 
 describe("every admin route needs an admin's token", () => {
@@ -115,6 +122,9 @@ describe("SQL metacharacters in admin input change nothing", () => {
 			[`/api/v1/admin/dead-letters/${enc}/redrive`, { method: "POST" }],
 			["/api/v1/admin/deposit-addresses", { body: { user_id: player.id, chain: "bep20", address: nasty } }],
 			["/api/v1/admin/deposit-addresses", { body: { user_id: player.id, chain: nasty, address: "0x1" } }],
+			["/api/v1/admin/deposit-addresses/pool", { body: { family: nasty, addresses: ["0x1"] } }],
+			[`/api/v1/admin/deposit-addresses?user_id=${enc}`, {}],
+			[`/api/v1/admin/deposit-addresses?family=${enc}`, {}],
 			[`/api/v1/admin/dead-letters?include_redriven=${enc}`, {}],
 			[`/api/v1/admin/deposits/unmatched?limit=${enc}`, {}],
 			[`/api/v1/admin/deposits/conflicts?cursor=${enc}`, {}],

@@ -293,8 +293,6 @@ describe("SQL metacharacters in every field change nothing", () => {
 		for (const body of [
 			{ username: NASTY, password: "long-enough-pw" },
 			{ username: uniqueName(), telegram_id: NASTY },
-			{ username: uniqueName(), deposit_addresses: [{ chain: NASTY, address: "0x1" }] },
-			{ username: uniqueName(), deposit_addresses: [{ chain: "bep20", address: NASTY }] },
 		]) {
 			await expectError(await call("/api/v1/register", { body, ip: freshIp() }), 422, "validation_failed");
 		}

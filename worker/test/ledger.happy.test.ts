@@ -2,6 +2,7 @@ import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
 import { resetDatabase } from "../../test/support/database";
 import { adminWithToken, call, json, seedCredit, seedDeposit, sql, userWithToken } from "./support/accounts";
+import { seedAddress } from "./support/addresses";
 
 beforeEach(async () => {
 	await resetDatabase(env);
@@ -9,9 +10,8 @@ beforeEach(async () => {
 
 describe("GET /api/v1/wallet", () => {
 	it("shows balances as exact decimal strings, beyond what a float can hold", async () => {
-		const user = await userWithToken({
-			deposit_addresses: [{ chain: "trc20", address: "TJRabPrwbZy45sbavfcjinPJC18kjpRTv8" }],
-		});
+		const user = await userWithToken();
+		await seedAddress(user.id, "tron", "TJRabPrwbZy45sbavfcjinPJC18kjpRTv8");
 		const a = await seedDeposit({ userId: user.id, status: "credited", amount: "12345678901234.12345678" });
 		const b = await seedDeposit({ userId: user.id, status: "credited", amount: "0.00000001" });
 		await seedCredit(user.id, a, "12345678901234.12345678");
@@ -30,7 +30,15 @@ describe("GET /api/v1/wallet", () => {
 			bonus_balance: "5.10000000",
 			total_balance: "12345678901239.42345679",
 			updated_at: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/),
-			deposit_addresses: [{ chain: "trc20", address: "tjrabprwbzy45sbavfcjinpjc18kjprtv8" }],
+			deposit_addresses: [
+				{
+					family: "tron",
+					chains: ["trc20"],
+					address: "TJRabPrwbZy45sbavfcjinPJC18kjpRTv8",
+					origin: "admin",
+					issued_at: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/),
+				},
+			],
 		});
 	});
 });
@@ -180,7 +188,8 @@ describe("GET /api/v1/transactions/:tx_id", () => {
 
 	it("reports a dead letter to the owner of its deposit address", async () => {
 		const address = "0x4444444444444444444444444444444444444444";
-		const user = await userWithToken({ deposit_addresses: [{ chain: "bep20", address }] });
+		const user = await userWithToken();
+		await seedAddress(user.id, "evm", address);
 		const txId = crypto.randomUUID();
 		await sql().query(
 			"INSERT INTO dead_letters (message_id, tx_id, source, reason, body) VALUES ('m-2', $1, 'consumer', 'r', $2::jsonb)",

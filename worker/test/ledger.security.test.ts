@@ -12,6 +12,7 @@ import {
 	sql,
 	userWithToken,
 } from "./support/accounts";
+import { seedAddress } from "./support/addresses";
 
 beforeEach(async () => {
 	await resetDatabase(env);
@@ -34,7 +35,8 @@ describe("a player sees only their own money", () => {
 
 	it("hides unmatched deposits from players, even one sent to their address", async () => {
 		const address = "0x6666666666666666666666666666666666666666";
-		const alice = await userWithToken({ deposit_addresses: [{ chain: "bep20", address }] });
+		const alice = await userWithToken();
+		await seedAddress(alice.id, "evm", address);
 		const parked = await seedDeposit({ status: "unmatched", toAddress: address });
 		await expectError(await call(`/api/v1/transactions/${parked}`, { token: alice.token }), 404, "not_found");
 	});

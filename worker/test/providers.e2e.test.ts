@@ -24,14 +24,18 @@ import {
 const sql = () => testDatabase(env).sql;
 const usdt = (units: bigint) => units * 10n ** 10n; // 8 decimals of USDT in BSC's 18
 
-/** A player with a wallet and a deposit address the platform holds for it on `chain`. */
-async function playerWithAddress(name: string, chain: string) {
+/**
+ * A player with a wallet and a deposit address the platform issued to it from its pool (EVM
+ * family: one owner on bep20 and erc20 alike).
+ */
+async function playerWithAddress(name: string) {
 	const address = randomAddress();
 	const [row] = (await sql().query(
 		`WITH u AS (INSERT INTO users (username) VALUES ($1) RETURNING id),
 		 w AS (INSERT INTO wallets (user_id) SELECT id FROM u)
-		 INSERT INTO deposit_addresses (user_id, chain, address) SELECT id, $2, $3 FROM u RETURNING user_id`,
-		[`${name}_${crypto.randomUUID().slice(0, 8)}`, chain, address],
+		 INSERT INTO deposit_addresses (family, address, user_id, origin, issued_at)
+		 SELECT 'evm', $2, id, 'pool', now() FROM u RETURNING user_id`,
+		[`${name}_${crypto.randomUUID().slice(0, 8)}`, address],
 	)) as { user_id: string }[];
 	return { id: row!.user_id, address };
 }
@@ -58,8 +62,8 @@ beforeEach(async () => {
 
 describe("a multi-transfer provider webhook to credited wallets", () => {
 	it("credits each Moralis transfer to the owner of its address once, and holds the one the ledger cannot store", async () => {
-		const alice = await playerWithAddress("alice", "bep20");
-		const bob = await playerWithAddress("bob", "bep20");
+		const alice = await playerWithAddress("alice");
+		const bob = await playerWithAddress("bob");
 		const transfers = [
 			moralisTransfer({ to: alice.address, value: usdt(2_550_000_000n).toString(), logIndex: "3" }),
 			moralisTransfer({ to: bob.address, value: usdt(1_000_000_000n).toString(), logIndex: "4" }),
@@ -112,7 +116,7 @@ describe("a multi-transfer provider webhook to credited wallets", () => {
 	});
 
 	it("keeps a Moralis deposit pending until its confirmed webhook, whichever arrives first", async () => {
-		const carol = await playerWithAddress("carol", "bep20");
+		const carol = await playerWithAddress("carol");
 		const transfer = moralisTransfer({ to: carol.address, value: usdt(700_000_000n).toString() });
 		const unconfirmed = await post(
 			MORALIS_URL,
@@ -138,7 +142,7 @@ describe("a multi-transfer provider webhook to credited wallets", () => {
 	});
 
 	it("records an Alchemy transfer as pending with its one confirmation: Alchemy never reports finality", async () => {
-		const dave = await playerWithAddress("dave", "erc20");
+		const dave = await playerWithAddress("dave");
 		const payload = alchemyPayload([alchemyActivity({ to: dave.address, raw: 12_000_000n })]);
 		const { status, body } = await post(ALCHEMY_URL, await alchemyInit(payload));
 		expect(status).toBe(202);

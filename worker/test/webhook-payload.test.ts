@@ -202,6 +202,38 @@ describe("hashes, addresses, chain, currency, status", () => {
 		}
 	});
 
+	it("verifies a TRON address's base58check checksum and keeps its case", () => {
+		const tron = "TJRabPrwbZy45sbavfcjinPJC18kjpRTv8";
+		const tronHash = "ab".repeat(32);
+		// One character changed, one letter's case changed, the whole address lower-cased.
+		for (const to_address of [`${tron.slice(0, -1)}9`, tron.replace("R", "r"), tron.toLowerCase()]) {
+			const result = parse({ tx_hash: tronHash, amount: "1", to_address }, "trc20");
+			expect(result).toMatchObject({ ok: false, status: 422 });
+			expect(result.ok ? [] : result.issues).toEqual([
+				{ field: "to_address", message: expect.stringMatching(/checksum|is not a TRON address/) },
+			]);
+		}
+	});
+
+	it("verifies an EVM address's EIP-55 checksum when its case is mixed, and lower-cases it", () => {
+		// The EIP-55 specification's own examples.
+		for (const checksummed of [
+			"0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed",
+			"0xfB6916095ca1df60bB79Ce92cE3Ea74c37c5d359",
+			"0xdbF03B407c01E7cD3CBea99509d93f8DDDC8C6FB",
+			"0xD1220A0cf47c7B9Be7A2E6BA89F429762e7b9aDb",
+		]) {
+			expect(parse({ tx_hash: HASH, amount: "1", to_address: checksummed })).toMatchObject({
+				ok: true,
+				deposit: { to_address: checksummed.toLowerCase() },
+			});
+		}
+		const wrongCase = "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAeD";
+		expect(fieldsOf(parse({ tx_hash: HASH, amount: "1", to_address: wrongCase }, "erc20"))).toEqual([
+			"to_address",
+		]);
+	});
+
 	it("refuses a body whose chain differs from the URL's", () => {
 		expect(fieldsOf(parse({ tx_hash: HASH, amount: "1", chain: "erc20" }))).toEqual(["chain"]);
 		expect(parse({ tx_hash: HASH, amount: "1", chain: "BEP20" }).ok).toBe(true);

@@ -65,7 +65,8 @@ const validDeposit = fc.record(
 		log_index: fc.nat({ max: 2_147_483_647 }),
 		to_address: fc.oneof(
 			fc.constant(null),
-			hex(40).map((h) => `0x${h}`),
+			// Lower case: a mixed-case EVM address must carry its EIP-55 checksum.
+			hex(40).map((h) => `0x${h.toLowerCase()}`),
 		),
 		status: fc.constantFrom("pending", "confirmed", "removed", "reorged", "dropped", null),
 		user_id: fc.oneof(fc.constant(null), fc.uuid()),

@@ -10,6 +10,7 @@
  *
  * @module
  */
+import { addressMatchSql } from "../../../schema/address-family";
 import type { Role } from "./access-token";
 import type { AccountsDatabase } from "./database";
 import { isoTimestamp } from "./pagination";
@@ -44,7 +45,7 @@ WHERE dl.tx_id = $1
 	AND ($2::uuid IS NULL
 		OR lower(dl.body->>'user_id') = $2::text
 		OR EXISTS (SELECT 1 FROM deposit_addresses a
-			WHERE a.user_id = $2::uuid AND a.chain = dl.body->>'chain' AND a.address = lower(dl.body->>'to_address')))
+			WHERE a.user_id = $2::uuid AND ${addressMatchSql("a", "dl.body->>'chain'", "dl.body->>'to_address'")}))
 ORDER BY dl.created_at DESC, dl.id DESC
 LIMIT 20`;
 

@@ -21,9 +21,9 @@
  * - `confirmations`, `log_index`: whole numbers >= 0 (digit strings accepted, as the original
  *   coerced them); `confirmations` absent → null, `log_index` absent → 0.
  * - `block_number`: a whole number within Postgres bigint, carried as a decimal string.
- * - `to_address`: EVM `0x` + 40 hex (lower-cased); TRON base58 `T` + 33 characters (the
- *   base58check checksum is not verified here: an address that matches no registration leaves
- *   the deposit unmatched for review).
+ * - `to_address`: checked as every address that enters is (schema/address-format.ts): EVM
+ *   `0x` + 40 hex, an EIP-55 checksum verified when the case is mixed, lower-cased; TRON
+ *   base58check with its checksum verified and its case kept (a changed case fails it).
  * - `currency`: default USDT, case-insensitive, one of {@link CURRENCIES}.
  * - `chain` in the body, if given, must name the chain of the URL.
  * - `status`: pending | confirmed | removed, with synonyms (see {@link STATUS_SYNONYMS});
@@ -39,6 +39,7 @@
  * @module
  */
 import { z } from "zod";
+import { parseChainAddress } from "../../../schema/address-format";
 import type { Chain, DepositMessageV1 } from "../../../schema/queue-message";
 import {
 	canonicalAmount,
@@ -97,8 +98,8 @@ export type PayloadResult =
 	| { ok: true; deposit: DepositFields }
 	| { ok: false; status: 400 | 422; reason: PayloadRefusal; message: string; issues?: PayloadIssue[] };
 
-const EVM = { txHash: /^0x[0-9a-f]{64}$/, address: /^0x[0-9a-f]{40}$/ };
-const TRON = { txHash: /^(?:0x)?[0-9a-f]{64}$/, address: /^T[1-9A-HJ-NP-Za-km-z]{33}$/ };
+const EVM = { txHash: /^0x[0-9a-f]{64}$/ };
+const TRON = { txHash: /^(?:0x)?[0-9a-f]{64}$/ };
 const UUID = z.uuid();
 
 type Ctx = z.core.$RefinementCtx;
@@ -236,14 +237,13 @@ function bodySchema(chain: Chain) {
 				.refine((v) => v == null || v.trim().toLowerCase() === chain, {
 					error: `must match the chain of the URL (${chain})`,
 				}),
-			to_address: optionalText(128, "a deposit address")
-				.transform((v) => (v !== null && formats === EVM ? v.toLowerCase() : v))
-				.refine((v) => v === null || formats.address.test(v), {
-					error:
-						chain === "trc20"
-							? "must be a TRON base58 address: T followed by 33 characters"
-							: "must be 0x followed by 40 hex digits",
-				}),
+			to_address: optionalText(128, "a deposit address").transform((v, ctx) => {
+				if (v === null) return null;
+				const parsed = parseChainAddress(chain, v);
+				if (parsed.ok) return parsed.address;
+				ctx.addIssue({ code: "custom", message: parsed.message });
+				return z.NEVER;
+			}),
 			currency: z
 				.string({ error: "must be a string" })
 				.nullish()

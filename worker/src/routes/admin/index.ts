@@ -9,12 +9,18 @@ import { Hono } from "hono";
 import { type AuthedEnv, requireAuth } from "../../lib/auth";
 import { limitBody } from "../../lib/request-input";
 import { deadLetters } from "./dead-letters";
+import { depositAddressPool } from "./deposit-address-pool";
 import { depositAddresses } from "./deposit-addresses";
 import { deposits } from "./deposits";
 
 export const admin = new Hono<AuthedEnv>();
 
-admin.use(requireAuth("admin"), limitBody());
+admin.use(requireAuth("admin"));
+// Pool imports are lists of up to a thousand addresses, with a body limit of their own. Mounted
+// before the small limit below: Hono runs middleware in the order it was registered, and a
+// route's handler answers before any middleware registered after it.
+admin.route("/deposit-addresses/pool", depositAddressPool);
+admin.use(limitBody());
 admin.route("/deposits", deposits);
 admin.route("/dead-letters", deadLetters);
 admin.route("/deposit-addresses", depositAddresses);

@@ -1,8 +1,11 @@
 /**
  * `POST /api/v1/register` (also `/api/v1/auth/register`, the path the original smoke test
- * calls): creates a user, its wallet and any deposit addresses it brings, in one statement, so
- * a user never exists without a wallet. 201 with the user; 409 when the username, Telegram id
- * or an address is taken.
+ * calls): creates a user and its wallet in one statement, so a user never exists without a
+ * wallet. 201 with the user; 409 when the username or Telegram id is taken.
+ *
+ * A player does not declare deposit addresses here: whoever declared an address would receive
+ * every deposit sent to it. `deposit_addresses` is refused with a 422 that points to the route
+ * that issues the player an address ({@link ISSUE_ROUTE}).
  *
  * A password is optional: players who come through Telegram have none and cannot log in with
  * one. When given, only its PBKDF2 hash is stored.
@@ -14,10 +17,10 @@ import { z } from "zod";
 import type { AppEnv } from "../../env";
 import { ApiError } from "../../errors";
 import { database, postgresError } from "../../lib/database";
-import { depositAddressSchema } from "../../lib/deposit-address";
 import { isoTimestamp } from "../../lib/pagination";
 import { hashPassword } from "../../lib/password";
 import { jsonBody } from "../../lib/request-input";
+import { ISSUE_ROUTE } from "../deposit-address";
 
 /** 3–48 characters as in the original API; letters, digits and `_ . -` so names cannot spoof. */
 export const usernameSchema = z
@@ -35,31 +38,22 @@ const telegramIdSchema = z.union([
 		.refine(Number.isSafeInteger, "a positive integer"),
 ]);
 
-const registerSchema = z
-	.object({
-		username: usernameSchema,
-		password: passwordSchema.nullish(),
-		telegram_id: telegramIdSchema.nullish(),
-		deposit_addresses: z.array(depositAddressSchema).max(3).optional(),
-	})
-	.superRefine((value, ctx) => {
-		const seen = new Set<string>();
-		for (const [i, a] of (value.deposit_addresses ?? []).entries()) {
-			const key = `${a.chain}:${a.address}`;
-			if (seen.has(key))
-				ctx.addIssue({ code: "custom", path: ["deposit_addresses", i], message: "listed twice" });
-			seen.add(key);
-		}
-	});
+const registerSchema = z.object({
+	username: usernameSchema,
+	password: passwordSchema.nullish(),
+	telegram_id: telegramIdSchema.nullish(),
+	// Refused whatever it holds (even [] or null), so no client goes on believing it counts.
+	deposit_addresses: z
+		.undefined({
+			error: `deposit addresses are not declared at registration; once registered and logged in, get your deposit address from ${ISSUE_ROUTE} {"chain": "bep20" | "erc20" | "trc20"}`,
+		})
+		.optional(),
+});
 
 /** Which field a unique violation is about, by constraint name (schema/migrations). */
 const TAKEN: Record<string, { field: string; message: string }> = {
 	users_username_unique: { field: "username", message: "this username is taken" },
 	users_telegram_id_unique: { field: "telegram_id", message: "this Telegram account is already registered" },
-	uq_deposit_addresses_chain_address: {
-		field: "deposit_addresses",
-		message: "a deposit address is already registered to another account",
-	},
 };
 
 const INSERT_USER = `
@@ -70,31 +64,22 @@ WITH u AS (
 ), w AS (
 	INSERT INTO wallets (user_id) SELECT id FROM u
 	RETURNING deposit_balance, winning_balance, bonus_balance
-), a AS (
-	INSERT INTO deposit_addresses (user_id, chain, address)
-	SELECT u.id, x.chain, x.address FROM u, unnest($4::text[], $5::text[]) AS x (chain, address)
-	RETURNING chain, address
 )
 SELECT u.id, u.username, u.telegram_id::text AS telegram_id, u.status::text AS status,
 	${isoTimestamp("u.created_at")} AS created_at,
 	w.deposit_balance::text AS deposit_balance, w.winning_balance::text AS winning_balance,
-	w.bonus_balance::text AS bonus_balance,
-	COALESCE((SELECT json_agg(json_build_object('chain', chain, 'address', address) ORDER BY chain, address) FROM a),
-		'[]'::json) AS deposit_addresses
+	w.bonus_balance::text AS bonus_balance
 FROM u, w`;
 
 export const register = new Hono<AppEnv>().post("/", async (c) => {
 	const input = await jsonBody(c, registerSchema);
 	const passwordHash = input.password ? await hashPassword(input.password) : null;
-	const addresses = input.deposit_addresses ?? [];
 	let rows: Record<string, unknown>[];
 	try {
 		rows = await database(c.env).query(INSERT_USER, [
 			input.username,
 			input.telegram_id ?? null,
 			passwordHash,
-			addresses.map((a) => a.chain),
-			addresses.map((a) => a.address),
 		]);
 	} catch (error) {
 		const { code, constraint } = postgresError(error);
@@ -117,7 +102,6 @@ export const register = new Hono<AppEnv>().post("/", async (c) => {
 				winning_balance: user.winning_balance,
 				bonus_balance: user.bonus_balance,
 			},
-			deposit_addresses: user.deposit_addresses,
 		},
 		201,
 	);
