@@ -16,6 +16,7 @@ import { reconcile } from "./commands/reconcile";
 import { rollback } from "./commands/rollback";
 import { rollout } from "./commands/rollout";
 import { sendWebhook } from "./commands/send-webhook";
+import { signWebhook } from "./commands/sign-webhook";
 import { smoke } from "./commands/smoke";
 import { UsageError } from "./usage-error";
 
@@ -26,6 +27,7 @@ const COMMANDS: Record<string, Command> = {
 	reconcile,
 	"hand-back": handBackCommand,
 	webhook: sendWebhook,
+	sign: signWebhook,
 	rollout,
 	rollback,
 	alerts,

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { LOCAL_WEBHOOK_SECRET } from "./local/defaults";
+import { LOCAL_WEBHOOK_SECRET, localSourceSecrets } from "./local/defaults";
 import { chainVerificationMode } from "./local/local-chain";
 import { startLocalStack } from "./local/stack";
 
@@ -55,6 +55,10 @@ CricAlgo Edge is running.
 			: "CHAIN_VERIFICATION=sender: signed webhooks are trusted"
 	})
   Webhook secret   ${stack.webhookSecret}${process.env.WEBHOOK_SECRETS ? "   (from WEBHOOK_SECRETS)" : "   (local default; set WEBHOOK_SECRETS to change)"}
+  Other sources    ${Object.entries(localSourceSecrets())
+		.map(([name, secret]) => `${name}=${secret}`)
+		.join("\n                   ")}
+                   (X-Signature, Moralis at /api/v1/webhooks/moralis, Alchemy at /api/v1/webhooks/alchemy)
 
 Make a real USDT transfer on the local chain and send its signed webhook (in another terminal):
 
@@ -63,6 +67,10 @@ Make a real USDT transfer on the local chain and send its signed webhook (in ano
 or a webhook for a transaction that is on no chain (what CHAIN_VERIFICATION=sender trusts):
 
   ${envPrefix}npm run ops -- webhook --synthetic --amount 25.5 --confirmations 12
+
+or sign a body of your own as a source would (README, "Sending a webhook"):
+
+  ${envPrefix}npm run ops -- sign --source moralis --file block.json --send
 
 Press Ctrl-C to stop.
 `);

@@ -13,7 +13,7 @@
 
 /** Column names shared by every kind of event. */
 export const COMMON = {
-	/** "request" | "settle" | "batch" | "dead_letter" */
+	/** "request" | "ignored" | "settle" | "batch" | "dead_letter" */
 	kind: "blob1",
 	/** "edge" | "consumer" */
 	worker: "blob2",
@@ -43,6 +43,32 @@ export const REQUEST = {
 	latencyMs: "double2",
 	/** 1 when a webhook was valid but the queue refused it (the sender got 503), else 0. */
 	enqueueFailed: "double3",
+	/** Webhook source that sent it ("moralis", "original", …; "" when none could be told). */
+	source: "blob9",
+	/**
+	 * Why a webhook was refused or not enqueued, finer than the error code: e.g.
+	 * "signature_mismatch", "timestamp_out_of_tolerance", "replayed", "legacy_sunset",
+	 * "duplicate_key", "unstorable_text", "validation_failed", "rate_limited",
+	 * "queue_unavailable"; "duplicate_delivery" for a replay answered as a duplicate; "" when
+	 * accepted. A console shows refused webhooks by `reason` and `source`.
+	 */
+	reason: "blob10",
+	/** Deposit messages the request enqueued (a provider webhook may carry several). */
+	deposits: "double4",
+	/** Transfers in it that are not deposits (other tokens, outgoing, zero): see IGNORED. */
+	ignored: "double5",
+	/** Transfers in it held for review (amount the ledger cannot hold exactly). */
+	held: "double6",
+} as const;
+
+/** Transfers of one webhook that were not deposits, one point per reason. */
+export const IGNORED = {
+	...COMMON,
+	source: "blob4",
+	/** "foreign_token" | "outgoing" | "zero_amount" */
+	reason: "blob5",
+	chain: "blob6",
+	count: "double1",
 } as const;
 
 /** One queue message handled by the consumer. */

@@ -49,6 +49,14 @@ const depositMessageV1 = z.object({
 	webhook_id: z.string().min(1).max(256),
 	/** When the edge accepted the webhook, ISO 8601; settle lag is measured from here. */
 	received_at: z.iso.datetime(),
+	/**
+	 * The configured webhook source that sent it (e.g. "moralis"). Optional, added within v1:
+	 * messages of earlier producers have none, and consumers that predate it ignore it.
+	 */
+	source: z
+		.string()
+		.regex(/^[a-z][a-z0-9_-]{0,31}$/)
+		.optional(),
 });
 
 export const depositMessageSchema = z.discriminatedUnion("v", [depositMessageV1]);

@@ -8,6 +8,28 @@ import { splitSecrets } from "../../worker/src/lib/webhook-secrets";
 
 /** Standard Webhooks secret of the local stack (base64 of "cricalgo-local-webhook-secret!!"). */
 export const LOCAL_WEBHOOK_SECRET = "whsec_Y3JpY2FsZ28tbG9jYWwtd2ViaG9vay1zZWNyZXQhIQ==";
+/**
+ * Secrets of the other webhook sources of the local stack (wrangler.toml's WEBHOOK_SOURCES), by
+ * the secret binding each source names. Each can be overridden from the environment.
+ */
+export const LOCAL_SOURCE_SECRETS = {
+	/** The original senders' X-Signature secret (plain text, as the original's WEBHOOK_SECRET). */
+	LEGACY_WEBHOOK_SECRETS: "cricalgo-local-original-webhook-secret",
+	/** The Moralis Streams secret. */
+	MORALIS_STREAM_SECRETS: "cricalgo-local-moralis-streams-secret",
+	/** The Alchemy webhook signing key. */
+	ALCHEMY_SIGNING_KEYS: "whsec_cricalgoLocalAlchemySigningKey0001",
+} as const;
+
+/** The local stack's secret of each source binding: from the environment, else the default. */
+export function localSourceSecrets(): Record<keyof typeof LOCAL_SOURCE_SECRETS, string> {
+	const entries = Object.entries(LOCAL_SOURCE_SECRETS).map(([name, fallback]) => [
+		name,
+		process.env[name] || fallback,
+	]);
+	return Object.fromEntries(entries) as Record<keyof typeof LOCAL_SOURCE_SECRETS, string>;
+}
+
 export const LOCAL_JWT_SECRET = "cricalgo-local-jwt-secret-not-for-production-use-0001";
 export const DEFAULT_EDGE_PORT = 8787;
 export const DEFAULT_NEON_PORT = 4444;

@@ -19,6 +19,7 @@ import {
 	LOCAL_DATABASE,
 	LOCAL_JWT_SECRET,
 	LOCAL_WEBHOOK_SECRET,
+	localSourceSecrets,
 } from "./defaults";
 import {
 	consumerChainVars,
@@ -186,6 +187,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 				DATABASE_URL: databaseUrl,
 				NEON_HTTP_ENDPOINT: neon.endpoint,
 				WEBHOOK_SECRETS: webhookSecrets,
+				// The other webhook sources' secrets (X-Signature, Moralis, Alchemy).
+				...localSourceSecrets(),
 				JWT_SECRET: process.env.JWT_SECRET ?? LOCAL_JWT_SECRET,
 				...consumerChainVars(chain, options.chainVerification ?? "chain"),
 				FORCE_COLOR: "0",

@@ -1,11 +1,12 @@
 /**
  * Consumes the queue's dead-letter queue (`deposits-dlq`): what the `deposits` queue gave up
- * on after its last retry is stored in `dead_letters` (idempotent by message id) for an
+ * on after its last retry, and the transfers the edge holds for review, is stored in `dead_letters` (idempotent by message id) for an
  * operator to inspect and redrive, then acked. If the database cannot take them, they are
  * retried with backoff: a message leaves the queue only once it is stored.
  *
  * @module
  */
+import { heldTransferReason } from "../../schema/held-transfer";
 import { retryDelaySeconds } from "./config";
 import { classifyDatabaseError } from "./database-errors";
 import { recordBatch } from "./metrics";
@@ -26,7 +27,9 @@ export async function storeDeadLetterQueueBatch(batch: QueueBatch, context: Sett
 		deadLetterRow(
 			m,
 			"queue_dlq",
-			`the ${origin} queue gave up on this message after its last retry; the consumer's logs say why`,
+			// The edge sends transfers it holds for review straight here (schema/held-transfer.ts).
+			heldTransferReason(m.body) ??
+				`the ${origin} queue gave up on this message after its last retry; the consumer's logs say why`,
 			claimedTxId(m.body),
 		),
 	);

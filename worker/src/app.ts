@@ -15,25 +15,35 @@ import { auth } from "./routes/auth";
 import { health } from "./routes/health";
 import { transactions } from "./routes/transactions";
 import { wallet } from "./routes/wallet";
-import { webhooks } from "./routes/webhooks";
+import { isProviderWebhookPath, webhooks } from "./routes/webhooks";
 
-/** Largest request body the API reads (webhooks are a few hundred bytes). */
+/** Largest request body the API reads (webhooks of our own format are a few hundred bytes). */
 export const MAX_BODY_BYTES = 64 * 1024;
+/** Largest body of a provider webhook (Moralis, Alchemy): a block's worth of transfers and logs. */
+export const MAX_PROVIDER_BODY_BYTES = 1024 * 1024;
 
 export const app = new Hono<AppEnv>();
 
 app.use(async (c, next) => {
 	const started = Date.now();
 	c.set("errorCode", "");
+	c.set("route", "");
 	c.set("chain", "");
 	c.set("enqueueFailed", false);
+	c.set("source", "");
+	c.set("reason", "");
+	c.set("transfers", { deposits: 0, held: 0, ignored: [] });
 	await next();
 	// writeDataPoint is not awaited: the runtime sends the point after the response.
 	recordRequest(c, Date.now() - started);
 });
 
 // Before anything reads a body: by Content-Length when given, else by counting the stream.
-app.use("/api/v1/*", limitBody(MAX_BODY_BYTES));
+const apiBodyLimit = limitBody(MAX_BODY_BYTES);
+const providerBodyLimit = limitBody(MAX_PROVIDER_BODY_BYTES);
+app.use("/api/v1/*", (c, next) =>
+	(isProviderWebhookPath(c.req.path) ? providerBodyLimit : apiBodyLimit)(c, next),
+);
 
 app.route("/api/v1/health", health);
 app.route("/api/v1/webhooks", webhooks);

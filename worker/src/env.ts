@@ -18,9 +18,17 @@ export type AppEnv = {
 	Variables: {
 		/** Error code of the response, for the metrics data point ("" on success). */
 		errorCode: string;
+		/** The route pattern a handler served when one path pattern serves several ("" otherwise). */
+		route: string;
 		/** Chain of a webhook request, for the metrics data point. */
 		chain: string;
 		/** Set when a valid webhook could not be enqueued. */
 		enqueueFailed: boolean;
+		/** Webhook source of the request, for the metrics data point ("" until known). */
+		source: string;
+		/** Why a webhook was refused or not enqueued, for the metrics data point ("" when accepted). */
+		reason: string;
+		/** What a webhook request carried: deposits enqueued, transfers held, transfers ignored by reason. */
+		transfers: { deposits: number; held: number; ignored: { reason: string; chain: string }[] };
 	};
 };

@@ -61,6 +61,11 @@ describe("one Analytics Engine data point per request", () => {
 			status: 202,
 			latencyMs: expect.any(Number),
 			enqueueFailed: 0,
+			source: "cricalgo",
+			reason: "",
+			deposits: 1,
+			ignored: 0,
+			held: 0,
 		});
 		expect(named(points[0]!).latencyMs).toBeGreaterThanOrEqual(0);
 		expect(points[0]!.indexes).toEqual([`request:${VERSION.id}`]);
@@ -82,6 +87,8 @@ describe("one Analytics Engine data point per request", () => {
 			status: 401,
 			errorCode: "signature_invalid",
 			chain: "bep20",
+			reason: "missing_signature",
+			deposits: 0,
 		});
 	});
 

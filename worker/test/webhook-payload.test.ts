@@ -156,6 +156,14 @@ describe("amounts are exact", () => {
 		expect(result).toMatchObject({ ok: true, deposit: { amount: "1.5", metadata: { amount: 2.5 } } });
 	});
 
+	it("refuses spaces around an amount, as its message says (an amount is written exactly)", () => {
+		for (const amount of [" 20.5", "20.5 ", "\t20.5\n", "20 .5"]) {
+			const result = parse({ tx_hash: HASH, amount });
+			expect(fieldsOf(result)).toEqual(["amount"]);
+			expect(!result.ok && result.issues?.[0]?.message).toMatch(/no sign, exponent or spaces/);
+		}
+	});
+
 	it("requires an amount of a decimal type", () => {
 		expect(fieldsOf(parse({ tx_hash: HASH }))).toEqual(["amount"]);
 		expect(fieldsOf(parse({ tx_hash: HASH, amount: true }))).toEqual(["amount"]);
@@ -335,6 +343,101 @@ describe("metadata bounds", () => {
 		const result = parse(`{"tx_hash":"${HASH}","amount":"1","metadata":{"__proto__":{"polluted":true}}}`);
 		expect(result.ok).toBe(true);
 		expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+	});
+});
+
+describe("keys given twice", () => {
+	it("refuses a key given twice anywhere, naming it, even when both copies agree", () => {
+		const cases: [string, string][] = [
+			[`{"tx_hash":"${HASH}","amount":"1","amount":"1000"}`, "amount"],
+			[`{"tx_hash":"${HASH}","amount":"1","tx_hash":"${HASH}"}`, "tx_hash"],
+			[`{"tx_hash":"${HASH}","amount":"1","metadata":{"note":"a","note":"b"}}`, "metadata.note"],
+			[
+				`{"tx_hash":"${HASH}","amount":"1","metadata":{"list":[{"k":1},{"k":2,"k":3}]}}`,
+				"metadata.list[1].k",
+			],
+			// The same key spelled with an escape is the same key.
+			[`{"tx_hash":"${HASH}","amount":"1","\u0061mount":"2"}`, "amount"],
+			[`{"tx_hash":"${HASH}","amount":"1","user_id":null,"user_id":"${USER}"}`, "user_id"],
+			[`{"tx_hash":"${HASH}","amount":"1","metadata":{"[1]":{"k":1,"k":2}}}`, "metadata.[1].k"],
+		];
+		for (const [body, field] of cases) {
+			const result = parse(body);
+			expect(result).toMatchObject({ ok: false, status: 422, reason: "duplicate_key" });
+			expect(fieldsOf(result)).toEqual([field]);
+		}
+	});
+
+	it("does not mistake equal keys in different objects, or keys inside strings, for duplicates", () => {
+		const metadata = { amount: "2", x: { amount: "3" }, s: '"amount":1,"amount":2', t: ["amount", "amount"] };
+		expect(JSON.stringify(metadata)).toContain('\\"amount\\":1');
+		expect(parse({ tx_hash: HASH, amount: "1", metadata }).ok).toBe(true);
+	});
+});
+
+describe("what the ledger cannot store is refused, naming the field", () => {
+	const withMetadata = (metadata: string) => `{"tx_hash":"${HASH}","amount":"1","metadata":${metadata}}`;
+
+	it("refuses U+0000 in a metadata value or key, however it is written", () => {
+		// As JSON escapes (a raw NUL is not valid JSON text at all: 400).
+		for (const [metadata, field] of [
+			[String.raw`{"note":"a\u0000b"}`, "metadata.note"],
+			[String.raw`{"deep":{"list":["ok","\u0000"]}}`, "metadata.deep.list[1]"],
+			[String.raw`{"a\u0000b":1}`, String.raw`metadata.a\u0000b`],
+			// A key that looks like an index is still a key.
+			[String.raw`{"[0]":{"x":"\u0000"}}`, "metadata.[0].x"],
+		]) {
+			const result = parse(withMetadata(metadata!));
+			expect(result).toMatchObject({ ok: false, status: 422, reason: "unstorable_text" });
+			expect(fieldsOf(result)).toEqual([field]);
+			expect(!result.ok && result.message).toMatch(/U\+0000|NUL/);
+		}
+	});
+
+	it("refuses lone surrogates (a high half alone, a low half alone, halves swapped) and accepts pairs", () => {
+		// As JSON escapes and as the raw code units a UTF-16 string can hold.
+		const escaped = [String.raw`\ud800`, String.raw`x\udbffy`, String.raw`\udc00`, String.raw`\ude00\ud83d`];
+		for (const text of [...escaped, "\ud800", "x\udbffy"]) {
+			const result = parse(withMetadata(`{"note":"${text}"}`));
+			expect(result).toMatchObject({ ok: false, reason: "unstorable_text" });
+			expect(fieldsOf(result)).toEqual(["metadata.note"]);
+			expect(!result.ok && result.message).toMatch(/lone surrogate/);
+		}
+		expect(parse(withMetadata(String.raw`{"note":"\ud83d\ude00 \u00e9 \uffff \u0001 \u007f"}`)).ok).toBe(
+			true,
+		);
+	});
+
+	it("refuses numbers JavaScript cannot hold exactly, which would be stored changed, and says to send strings", () => {
+		for (const n of [
+			"1e400",
+			"-1e400",
+			"12345678901234567890",
+			"0.10000000000000000555",
+			"1e-400",
+			"0.99999999999999999999",
+		]) {
+			const result = parse(withMetadata(`{"n":${n}}`));
+			expect(fieldsOf(result)).toEqual(["metadata.n"]);
+			expect(!result.ok && result.message).toMatch(/send it as a string/);
+		}
+	});
+
+	it("keeps numbers whose double is exactly what was written, however it was written", () => {
+		for (const n of [
+			"1.5",
+			"1.50",
+			"15e-1",
+			"1e2",
+			"-0",
+			"5e-324",
+			"1.7976931348623157e308",
+			"9007199254740991",
+			"693173957",
+		]) {
+			const result = parse(withMetadata(`{"n":${n}}`));
+			expect(result).toMatchObject({ ok: true, deposit: { metadata: { n: Number(n) } } });
+		}
 	});
 });
 

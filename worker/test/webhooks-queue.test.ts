@@ -1,6 +1,6 @@
 import { env, exports } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
-import { TEST_WEBHOOK_SECRET } from "../../test/projects";
+import { TEST_LEGACY_SECRET } from "../../test/projects";
 import { resetDatabase, testDatabase } from "../../test/support/database";
 import { legacySignature, signedInit, WEBHOOK_URL, watcherDeposit } from "./support/webhooks";
 
@@ -45,7 +45,7 @@ describe("accepted webhooks travel through the real local queue", () => {
 				method: "POST",
 				headers: {
 					"content-type": "application/json",
-					"x-signature": await legacySignature(TEST_WEBHOOK_SECRET, body),
+					"x-signature": await legacySignature(TEST_LEGACY_SECRET, body),
 				},
 				body,
 			}),

@@ -7,7 +7,7 @@ import { env } from "cloudflare:workers";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { CHAINS, parseDepositMessage } from "../../schema/queue-message";
-import { TEST_WEBHOOK_SECRET } from "../../test/projects";
+import { TEST_LEGACY_SECRET } from "../../test/projects";
 import { app, MAX_BODY_BYTES } from "../src/app";
 import { METADATA_MAX_BYTES, METADATA_MAX_DEPTH } from "../src/lib/webhook-payload";
 import { recordingQueue } from "./support/queue";
@@ -108,10 +108,35 @@ describe("webhook intake under arbitrary input", () => {
 			fc.asyncProperty(fc.uint8Array({ maxLength: 300 }), async (bytes) => {
 				const headers = {
 					"content-type": "application/json",
-					"x-signature": await legacySignature(TEST_WEBHOOK_SECRET, bytes),
+					"x-signature": await legacySignature(TEST_LEGACY_SECRET, bytes),
 				};
 				expectConsistent(await deliver({ method: "POST", headers, body: bytes }));
 			}),
+			{ numRuns: RUNS },
+		);
+	});
+
+	it("refuses with 422 naming the field whatever the ledger cannot store, wherever it is in metadata", async () => {
+		const unstorable = fc.constantFrom("\u0000", "\ud800", "\udfff", "\udc00\ud800");
+		await fc.assert(
+			fc.asyncProperty(
+				fc.string({ maxLength: 20 }),
+				unstorable,
+				fc.string({ maxLength: 20 }),
+				fc.array(fc.constantFrom("a", "b", "c"), { minLength: 1, maxLength: METADATA_MAX_DEPTH - 1 }),
+				fc.boolean(),
+				async (before, bad, after, path, inKey) => {
+					let metadata: Record<string, unknown> = inKey
+						? { [`${before}${bad}${after}`]: 1 }
+						: { x: `${before}${bad}${after}` };
+					for (const key of path.slice().reverse()) metadata = { [key]: metadata };
+					const outcome = await deliver(signedInit(watcherDeposit({ metadata })));
+					expectRefused(outcome);
+					expect(outcome.status).toBe(422);
+					const issues = (outcome.body as { error: { issues: { field: string }[] } }).error.issues;
+					expect(issues[0]!.field.startsWith(`metadata.${path.join(".")}.`)).toBe(true);
+				},
+			),
 			{ numRuns: RUNS },
 		);
 	});

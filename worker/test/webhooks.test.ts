@@ -1,14 +1,17 @@
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { depositTxId } from "../../schema/tx-id";
-import { TEST_WEBHOOK_SECRET, TEST_WEBHOOK_SECRET_ROTATED } from "../../test/projects";
+import { TEST_LEGACY_SECRET, TEST_WEBHOOK_SECRET_ROTATED } from "../../test/projects";
 import { app, MAX_BODY_BYTES } from "../src/app";
 import { recordingQueue } from "./support/queue";
+import { withSources } from "./support/sources";
 import {
 	BASE,
 	type ErrorBody,
+	legacyInit,
 	legacySignature,
 	signedInit,
+	svixInit,
 	WEBHOOK_URL,
 	watcherDeposit,
 } from "./support/webhooks";
@@ -67,18 +70,20 @@ describe("POST /api/v1/webhooks/:chain: accepted", () => {
 		expect((await post(init, `${BASE}/api/v1/webhooks/BEP20`)).status).toBe(202);
 	});
 
-	it("accepts the original senders' legacy signature where the environment enables it", async () => {
-		expect(env.LEGACY_SIGNATURES).toBe("true");
-		const body = JSON.stringify(watcherDeposit());
-		const res = await post({
-			method: "POST",
-			headers: {
-				"content-type": "application/json",
-				"x-signature": await legacySignature(TEST_WEBHOOK_SECRET, body),
-			},
-			body,
-		});
+	it("accepts a request sent with the svix library under the Svix header names", async () => {
+		const deposit = watcherDeposit();
+		const res = await post(svixInit(deposit));
 		expect(res.status).toBe(202);
+		expect(await res.json()).toEqual({
+			ok: true,
+			tx_id: await depositTxId("bep20", deposit.tx_hash as string, 0),
+		});
+	});
+
+	it("accepts the original senders' X-Signature where a source enables it, announcing its sunset", async () => {
+		const res = await post(await legacyInit(watcherDeposit()));
+		expect(res.status).toBe(202);
+		expect(res.headers.get("sunset")).toBe(new Date("2027-06-30T00:00:00Z").toUTCString());
 	});
 
 	it("enqueues exactly the validated message, with the webhook id and receive time", async () => {
@@ -108,6 +113,7 @@ describe("POST /api/v1/webhooks/:chain: accepted", () => {
 				metadata: deposit.metadata,
 				webhook_id: "msg_enqueue_1",
 				received_at: expect.any(String),
+				source: "cricalgo",
 			},
 		]);
 		const receivedAt = Date.parse((sent[0] as { received_at: string }).received_at);
@@ -140,21 +146,15 @@ describe("POST /api/v1/webhooks/:chain: refused, in one JSON shape", () => {
 		);
 	});
 
-	it("401 for a legacy signature where the environment does not enable it", async () => {
-		const body = JSON.stringify(watcherDeposit());
-		const res = await app.request(
-			WEBHOOK_URL,
-			{
-				method: "POST",
-				headers: {
-					"content-type": "application/json",
-					"x-signature": await legacySignature(TEST_WEBHOOK_SECRET, body),
-				},
-				body,
-			},
-			{ ...env, LEGACY_SIGNATURES: "false" },
-		);
-		await expectError(res, 401, "signature_invalid");
+	it("401 for a legacy signature where no enabled source takes it (production's default)", async () => {
+		const res = await app.request(WEBHOOK_URL, await legacyInit(watcherDeposit()), {
+			...env,
+			...withSources((s) => {
+				s.original!.enabled = false;
+			}),
+		});
+		const body = await expectError(res, 401, "signature_invalid");
+		expect(body.error.message).toMatch(/X-Signature\) are not accepted here/);
 	});
 
 	it("refuses every webhook when no secret is configured: 503, retryable, nothing enqueued", async () => {
@@ -165,7 +165,7 @@ describe("POST /api/v1/webhooks/:chain: refused, in one JSON shape", () => {
 			DEPOSITS: queue,
 		});
 		const body = await expectError(res, 503, "service_unavailable");
-		expect(body.error.message).toMatch(/no webhook secret is configured/);
+		expect(body.error.message).toMatch(/no signing secret is configured/);
 		expect(res.headers.get("retry-after")).toBe("5");
 		expect(sent).toEqual([]);
 	});
@@ -203,7 +203,7 @@ describe("POST /api/v1/webhooks/:chain: refused, in one JSON shape", () => {
 		const bytes = new Uint8Array([0x7b, 0xff, 0x7d]);
 		const headers = {
 			"content-type": "application/json",
-			"x-signature": await legacySignature(TEST_WEBHOOK_SECRET, bytes),
+			"x-signature": await legacySignature(TEST_LEGACY_SECRET, bytes),
 		};
 		const body = await expectError(await post({ method: "POST", headers, body: bytes }), 400, "bad_request");
 		expect(body.error.message).toMatch(/UTF-8/);
@@ -219,6 +219,22 @@ describe("POST /api/v1/webhooks/:chain: refused, in one JSON shape", () => {
 			"currency",
 			"user_id",
 		]);
+	});
+
+	it("422 naming the field, nothing enqueued, for what the ledger cannot store, a key given twice, a spaced amount", async () => {
+		const cases: [string, string][] = [
+			[JSON.stringify(watcherDeposit({ metadata: { note: "a\u0000b" } })), "metadata.note"],
+			[JSON.stringify(watcherDeposit({ metadata: { note: "\ud800" } })), "metadata.note"],
+			[JSON.stringify(watcherDeposit()).replace('"amount":"20.0"', '"amount":"1","amount":"20.0"'), "amount"],
+			[JSON.stringify(watcherDeposit({ amount: " 20.0 " })), "amount"],
+		];
+		for (const [text, field] of cases) {
+			const { queue, sent } = recordingQueue({ forwardTo: env.DEPOSITS });
+			const res = await app.request(WEBHOOK_URL, signedInit(text), { ...env, DEPOSITS: queue });
+			const body = await expectError(res, 422, "validation_failed");
+			expect((body.error.issues as { field: string }[]).map((i) => i.field)).toEqual([field]);
+			expect(sent).toEqual([]);
+		}
 	});
 
 	it("503 with Retry-After when the queue refuses the message, so the sender retries", async () => {

@@ -8,7 +8,9 @@
  *
  * A JSON number's exact text comes from `JSON.parse`'s reviver context (`context.source`, the
  * "JSON.parse source text access" feature of V8 in workerd), so `10.50` arrives as "10.50", not as
- * the float 10.5, and `12345678901234567890` keeps all its digits.
+ * the float 10.5, and `12345678901234567890` keeps all its digits; a number anywhere whose double
+ * is not what was written is marked, so that it is never stored changed. A token transfer's base
+ * units become an exact decimal with {@link fromBaseUnits}.
  *
  * @module
  */
@@ -60,6 +62,24 @@ export function canonicalAmount(text: string): Exact {
 }
 
 /**
+ * A token amount in base units (the integer a transfer log carries) as an exact decimal string
+ * of the token, given its decimals: `fromBaseUnits(20_500_000n, 6)` is "20.5". Never rounds: the
+ * result can have up to `decimals` decimals, and {@link canonicalAmount} says whether the ledger
+ * holds it.
+ *
+ * @example
+ * ```ts
+ * fromBaseUnits(1_000_000_000_000_000_001n, 18); // "1.000000000000000001"
+ * ```
+ */
+export function fromBaseUnits(raw: bigint, decimals: number): string {
+	const digits = raw.toString().padStart(decimals + 1, "0");
+	const integer = digits.slice(0, digits.length - decimals);
+	const fraction = digits.slice(digits.length - decimals).replace(/0+$/, "");
+	return fraction ? `${integer}.${fraction}` : integer;
+}
+
+/**
  * Canonicalises a non-negative integer given as text, within `max` (itself a decimal string,
  * compared as a BigInt so that 64-bit values stay exact).
  *
@@ -77,33 +97,63 @@ export function canonicalInteger(text: string, max: string): Exact {
 	return { ok: true, value };
 }
 
-/** Top-level keys whose JSON numbers are kept as their exact source text. */
+/** Top-level keys whose JSON numbers always keep their exact source text (the schema reads it). */
 const EXACT_KEYS = new Set(["amount", "block_number"]);
 
+const NUMBER = /^(-?)(\d+)(?:\.(\d+))?(?:[eE]([+-]?\d+))?$/;
+
 /**
- * Whether `value` is a number whose float may differ from its source text. Amounts always may
- * (decimals); a whole number within 2^53 is exact (watchers send `block_number` as one, so the
- * common case keeps the single fast parse).
+ * A number's value as `sign digits e exponent` with no leading or trailing zeros, so that two
+ * spellings of one value ("1.50", "15e-1") compare equal. Null for what is not a number
+ * ("Infinity").
  */
-function mayBeInexact(key: string, value: unknown): boolean {
-	return typeof value === "number" && (key === "amount" || !Number.isSafeInteger(value));
+function decimalValue(text: string): string | null {
+	const match = NUMBER.exec(text);
+	if (!match) return null;
+	const [, sign, integer, fraction = "", exponent = "0"] = match;
+	let digits = `${integer}${fraction}`.replace(/^0+/, "");
+	if (!digits) return "0";
+	let scale = BigInt(exponent) - BigInt(fraction.length);
+	const trimmed = digits.replace(/0+$/, "");
+	scale += BigInt(digits.length - trimmed.length);
+	digits = trimmed;
+	return `${sign}${digits}e${scale}`;
+}
+
+/**
+ * Whether the double `value` is exactly the number its source text `source` writes. False for
+ * `1e400` (Infinity), `12345678901234567890` (…7000) and `0.10000000000000000555` (0.1): the
+ * ledger would store the double's text, not the sender's.
+ */
+export function holdsExactly(source: string, value: number): boolean {
+	return decimalValue(source) === decimalValue(String(value));
 }
 
 type ReviverContext = { source?: string };
 
 /**
- * `JSON.parse` that keeps the exact source text of the top-level numbers named in
- * {@link EXACT_KEYS} whose float may be inexact: they come back as {@link ExactNumber}s. Bodies
- * without such numbers (the usual case: amounts are strings, block numbers small) take the plain,
- * faster parse only. Throws `SyntaxError` like `JSON.parse`.
+ * A parsed JSON text whose numbers never lose anything silently. A number whose double is not
+ * exactly its source text (see {@link holdsExactly}), wherever it is, comes back as an
+ * {@link ExactNumber} carrying that text; so do the top-level numbers named in
+ * {@link EXACT_KEYS} (`amount` and `block_number`), whose source text the schema converts
+ * exactly. The source text is the reviver's `context.source` ("JSON.parse source text access",
+ * V8 in workerd); that parse runs only when `longNumbers` says some number may need it (see
+ * ./json-scan.ts), otherwise `plain`, the text's plain `JSON.parse`, is used as it is.
  */
-export function parseJsonExact(text: string): unknown {
-	const value: unknown = JSON.parse(text);
-	if (
-		!isPlainObject(value) ||
-		!(mayBeInexact("amount", value.amount) || mayBeInexact("block_number", value.block_number))
-	) {
-		return value;
+export function exactJson(text: string, plain: unknown, longNumbers: boolean): unknown {
+	// JSON.parse walks a reviver recursively: past this depth (a body refused anyway, since only
+	// metadata nests, and only a few levels) keep the plain parse rather than run out of stack.
+	if (!longNumbers || nestsDeeperThan(plain, MAX_REVIVED_DEPTH)) {
+		if (isPlainObject(plain)) {
+			for (const key of EXACT_KEYS) {
+				const value = plain[key];
+				// A short whole number is exactly its own text (JSON has no leading zeros).
+				if (typeof value === "number") {
+					plain[key] = new ExactNumber(longNumbers ? undefined : Object.is(value, -0) ? "-0" : String(value));
+				}
+			}
+		}
+		return plain;
 	}
 	// Which holder a number sits in is only known by identity: remember each object's number texts.
 	const sources = new WeakMap<object, Map<string, string | undefined>>();
@@ -113,19 +163,32 @@ export function parseJsonExact(text: string): unknown {
 		raw: unknown,
 		context?: ReviverContext,
 	) {
-		if (typeof raw === "number" && EXACT_KEYS.has(key)) {
+		if (typeof raw !== "number") return raw;
+		const source = context?.source;
+		if (EXACT_KEYS.has(key)) {
 			const texts = sources.get(this) ?? new Map<string, string | undefined>();
-			texts.set(key, context?.source);
+			texts.set(key, source);
 			sources.set(this, texts);
 		}
-		return raw;
+		return source === undefined || holdsExactly(source, raw) ? raw : new ExactNumber(source);
 	} as (this: unknown, key: string, value: unknown) => unknown);
 	if (!isPlainObject(root)) return root;
 	const texts = sources.get(root);
 	for (const key of EXACT_KEYS) {
-		if (mayBeInexact(key, root[key])) root[key] = new ExactNumber(texts?.get(key));
+		if (typeof root[key] === "number") root[key] = new ExactNumber(texts?.get(key));
 	}
 	return root;
+}
+
+/** Deepest nesting {@link exactJson} revives. */
+const MAX_REVIVED_DEPTH = 64;
+
+/** Whether `value` nests objects or arrays more than `limit` levels deep; stops looking past it. */
+function nestsDeeperThan(value: unknown, limit: number): boolean {
+	if (typeof value !== "object" || value === null) return false;
+	if (limit === 0) return true;
+	for (const child of Object.values(value)) if (nestsDeeperThan(child, limit - 1)) return true;
+	return false;
 }
 
 /** A JSON number's exact source text (`undefined` if the runtime could not tell it). */

@@ -1,8 +1,9 @@
 /**
  * Sending a deposit message onto the `DEPOSITS` queue, where the consumer settles it through
- * its normal, idempotent path. The webhook route and the redrive send messages already shaped by
- * the contract ({@link enqueue}); an admin assign builds one, which is checked against the v1
- * contract before it leaves ({@link sendDeposit}), so a malformed one is never queued.
+ * its normal, idempotent path. The webhook routes and the redrive send messages already shaped by
+ * the contract ({@link enqueue}, {@link enqueueAll} for the several transfers of one request);
+ * an admin assign builds one, which is checked against the v1 contract before it leaves
+ * ({@link sendDeposit}), so a malformed one is never queued.
  *
  * @module
  */
@@ -21,6 +22,28 @@ export async function enqueue(queue: Queue, message: DepositMessage): Promise<bo
 		return true;
 	} catch (error) {
 		console.error("queue send failed:", error);
+		return false;
+	}
+}
+
+/** Most messages one `sendBatch` takes (Cloudflare Queues' limit; 256 KB in all, far above ours). */
+export const MAX_BATCH_MESSAGES = 100;
+
+/**
+ * Sends several messages with `sendBatch`, which takes all of a batch or none: up to
+ * {@link MAX_BATCH_MESSAGES} (every request but a huge one) they go in one batch, so a refusal
+ * sends nothing. False (and a log line) when the queue refused; a batch sent before a refused one
+ * is then sent again by the sender's retry, which settlement treats as the redelivery it is.
+ */
+export async function enqueueAll(queue: Queue, messages: readonly unknown[]): Promise<boolean> {
+	try {
+		for (let i = 0; i < messages.length; i += MAX_BATCH_MESSAGES) {
+			const batch = messages.slice(i, i + MAX_BATCH_MESSAGES);
+			await queue.sendBatch(batch.map((body) => ({ body, contentType: "json" as const })));
+		}
+		return true;
+	} catch (error) {
+		console.error("queue sendBatch failed:", error);
 		return false;
 	}
 }

@@ -12,7 +12,7 @@
  */
 import type { Context } from "hono";
 import { matchedRoutes } from "hono/route";
-import { REQUEST, toDataPoint } from "../../../schema/metrics";
+import { IGNORED, REQUEST, toDataPoint } from "../../../schema/metrics";
 import type { AppEnv } from "../env";
 
 /** The `route` of requests that matched no route (404 from the not-found handler). */
@@ -22,9 +22,12 @@ export const UNMATCHED_ROUTE = "(unmatched)";
  * The route pattern that answered, e.g. "/api/v1/webhooks/:chain", never the raw path (bounded
  * cardinality). Read from the router's match, because `c.req.routePath` in an outer middleware
  * names that middleware's own pattern ("/*"). Middleware is registered for every method
- * ("ALL"); the last route with a concrete method is the handler.
+ * ("ALL"); the last route with a concrete method is the handler. A handler that serves two kinds
+ * of request under one pattern names the one it served (the webhooks: a chain or a source).
  */
 export function routePattern(c: Context<AppEnv>): string {
+	const served = c.get("route");
+	if (served) return served;
 	const routes = matchedRoutes(c);
 	for (let i = routes.length - 1; i >= 0; i--) {
 		if (routes[i]!.method !== "ALL") return routes[i]!.path;
@@ -32,15 +35,20 @@ export function routePattern(c: Context<AppEnv>): string {
 	return UNMATCHED_ROUTE;
 }
 
-/** Writes the request's data point; call it after the response is set. Never throws. */
+/**
+ * Writes the request's data point, and for a webhook whose transfers were not all deposits one
+ * IGNORED point per reason and chain; call it after the response is set. Never throws.
+ */
 export function recordRequest(c: Context<AppEnv>, latencyMs: number): void {
 	try {
 		const cf = (c.req.raw as { cf?: { colo?: unknown } }).cf;
+		const versionId = c.env.CF_VERSION_METADATA?.id ?? "";
+		const transfers = c.get("transfers");
 		c.env.METRICS?.writeDataPoint(
 			toDataPoint(REQUEST, {
 				kind: "request",
 				worker: "edge",
-				versionId: c.env.CF_VERSION_METADATA?.id ?? "",
+				versionId,
 				route: routePattern(c),
 				method: c.req.method,
 				chain: c.get("chain"),
@@ -49,8 +57,31 @@ export function recordRequest(c: Context<AppEnv>, latencyMs: number): void {
 				status: c.res.status,
 				latencyMs,
 				enqueueFailed: c.get("enqueueFailed") ? 1 : 0,
+				source: c.get("source"),
+				reason: c.get("reason"),
+				deposits: transfers.deposits,
+				ignored: transfers.ignored.length,
+				held: transfers.held,
 			}),
 		);
+		const counts = new Map<string, number>();
+		for (const { reason, chain } of transfers.ignored) {
+			counts.set(`${reason}\n${chain}`, (counts.get(`${reason}\n${chain}`) ?? 0) + 1);
+		}
+		for (const [key, count] of counts) {
+			const [reason = "", chain = ""] = key.split("\n");
+			c.env.METRICS?.writeDataPoint(
+				toDataPoint(IGNORED, {
+					kind: "ignored",
+					worker: "edge",
+					versionId,
+					source: c.get("source"),
+					reason,
+					chain,
+					count,
+				}),
+			);
+		}
 	} catch (error) {
 		console.error("metrics write failed:", error);
 	}

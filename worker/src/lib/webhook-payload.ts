@@ -10,12 +10,14 @@
  * Unknown top-level fields are ignored; `null` means absent, as in the original API.
  *
  * Rules (each broken rule is a 422 naming the field):
+ * - No key appears twice anywhere in the body (./json-scan.ts): parsers disagree on
+ *   which copy of a repeated key counts, so a signed body must be read one way only.
  * - `tx_hash` per chain: EVM chains (bep20, erc20) `0x` + 64 hex; TRON (trc20) 64 hex with or
  *   without `0x`. Normalised to lower case, TRON without `0x`, so the deterministic `tx_id` of a
  *   redelivery does not depend on how the sender spelled the hash.
- * - `amount` (required): a decimal string, canonicalised exactly (see ./decimal.ts). A JSON number
- *   is converted from its exact source text, never through a float (`10.50` → "10.5"); one in
- *   exponent form (`1e3`) is refused.
+ * - `amount` (required): a decimal string, canonicalised exactly (see ./decimal.ts), written
+ *   without spaces around it. A JSON number is converted from its exact source text, never
+ *   through a float (`10.50` → "10.5"); one in exponent form (`1e3`) is refused.
  * - `confirmations`, `log_index`: whole numbers >= 0 (digit strings accepted, as the original
  *   coerced them); `confirmations` absent → null, `log_index` absent → 0.
  * - `block_number`: a whole number within Postgres bigint, carried as a decimal string.
@@ -31,7 +33,8 @@
  *   put Telegram ids or notes there) stay metadata only, and the deposit is attributed by address
  *   or parked as unmatched. Top-level and metadata ids that disagree are refused.
  * - `metadata`: an object of at most {@link METADATA_MAX_BYTES} bytes as JSON and
- *   {@link METADATA_MAX_DEPTH} levels of nesting.
+ *   {@link METADATA_MAX_DEPTH} levels of nesting, holding nothing the ledger cannot store
+ *   (./storable-json.ts: U+0000, lone surrogates, numbers a double cannot hold exactly).
  *
  * @module
  */
@@ -43,9 +46,11 @@ import {
 	canonicalInteger,
 	type Exact,
 	ExactNumber,
+	exactJson,
 	isPlainObject,
-	parseJsonExact,
 } from "./decimal";
+import { type DuplicateKey, scanJson } from "./json-scan";
+import { findUnstorable } from "./storable-json";
 
 export const METADATA_MAX_BYTES = 4096;
 export const METADATA_MAX_DEPTH = 5;
@@ -86,9 +91,12 @@ export interface PayloadIssue {
 	message: string;
 }
 
+/** Why a body was refused, for the metrics data point. */
+export type PayloadRefusal = "invalid_json" | "duplicate_key" | "unstorable_text" | "validation_failed";
+
 export type PayloadResult =
 	| { ok: true; deposit: DepositFields }
-	| { ok: false; status: 400 | 422; message: string; issues?: PayloadIssue[] };
+	| { ok: false; status: 400 | 422; reason: PayloadRefusal; message: string; issues?: PayloadIssue[] };
 
 const EVM = { txHash: /^0x[0-9a-f]{64}$/ };
 const TRON = { txHash: /^(?:0x)?[0-9a-f]{64}$/ };
@@ -170,6 +178,16 @@ const metadataSchema = z
 			ctx.addIssue({ code: "custom", message: `is nested more than ${METADATA_MAX_DEPTH} levels deep` });
 			return null;
 		}
+		const unstorable = findUnstorable(value);
+		if (unstorable) {
+			ctx.addIssue({
+				code: "custom",
+				path: [unstorable.path],
+				message: unstorable.message,
+				params: { unstorable: true },
+			});
+			return null;
+		}
 		if (longerThan(JSON.stringify(value), METADATA_MAX_BYTES)) {
 			ctx.addIssue({ code: "custom", message: `is larger than ${METADATA_MAX_BYTES} bytes as JSON` });
 			return null;
@@ -198,7 +216,8 @@ function bodySchema(chain: Chain) {
 				.optional()
 				.transform((value, ctx): string => {
 					if (value === undefined || value === null) return exact({ ok: false, message: "is required" }, ctx);
-					if (typeof value === "string") return exact(canonicalAmount(value.trim()), ctx);
+					// Not trimmed: an amount is money, written exactly as the ledger will hold it.
+					if (typeof value === "string") return exact(canonicalAmount(value), ctx);
 					if (value instanceof ExactNumber) {
 						return exact(
 							value.source === undefined
@@ -292,6 +311,20 @@ function schemaFor(chain: Chain) {
 	return schema;
 }
 
+/** The 422 for a key given twice, naming it. */
+export function duplicateKeyFailure({ path, key }: DuplicateKey): PayloadResult & { ok: false } {
+	const field = path ? `${path}.${key}` : key;
+	const message =
+		"is given more than once: each key may appear once in a signed body, since parsers disagree on which copy counts";
+	return {
+		ok: false,
+		status: 422,
+		reason: "duplicate_key",
+		message: `${field} ${message}`,
+		issues: [{ field, message }],
+	};
+}
+
 /** Most issues listed in one answer: enough to fix a body, bounded for hostile ones. */
 const MAX_ISSUES = 10;
 
@@ -307,20 +340,31 @@ const MAX_ISSUES = 10;
 export function parseWebhookPayload(text: string, chain: Chain): PayloadResult {
 	let json: unknown;
 	try {
-		json = parseJsonExact(text);
+		json = JSON.parse(text);
 	} catch (error) {
-		return { ok: false, status: 400, message: `the body is not valid JSON: ${(error as Error).message}` };
+		return {
+			ok: false,
+			status: 400,
+			reason: "invalid_json",
+			message: `the body is not valid JSON: ${(error as Error).message}`,
+		};
 	}
-	if (!isPlainObject(json)) return { ok: false, status: 400, message: "the body must be a JSON object" };
-	const parsed = schemaFor(chain).safeParse(json);
+	if (!isPlainObject(json)) {
+		return { ok: false, status: 400, reason: "invalid_json", message: "the body must be a JSON object" };
+	}
+	const scan = scanJson(text);
+	if (scan.duplicate) return duplicateKeyFailure(scan.duplicate);
+	const parsed = schemaFor(chain).safeParse(exactJson(text, json, scan.longNumbers));
 	if (parsed.success) return { ok: true, deposit: parsed.data };
 	const issues = parsed.error.issues.slice(0, MAX_ISSUES).map((issue) => ({
 		field: issue.path.map(String).join(".") || "(body)",
 		message: issue.message,
 	}));
+	const unstorable = parsed.error.issues.some((i) => i.code === "custom" && i.params?.unstorable);
 	return {
 		ok: false,
 		status: 422,
+		reason: unstorable ? "unstorable_text" : "validation_failed",
 		message: issues.map((i) => `${i.field} ${i.message}`).join("; "),
 		issues,
 	};

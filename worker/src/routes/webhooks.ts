@@ -1,88 +1,161 @@
 /**
- * `POST /api/v1/webhooks/:chain`: a deposit webhook, answered in milliseconds.
+ * `POST /api/v1/webhooks/:name`: a deposit webhook, answered in milliseconds. `:name` is a chain
+ * (`bep20`, `erc20`, `trc20`) for our own format, or the name of a provider source (`moralis`,
+ * `alchemy`, …; ./provider-webhooks.ts). Sources are configuration (lib/webhook-sources.ts).
  *
- * Order of work: body size, enforced by the app's body limit before any route (413) → known
- * chain (404) → signature over the raw bytes (401; 503 when no secret is configured) → JSON
- * media type (415) → UTF-8 and JSON (400) → fields (422) → deterministic `tx_id` →
- * `queue.send` (503 with Retry-After when the queue refuses, so the sender retries and nothing
- * is lost) → 202 `{"ok": true, "tx_id": "..."}`. Nothing here waits on the database.
- *
- * The media type is checked after the signature so that unsigned callers learn nothing but 401.
+ * Our own format, order of work: body size, enforced by the app's body limit before any route
+ * (413) → known chain (404) → the signature over the raw bytes, against the sources whose scheme
+ * the headers name: Standard Webhooks (or its Svix names) or, where a source enables it, the
+ * original senders' `X-Signature` (401; 503 when no secret is configured) → the source's sunset
+ * and rate limit (401, 429) and its chains (403) → JSON media type (415) → UTF-8 and JSON (400)
+ * → fields (422) → deterministic `tx_id` → for `X-Signature`, the replay guard (a body seen
+ * before is answered 200 `duplicate`) → `queue.send` (503 with Retry-After when the queue refuses,
+ * so the sender retries and nothing is lost) → 202 `{"ok": true, "tx_id": "..."}`. Nothing here
+ * waits on the database.
  *
  * @module
  */
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import { CHAINS, type Chain, type DepositMessage } from "../../../schema/queue-message";
 import { depositTxId } from "../../../schema/tx-id";
 import type { AppEnv } from "../env";
 import { ApiError, serviceUnavailable } from "../errors";
 import { enqueue } from "../lib/deposit-queue";
-import { verifySignature } from "../lib/signature";
+import { bodyDigest, hasStandardHeaders, type Scheme } from "../lib/signature";
+import { admit, authenticate, jsonText, refuse, sendOnce } from "../lib/webhook-intake";
 import { parseWebhookPayload } from "../lib/webhook-payload";
-
-const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
+import { SourceConfigError, type WebhookSource, webhookSources } from "../lib/webhook-sources";
+import { providerWebhook } from "./provider-webhooks";
 
 function isChain(value: string): value is Chain {
 	return (CHAINS as readonly string[]).includes(value);
 }
 
-function isJson(contentType: string | undefined): boolean {
-	const type = (contentType ?? "").split(";", 1)[0]!.trim().toLowerCase();
-	return type === "application/json" || (type.startsWith("application/") && type.endsWith("+json"));
+/** Whether a path is a provider webhook's, whose bodies (a block's worth of transfers) may be larger. */
+export function isProviderWebhookPath(path: string): boolean {
+	const match = /^\/api\/v1\/webhooks\/([^/]+)\/?$/.exec(path);
+	return match !== null && !isChain(match[1]!.toLowerCase());
 }
 
-export const webhooks = new Hono<AppEnv>().post("/:chain", async (c) => {
-	const chain = c.req.param("chain").toLowerCase();
-	if (!isChain(chain)) {
-		throw new ApiError(404, "not_found", `unknown chain; known chains: ${CHAINS.join(", ")}`, {
-			known_chains: CHAINS,
-		});
-	}
-	c.set("chain", chain);
-
-	const raw = new Uint8Array(await c.req.arrayBuffer());
-	const verified = await verifySignature(c.req.raw.headers, raw, {
-		secrets: c.env.WEBHOOK_SECRETS,
-		legacy: c.env.LEGACY_SIGNATURES === "true",
-	});
-	if (!verified.ok) {
-		if (verified.reason === "not_configured") {
-			// A deployment without secrets: refuse, but retryably, so deposits wait for the fix.
-			throw serviceUnavailable(verified.message);
-		}
-		throw new ApiError(401, "signature_invalid", verified.message);
-	}
-
-	if (!isJson(c.req.header("content-type"))) {
-		throw new ApiError(415, "unsupported_media_type", "send the webhook as Content-Type: application/json");
-	}
-	let text: string;
+function sourcesOf(c: Context<AppEnv>): ReadonlyMap<string, WebhookSource> {
 	try {
-		text = utf8.decode(raw);
-	} catch {
-		throw new ApiError(400, "bad_request", "the body is not valid UTF-8");
+		return webhookSources(c.env as unknown as { WEBHOOK_SOURCES?: unknown });
+	} catch (error) {
+		if (!(error instanceof SourceConfigError)) throw error;
+		console.error(error.message);
+		return refuse(
+			c,
+			"misconfigured",
+			serviceUnavailable(`${error.message}; nothing was accepted, retry later`),
+		);
 	}
-	const payload = parseWebhookPayload(text, chain);
+}
+
+/** The scheme a request to our own format's route signs with, from its headers. */
+function schemeOf(headers: Headers): Scheme | null {
+	if (hasStandardHeaders(headers)) return "standard-webhooks";
+	if (headers.has("x-signature") || headers.has("x-hub-signature-256")) return "x-signature";
+	return null;
+}
+
+async function ownFormat(c: Context<AppEnv>, chain: Chain, sources: ReadonlyMap<string, WebhookSource>) {
+	c.set("chain", chain);
+	const raw = new Uint8Array(await c.req.arrayBuffer());
+	const ours = [...sources.values()].filter((s) => s.format === "cricalgo" && s.enabled);
+	const scheme = schemeOf(c.req.raw.headers);
+	const candidates = ours.filter((s) => s.scheme === scheme);
+	if (scheme === null || candidates.length === 0) {
+		const legacy = ours.some((s) => s.scheme === "x-signature");
+		refuse(
+			c,
+			scheme === null ? "missing_signature" : "wrong_scheme",
+			new ApiError(
+				401,
+				"signature_invalid",
+				scheme === "x-signature"
+					? "legacy signatures (X-Signature) are not accepted here: sign with Standard Webhooks (webhook-id, webhook-timestamp, webhook-signature)"
+					: `missing signature: send webhook-id, webhook-timestamp and webhook-signature (or svix-id, svix-timestamp, svix-signature)${legacy ? ", or X-Signature" : ""}`,
+			),
+		);
+	}
+	const { source, webhookId } = await authenticate(c, candidates, scheme!, raw);
+	await admit(c, source);
+	if (!source.chains.has(chain)) {
+		refuse(
+			c,
+			"chain_not_enabled",
+			new ApiError(
+				403,
+				"forbidden",
+				`webhook source ${source.name} is not enabled for ${chain} (chains: ${[...source.chains].join(", ")})`,
+			),
+		);
+	}
+
+	const payload = parseWebhookPayload(jsonText(c, raw), chain);
 	if (!payload.ok) {
-		throw payload.status === 400
-			? new ApiError(400, "bad_request", payload.message)
-			: new ApiError(422, "validation_failed", payload.message, { issues: payload.issues });
+		refuse(
+			c,
+			payload.reason,
+			payload.status === 400
+				? new ApiError(400, "bad_request", payload.message)
+				: new ApiError(422, "validation_failed", payload.message, { issues: payload.issues }),
+		);
 	}
 
 	const { deposit } = payload;
 	const txId = await depositTxId(chain, deposit.tx_hash, deposit.log_index);
+	const digest = await bodyDigest(raw);
 	const message: DepositMessage = {
 		v: 1,
 		tx_id: txId,
 		...deposit,
-		webhook_id: verified.webhookId,
+		// The X-Signature scheme gives no id: a redelivery of the same bytes gets the same one.
+		webhook_id: webhookId ?? `legacy:${digest}`,
 		received_at: new Date().toISOString(),
+		source: source.name,
 	};
-	if (!(await enqueue(c.env.DEPOSITS, message))) {
+	if (source.sunset) c.header("Sunset", source.sunset.toUTCString());
+	const outcome = await sendOnce(c, source, digest, () => enqueue(c.env.DEPOSITS, message));
+	if (outcome === "refused") {
 		c.set("enqueueFailed", true);
-		throw serviceUnavailable(
-			"the deposit queue did not accept the webhook; nothing was recorded, retry later",
+		refuse(
+			c,
+			"queue_unavailable",
+			serviceUnavailable("the deposit queue did not accept the webhook; nothing was recorded, retry later"),
 		);
 	}
+	if (outcome === "duplicate")
+		return c.json({ ok: true as const, tx_id: txId, duplicate: true as const }, 200);
+	c.set("transfers", { deposits: 1, held: 0, ignored: [] });
 	return c.json({ ok: true as const, tx_id: txId }, 202);
+}
+
+export const webhooks = new Hono<AppEnv>().post("/:name", async (c) => {
+	const name = c.req.param("name").toLowerCase();
+	// One pattern serves both: the metrics name the one that answered.
+	c.set("route", "/api/v1/webhooks/:chain");
+	const sources = sourcesOf(c);
+	if (isChain(name)) return ownFormat(c, name, sources);
+	const source = sources.get(name);
+	if (source && source.format !== "cricalgo" && source.enabled) {
+		c.set("route", "/api/v1/webhooks/:source");
+		return providerWebhook(c, source);
+	}
+	const providers = [...sources.values()]
+		.filter((s) => s.format !== "cricalgo" && s.enabled)
+		.map((s) => s.name);
+	return refuse(
+		c,
+		"unknown_route",
+		new ApiError(
+			404,
+			"not_found",
+			`unknown chain or webhook source; chains: ${CHAINS.join(", ")}; sources: ${providers.join(", ") || "none"}`,
+			{
+				known_chains: CHAINS,
+				known_sources: providers,
+			},
+		),
+	);
 });

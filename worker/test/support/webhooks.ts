@@ -1,12 +1,15 @@
 /**
  * Builds webhook requests the way real senders do: Standard Webhooks signatures from the
- * official `standardwebhooks` package, legacy `X-Signature`
- * headers as the original senders computed them, and deposit bodies of both original shapes.
+ * official `standardwebhooks` package, the same scheme under its Svix header names from the
+ * official `svix` package, legacy `X-Signature` headers as the original senders computed them
+ * (hex HMAC-SHA256 of the body, keyed by the secret's text: the original's
+ * app/api/v1/webhooks.py and scripts/smoke_test.py), and deposit bodies of both original shapes.
  *
  * @module
  */
 import { Webhook } from "standardwebhooks";
-import { TEST_WEBHOOK_SECRET } from "../../../test/projects";
+import { Webhook as SvixWebhook } from "svix";
+import { TEST_LEGACY_SECRET, TEST_WEBHOOK_SECRET } from "../../../test/projects";
 
 export const BASE = "https://edge.test";
 export const WEBHOOK_URL = `${BASE}/api/v1/webhooks/bep20`;
@@ -52,6 +55,43 @@ export function signedInit(
 		...options.headers,
 	};
 	return { method: "POST", headers, body };
+}
+
+/**
+ * Signs `payload` with the official `svix` library and sends it under the Svix header names
+ * (`svix-id`, `svix-timestamp`, `svix-signature`), as a Svix-based sender does.
+ */
+export function svixInit(
+	payload: unknown,
+	options: { secret?: string; id?: string; at?: Date } = {},
+): RequestInit & { headers: Record<string, string>; body: string } {
+	const body = typeof payload === "string" ? payload : JSON.stringify(payload);
+	const id = options.id ?? `msg_${crypto.randomUUID()}`;
+	const at = options.at ?? new Date();
+	const headers = {
+		"content-type": "application/json",
+		"svix-id": id,
+		"svix-timestamp": String(Math.floor(at.getTime() / 1000)),
+		"svix-signature": new SvixWebhook(options.secret ?? TEST_WEBHOOK_SECRET).sign(id, at, body),
+	};
+	return { method: "POST", headers, body };
+}
+
+/** A request as the original senders send it: `X-Signature` over the exact body bytes. */
+export async function legacyInit(
+	payload: unknown,
+	options: { secret?: string; header?: string; prefix?: string } = {},
+): Promise<RequestInit & { headers: Record<string, string>; body: string }> {
+	const body = typeof payload === "string" ? payload : JSON.stringify(payload);
+	const signature = await legacySignature(options.secret ?? TEST_LEGACY_SECRET, body);
+	return {
+		method: "POST",
+		headers: {
+			"content-type": "application/json",
+			[options.header ?? "x-signature"]: `${options.prefix ?? ""}${signature}`,
+		},
+		body,
+	};
 }
 
 /** The original senders' signature: hex HMAC-SHA256 of the body, keyed by the secret's text. */

@@ -1,0 +1,129 @@
+/**
+ * An Alchemy Notify "Address Activity" webhook body, as Alchemy documents it
+ * (https://www.alchemy.com/docs/reference/address-activity-webhook): `webhookId`, `id` (the
+ * event), `type: "ADDRESS_ACTIVITY"` and `event {network, activity[]}`. A token transfer in
+ * `activity[]` has `category` "token" (or "erc20"), `hash`, `fromAddress`, `toAddress`,
+ * `blockNum` (hex), `rawContract {rawValue (hex base units), address, decimals}` and its `log`
+ * (`logIndex` in hex, `removed` when a reorg took the block away). `value` is the amount as a
+ * float and is never read.
+ *
+ * Mapped to deposits: a mined transfer → `pending` with 1 confirmation (Alchemy reports a
+ * transfer once, when mined, and never its finality: the deposit is credited once its
+ * confirmations are seen, by a later report or on chain); `log.removed: true` → `removed`.
+ * Native coin (`external`, `internal`) and NFT activity is not a USDT transfer: ignored.
+ *
+ * @module
+ */
+import { z } from "zod";
+import {
+	blockNumber,
+	evmAddress,
+	fieldIssues,
+	hexQuantity,
+	MAX_TRANSFERS,
+	refusalOf,
+	storableText,
+	txHash,
+} from "./provider-fields";
+import type { ProviderPayload } from "./provider-payload";
+import type { TokenTransfer } from "./token-transfers";
+import type { WebhookSource } from "./webhook-sources";
+
+const TOKEN_CATEGORIES = new Set(["token", "erc20"]);
+
+const tokenActivity = z.looseObject({
+	hash: txHash,
+	fromAddress: evmAddress,
+	toAddress: evmAddress,
+	blockNum: blockNumber.optional(),
+	rawContract: z.looseObject({
+		// A uint256 is at most 64 hex digits.
+		rawValue: hexQuantity(64),
+		address: evmAddress,
+		decimals: z.number().int().min(0).max(255).nullish(),
+		decimal: hexQuantity(2).nullish(),
+	}),
+	log: z.looseObject({
+		logIndex: hexQuantity(8).refine((n) => n <= 2_147_483_647n, "is larger than a log index can be"),
+		removed: z.boolean().default(false),
+		blockHash: txHash.optional(),
+	}),
+});
+
+const bodySchema = z.looseObject({
+	id: storableText(128).optional(),
+	webhookId: storableText(128).optional(),
+	type: z.literal("ADDRESS_ACTIVITY", {
+		error: "must be ADDRESS_ACTIVITY: this route takes Address Activity webhooks",
+	}),
+	event: z.looseObject({
+		network: z.string({ error: "must be the network name, e.g. ETH_MAINNET" }).max(64),
+		activity: z
+			.array(z.looseObject({ category: z.string().max(32).optional(), hash: z.string().max(130).optional() }))
+			.max(MAX_TRANSFERS, `holds more than ${MAX_TRANSFERS} transfers`),
+	}),
+});
+
+/** Reads a parsed Alchemy body into token transfers for `source`. */
+export function parseAlchemyPayload(json: unknown, source: WebhookSource): ProviderPayload {
+	const parsed = bodySchema.safeParse(json);
+	if (!parsed.success)
+		return { ok: false, reason: refusalOf(parsed.error), issues: fieldIssues(parsed.error) };
+	const { event } = parsed.data;
+	const network = source.networks.get(event.network);
+	if (!network || !source.chains.has(network.chain)) {
+		return {
+			ok: false,
+			reason: "chain_not_enabled",
+			issues: [
+				{
+					field: "event.network",
+					message: network
+						? `is ${network.chain}, which source ${source.name} is not enabled for (chains: ${[...source.chains].join(", ")})`
+						: `is not a network source ${source.name} knows (${[...source.networks.keys()].join(", ")}); map it in its networks`,
+				},
+			],
+		};
+	}
+	const transfers: TokenTransfer[] = [];
+	const others: { field: string; txHash: string | null }[] = [];
+	for (const [i, item] of event.activity.entries()) {
+		const field = `event.activity.${i}`;
+		if (!TOKEN_CATEGORIES.has(item.category ?? "")) {
+			others.push({ field, txHash: typeof item.hash === "string" ? item.hash.toLowerCase() : null });
+			continue;
+		}
+		const activity = tokenActivity.safeParse(item);
+		if (!activity.success) {
+			return {
+				ok: false,
+				reason: refusalOf(activity.error),
+				issues: fieldIssues(activity.error).map((x) => ({ ...x, field: `${field}.${x.field}` })),
+			};
+		}
+		const a = activity.data;
+		const stated = a.rawContract.decimals ?? a.rawContract.decimal;
+		transfers.push({
+			field,
+			chain: network.chain,
+			txHash: a.hash,
+			logIndex: Number(a.log.logIndex),
+			token: a.rawContract.address,
+			from: a.fromAddress,
+			to: a.toAddress,
+			rawValue: a.rawContract.rawValue,
+			decimals: stated === undefined || stated === null ? null : Number(stated),
+			toWatched: null,
+			status: a.log.removed ? "removed" : "pending",
+			confirmations: a.log.removed ? null : 1,
+			blockNumber: a.blockNum ?? null,
+			details: {
+				provider: "alchemy",
+				...(parsed.data.webhookId ? { webhook: parsed.data.webhookId } : {}),
+				...(parsed.data.id ? { event_id: parsed.data.id } : {}),
+				...(a.log.blockHash ? { block_hash: a.log.blockHash } : {}),
+			},
+		});
+	}
+	return { ok: true, test: false, transfers, others, eventId: parsed.data.id ?? null };
+}

@@ -1,0 +1,111 @@
+/**
+ * A Moralis Streams webhook body (EVM), as Moralis documents it: `confirmed`, `chainId` (hex),
+ * `streamId`, `tag`, `block {number, hash, timestamp}` and the decoded `erc20Transfers[]`, each
+ * with `transactionHash`, `logIndex`, `contract`, `from`, `to`, `value` (base units, as digits),
+ * `tokenDecimals` and `triggered_by` (the stream's addresses the transfer matched)
+ * (https://docs.moralis.com/streams/webhooks/webhook-payloads; the field list of the Streams
+ * API's webhook model). Moralis writes every number as a string.
+ *
+ * Mapped to deposits:
+ * - `confirmed: false` (sent when the block is mined) → `pending` with 1 confirmation;
+ *   `confirmed: true` (sent once the chain's "blocks until confirmed" have passed) → `confirmed`
+ *   with that many confirmations (18 on BSC, 12 on Ethereum). The two may arrive in either
+ *   order: confirmations only grow at settlement.
+ * - A transfer whose `to` is not among its `triggered_by` left a watched address: `outgoing`.
+ * - The mandatory test webhook, sent when a stream is created or updated, has an empty `chainId`
+ *   and nothing in it (https://docs.moralis.com/streams/quickstart/receive-your-first-webhook):
+ *   it is answered 200 and enqueues nothing. It is signed like every other delivery.
+ *
+ * @module
+ */
+import { z } from "zod";
+import {
+	blockNumber,
+	decimalDigits,
+	evmAddress,
+	fieldIssues,
+	MAX_TRANSFERS,
+	refusalOf,
+	smallInteger,
+	storableText,
+	txHash,
+} from "./provider-fields";
+import type { ProviderPayload } from "./provider-payload";
+import type { TokenTransfer } from "./token-transfers";
+import type { WebhookSource } from "./webhook-sources";
+
+const transferSchema = z.looseObject({
+	transactionHash: txHash,
+	logIndex: smallInteger,
+	contract: evmAddress,
+	from: evmAddress,
+	to: evmAddress,
+	// A uint256 has at most 78 decimal digits.
+	value: decimalDigits(78).transform((v) => BigInt(v)),
+	tokenDecimals: z.union([decimalDigits(2).transform(Number), z.literal(""), z.null()]).optional(),
+	triggered_by: z.array(evmAddress).max(MAX_TRANSFERS).optional(),
+});
+
+const bodySchema = z.looseObject({
+	confirmed: z.boolean({ error: "must be true or false" }),
+	chainId: z.string({ error: "must be the chain id as a hex string, e.g. 0x38" }).max(20),
+	streamId: storableText(128).optional(),
+	tag: storableText(256).optional(),
+	block: z
+		.looseObject({
+			number: z.union([blockNumber, z.literal("")]).optional(),
+			hash: z.union([txHash, z.literal("")]).optional(),
+		})
+		.optional(),
+	erc20Transfers: z
+		.array(transferSchema)
+		.max(MAX_TRANSFERS, `holds more than ${MAX_TRANSFERS} transfers`)
+		.default([]),
+});
+
+/** Reads a parsed Moralis body into token transfers for `source`. */
+export function parseMoralisPayload(json: unknown, source: WebhookSource): ProviderPayload {
+	const parsed = bodySchema.safeParse(json);
+	if (!parsed.success)
+		return { ok: false, reason: refusalOf(parsed.error), issues: fieldIssues(parsed.error) };
+	const body = parsed.data;
+	if (body.erc20Transfers.length === 0) return { ok: true, test: body.chainId === "", transfers: [] };
+	const network = source.networks.get(body.chainId.toLowerCase());
+	if (!network || !source.chains.has(network.chain)) {
+		return {
+			ok: false,
+			reason: "chain_not_enabled",
+			issues: [
+				{
+					field: "chainId",
+					message: network
+						? `is ${network.chain}, which source ${source.name} is not enabled for (chains: ${[...source.chains].join(", ")})`
+						: `is not a chain source ${source.name} knows (${[...source.networks.keys()].join(", ")}); map it in its chain_ids`,
+				},
+			],
+		};
+	}
+	const details: Record<string, string> = { provider: "moralis" };
+	if (body.streamId) details.stream_id = body.streamId;
+	if (body.tag) details.tag = body.tag;
+	if (body.block?.hash) details.block_hash = body.block.hash;
+	const transfers = body.erc20Transfers.map(
+		(t, i): TokenTransfer => ({
+			field: `erc20Transfers.${i}`,
+			chain: network.chain,
+			txHash: t.transactionHash,
+			logIndex: t.logIndex,
+			token: t.contract,
+			from: t.from,
+			to: t.to,
+			rawValue: t.value,
+			decimals: typeof t.tokenDecimals === "number" ? t.tokenDecimals : null,
+			toWatched: t.triggered_by ? t.triggered_by.includes(t.to) : null,
+			status: body.confirmed ? "confirmed" : "pending",
+			confirmations: body.confirmed ? network.confirmedAt : 1,
+			blockNumber: body.block?.number || null,
+			details,
+		}),
+	);
+	return { ok: true, test: false, transfers };
+}
