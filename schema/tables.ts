@@ -121,13 +121,17 @@ export const auditLogs = pgTable("audit_logs", {
 	createdAt: createdAt(),
 });
 
-/** Where a deposit stands. `reverted`: removed by a reorg before credit; `reversed`: after. */
+/**
+ * Where a deposit stands. `reverted`: removed by a reorg before credit; `reversed`: after.
+ * `held`: kept for an operator's review (`hold_reason` says why), never credited while held.
+ */
 export const depositStatus = pgEnum("deposit_state", [
 	"pending",
 	"credited",
 	"unmatched",
 	"reverted",
 	"reversed",
+	"held",
 ]);
 
 /**
@@ -154,6 +158,19 @@ export const deposits = pgTable(
 		/** The chain's threshold when the deposit was last settled (the CONFIRMATIONS var). */
 		requiredConfirmations: integer("required_confirmations").notNull(),
 		blockNumber: bigint("block_number", { mode: "bigint" }),
+		/** The block hash the chain gave when the transfer was verified; a change means a reorg. */
+		blockHash: varchar("block_hash", { length: 80 }),
+		/** When the transfer was last checked on chain (NULL: never, e.g. in `sender` mode). */
+		chainCheckedAt: timestamp("chain_checked_at", { withTimezone: true }),
+		/**
+		 * Which inclusion of the transfer in a block this row stands for: 1 at first, one more
+		 * each time a transfer removed by a reorg is confirmed again. Ledger rows carry it.
+		 */
+		inclusion: integer("inclusion").notNull().default(1),
+		/** Why the deposit is `held` (e.g. `chain_mismatch`); NULL otherwise. */
+		holdReason: varchar("hold_reason", { length: 64 }),
+		/** What the rules or the chain said when the deposit was held, for the reviewer. */
+		holdDetail: jsonb("hold_detail"),
 		webhookId: varchar("webhook_id", { length: 256 }),
 		metadata: jsonb("metadata"),
 		firstSeenAt: timestamp("first_seen_at", { withTimezone: true }).notNull().defaultNow(),
