@@ -160,15 +160,15 @@ async function writeDeposits(db: Session, mapping: Mapping, held: boolean, progr
 		await db.query(
 			`INSERT INTO deposits (id, chain, tx_hash, log_index, amount, currency, to_address, user_id, status,
 				confirmations, required_confirmations, block_number, metadata, first_seen_at, updated_at, credited_at
-				${held ? ", hold_reason" : ""})
+				${held ? ", hold_reason, hold_detail" : ""})
 			 SELECT d.id, d.chain, d.tx_hash, d.log_index, d.amount, d.currency, d.to_address, d.user_id,
 				d.status::deposit_state, d.confirmations, d.required_confirmations, d.block_number,
 				jsonb_build_object('adopted_from', d.sources), COALESCE(d.first_seen_at, now()), now(),
 				CASE WHEN d.status = 'credited' THEN COALESCE(d.credited_at, d.first_seen_at, now()) END
-				${held ? ", d.hold_reason" : ""}
+				${held ? ", d.hold_reason, CASE WHEN d.hold_problem IS NOT NULL THEN jsonb_build_object('problem', d.hold_problem) END" : ""}
 			 FROM jsonb_to_recordset($1::jsonb) AS d(id uuid, chain text, tx_hash text, log_index int, amount numeric,
 				currency text, to_address text, user_id uuid, status text, confirmations int, required_confirmations int,
-				block_number bigint, sources jsonb, first_seen_at timestamptz, credited_at timestamptz, hold_reason text)`,
+				block_number bigint, sources jsonb, first_seen_at timestamptz, credited_at timestamptz, hold_reason text, hold_problem text)`,
 			[
 				JSON.stringify(
 					part.map((d) => ({
@@ -188,6 +188,7 @@ async function writeDeposits(db: Session, mapping: Mapping, held: boolean, progr
 						first_seen_at: d.firstSeenAt,
 						credited_at: d.creditedAt,
 						hold_reason: d.holdReason,
+						hold_problem: d.holdProblem,
 					})),
 				),
 			],

@@ -83,7 +83,10 @@ export interface BackfilledDeposit {
 	currency: string;
 	userId: string | null;
 	status: "credited" | "pending" | "held";
-	holdReason: string | null;
+	/** Why a `held` deposit is held: a short code (`hold_reason`); the problem itself is `holdProblem`. */
+	holdReason: "adopted_history" | null;
+	/** What an operator must look at, in words (kept in `hold_detail`). */
+	holdProblem: string | null;
 	confirmations: number | null;
 	requiredConfirmations: number;
 	blockNumber: string | null;
@@ -210,7 +213,8 @@ export async function mapLegacyDeposits(records: LegacyRecord[], options: Mappin
 				deposits.push({
 					...depositFields(first, group),
 					status: "held",
-					holdReason: `adopted history: ${problem}`,
+					holdReason: "adopted_history",
+					holdProblem: problem,
 					userId: null,
 					creditedAt: null,
 				});
@@ -225,6 +229,7 @@ export async function mapLegacyDeposits(records: LegacyRecord[], options: Mappin
 			...depositFields(first, group),
 			status: credited ? "credited" : "pending",
 			holdReason: null,
+			holdProblem: null,
 			requiredConfirmations: credited ? ORIGINAL_CONFIRMATIONS : options.thresholds[first.chain],
 		});
 		if (row) {
@@ -238,7 +243,10 @@ export async function mapLegacyDeposits(records: LegacyRecord[], options: Mappin
 	return { deposits, decisions };
 }
 
-function depositFields(first: Keyed, group: Keyed[]): Omit<BackfilledDeposit, "status" | "holdReason"> {
+function depositFields(
+	first: Keyed,
+	group: Keyed[],
+): Omit<BackfilledDeposit, "status" | "holdReason" | "holdProblem"> {
 	const r = first.record;
 	const dates = group
 		.map((g) => g.record.createdAt)

@@ -160,7 +160,7 @@ k AS (
 		mm.d_amount AS amount, mm.d_currency AS currency, mm.d_status AS old_status,
 		mm.d_user_id AS old_user, mm.d_confirmations AS old_conf, mm.d_to_address AS old_address,
 		mm.d_block_number AS block_number, mm.d_webhook_id AS webhook_id, mm.d_metadata AS metadata,
-		mm.inserted_here,
+		mm.d_inclusion AS old_inclusion, mm.inserted_here,
 		GREATEST(mm.d_confirmations, max(mm.confirmations)) AS conf,
 		max(mm.threshold) AS threshold,
 		bool_or(mm.status = 'removed') AS removed,
@@ -174,7 +174,7 @@ k AS (
 	WHERE mm.agrees
 	GROUP BY mm.tx_id, mm.d_chain, mm.d_tx_hash, mm.d_log_index, mm.d_amount, mm.d_currency,
 		mm.d_status, mm.d_user_id, mm.d_confirmations, mm.d_to_address, mm.d_block_number,
-		mm.d_webhook_id, mm.d_metadata, mm.inserted_here
+		mm.d_webhook_id, mm.d_metadata, mm.d_inclusion, mm.inserted_here
 ),
 a AS (
 	SELECT k.*,
@@ -234,7 +234,7 @@ firsts AS (
 ),
 mm AS (
 	SELECT f.*, f.chain AS d_chain, f.tx_hash AS d_tx_hash, f.log_index AS d_log_index,
-		'pending'::deposit_state AS d_status, NULL::uuid AS d_user_id, NULL::int AS d_confirmations,
+		'pending'::deposit_state AS d_status, NULL::uuid AS d_user_id, NULL::int AS d_confirmations, 1 AS d_inclusion,
 		(f.amount = f.d_amount AND f.currency = f.d_currency) AS agrees, false AS inserted_here,
 		u.id AS known_user
 	FROM firsts f
@@ -312,7 +312,7 @@ WITH m AS MATERIALIZED (${INPUT}),
 dd AS MATERIALIZED (
 	SELECT d.id, d.chain, d.tx_hash, d.log_index, d.amount, d.currency, d.status, d.user_id,
 		d.confirmations, d.to_address, d.block_number, d.webhook_id,
-		d.metadata, ${INSERTED_HERE} AS inserted_here
+		d.metadata, d.inclusion, ${INSERTED_HERE} AS inserted_here
 	FROM deposits d
 	WHERE d.id = ANY (${BATCH_IDS})
 ),
@@ -321,7 +321,8 @@ mm AS MATERIALIZED (
 		dd.log_index AS d_log_index, dd.amount AS d_amount, dd.currency AS d_currency,
 		dd.status AS d_status, dd.user_id AS d_user_id, dd.confirmations AS d_confirmations,
 		dd.to_address AS d_to_address, dd.block_number AS d_block_number,
-		dd.webhook_id AS d_webhook_id, dd.metadata AS d_metadata, dd.inserted_here,
+		dd.webhook_id AS d_webhook_id, dd.metadata AS d_metadata, dd.inclusion AS d_inclusion,
+		dd.inserted_here,
 		(dd.amount = m.amount AND dd.currency = m.currency) AS agrees, u.id AS known_user
 	FROM m
 	LEFT JOIN dd ON dd.id = m.tx_id
@@ -332,55 +333,69 @@ ${RULES},
 dec AS (
 	SELECT r.id, r.chain, r.tx_hash, r.log_index, r.amount, r.currency, r.old_status, r.old_user,
 		r.old_conf, r.old_address, r.conf, r.threshold, r.to_address, r.first_i, r.first_removed_i,
-		r.outcome, r.new_status, r.new_user, false AS inserted_here
+		r.outcome, r.new_status, r.new_user, r.old_inclusion AS inclusion, false AS inserted_here
 	FROM ruled r
 	UNION ALL
 	SELECT k.id, k.chain, k.tx_hash, k.log_index, k.amount, k.currency, k.old_status, k.old_user,
 		k.old_conf, k.old_address, k.old_conf, k.threshold, k.old_address, k.first_i,
-		k.first_removed_i, k.old_status::text, k.old_status, k.old_user, true
+		k.first_removed_i, k.old_status::text, k.old_status, k.old_user, k.old_inclusion, true
 	FROM k
 	WHERE k.inserted_here
 ),
 credits AS (SELECT id, new_user AS user_id, amount, currency FROM dec WHERE outcome = 'credited'),
 reversals AS (SELECT id, old_user AS user_id, amount, currency FROM dec WHERE outcome = 'reversed'),
+-- What a reversal may take back: the deposit balance (with this batch's credits), then the
+-- winning balance; never the bonus balance, which is the platform's money, not the player's.
 available AS (
-	SELECT w.user_id,
-		w.deposit_balance + COALESCE((SELECT sum(c.amount) FROM credits c WHERE c.user_id = w.user_id), 0) AS amount
+	SELECT w.user_id, w.winning_balance AS winning,
+		w.deposit_balance + COALESCE((SELECT sum(c.amount) FROM credits c WHERE c.user_id = w.user_id), 0) AS deposit
 	FROM wallets w
 	WHERE w.user_id IN (SELECT user_id FROM reversals)
 ),
-taken AS (
-	SELECT r.*,
-		LEAST(r.amount, GREATEST(COALESCE(av.amount, 0) - COALESCE(sum(r.amount) OVER (
-			PARTITION BY r.user_id ORDER BY r.id ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0), 0)) AS taken
+-- Several reversals of one user draw in deposit order: \`before\` is what the earlier ones asked.
+asked AS (
+	SELECT r.*, COALESCE(av.deposit, 0) AS deposit_available,
+		COALESCE(av.deposit, 0) + COALESCE(av.winning, 0) AS total_available,
+		COALESCE(sum(r.amount) OVER (
+			PARTITION BY r.user_id ORDER BY r.id ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS before
 	FROM reversals r
 	LEFT JOIN available av ON av.user_id = r.user_id
+),
+taken AS (
+	SELECT x.*, LEAST(x.taken, GREATEST(x.deposit_available - LEAST(x.before, x.total_available), 0)) AS from_deposit
+	FROM (
+		SELECT a.*, LEAST(a.amount, GREATEST(a.total_available - a.before, 0)) AS taken FROM asked a
+	) x
 ),
 ledger AS (
 	INSERT INTO transactions (user_id, tx_type, amount, currency, related_entity, related_id, metadata)
 	SELECT c.user_id, 'deposit', c.amount, c.currency, 'deposit', c.id,
 		jsonb_build_object('chain', dec.chain, 'tx_hash', dec.tx_hash, 'log_index', dec.log_index,
-			'confirmations', dec.conf)
+			'confirmations', dec.conf, 'inclusion', dec.inclusion)
 	FROM credits c JOIN dec ON dec.id = c.id
 	UNION ALL
 	SELECT t.user_id, 'deposit_reversal', t.taken, t.currency, 'deposit', t.id,
-		jsonb_build_object('reason', 'reorg', 'shortfall', (t.amount - t.taken)::text)
-	FROM taken t WHERE t.taken > 0
+		jsonb_build_object('reason', 'reorg', 'inclusion', dec.inclusion,
+			'shortfall', (t.amount - t.taken)::numeric(30, 8)::text,
+			'from_deposit', t.from_deposit::numeric(30, 8)::text,
+			'from_winning', (t.taken - t.from_deposit)::numeric(30, 8)::text)
+	FROM taken t JOIN dec ON dec.id = t.id WHERE t.taken > 0
 	RETURNING 1
 ),
 moves AS (
-	SELECT user_id, sum(delta) AS delta
+	SELECT user_id, sum(deposit_delta) AS deposit_delta, sum(winning_delta) AS winning_delta
 	FROM (
-		SELECT user_id, amount AS delta FROM credits
-		UNION ALL SELECT user_id, -taken FROM taken WHERE taken > 0
+		SELECT user_id, amount AS deposit_delta, 0 AS winning_delta FROM credits
+		UNION ALL SELECT user_id, -from_deposit, -(taken - from_deposit) FROM taken WHERE taken > 0
 	) x
 	WHERE user_id IS NOT NULL
 	GROUP BY user_id
 ),
 wallet_moves AS (
-	UPDATE wallets w SET deposit_balance = w.deposit_balance + moves.delta, updated_at = now()
+	UPDATE wallets w SET deposit_balance = w.deposit_balance + moves.deposit_delta,
+		winning_balance = w.winning_balance + moves.winning_delta, updated_at = now()
 	FROM moves
-	WHERE w.user_id = moves.user_id AND moves.delta <> 0
+	WHERE w.user_id = moves.user_id AND (moves.deposit_delta <> 0 OR moves.winning_delta <> 0)
 	RETURNING 1
 ),
 shortfalls AS (
@@ -439,7 +454,8 @@ SELECT mm.i,
 	CASE
 		-- LOCK_ROWS created every wallet this can move; should one be missing all the same,
 		-- abort the whole transaction (a failed cast) rather than commit a credit without it.
-		WHEN (SELECT count(*) FROM wallet_moves) <> (SELECT count(*) FROM moves WHERE delta <> 0)
+		WHEN (SELECT count(*) FROM wallet_moves)
+				<> (SELECT count(*) FROM moves WHERE deposit_delta <> 0 OR winning_delta <> 0)
 			-- (mm.i keeps the cast from being folded, and raised, at plan time)
 			THEN ('settlement aborted: a wallet to move is missing, message ' || mm.i)::int::text
 		-- Every deposit INSERT_DEPOSITS inserted must have its outcome booked here (a credit
