@@ -104,11 +104,13 @@ export const transactions = pgTable(
 	},
 	(t) => [
 		index("idx_transactions_user_id").on(t.userId),
+		// One credit and one reversal per deposit and inclusion (`metadata.inclusion`, 1 where absent:
+		// rows written before inclusions were counted, and the original's adopted credits, are the first).
 		uniqueIndex("uq_transactions_deposit_credit")
-			.on(t.relatedId)
+			.on(t.relatedId, sql`(COALESCE(${t.metadata}->>'inclusion', '1'))`)
 			.where(sql`${t.txType} = 'deposit' AND ${t.relatedEntity} = 'deposit'`),
 		uniqueIndex("uq_transactions_deposit_reversal")
-			.on(t.relatedId)
+			.on(t.relatedId, sql`(COALESCE(${t.metadata}->>'inclusion', '1'))`)
 			.where(sql`${t.txType} = 'deposit_reversal' AND ${t.relatedEntity} = 'deposit'`),
 	],
 );
@@ -167,6 +169,15 @@ export const deposits = pgTable(
 		 * each time a transfer removed by a reorg is confirmed again. Ledger rows carry it.
 		 */
 		inclusion: integer("inclusion").notNull().default(1),
+		/**
+		 * The blocks that reorgs removed the transfer from, so that a late redelivery of a sighting
+		 * in one of them is never taken for a re-inclusion. A NULL element: an inclusion whose block
+		 * no message named was removed (a later sighting cannot be told from it: held).
+		 */
+		removedBlocks: bigint("removed_blocks", { mode: "bigint" })
+			.array()
+			.notNull()
+			.default(sql`'{}'::bigint[]`),
 		/** Why the deposit is `held` (e.g. `chain_mismatch`); NULL otherwise. */
 		holdReason: varchar("hold_reason", { length: 64 }),
 		/** What the rules or the chain said when the deposit was held, for the reviewer. */
@@ -212,18 +223,23 @@ export const depositConflicts = pgTable(
  * A reversal that the wallet could not cover in full: the wallet's user is frozen and the
  * shortfall waits here for an operator. The ledger never goes negative.
  */
-export const reversalShortfalls = pgTable("reversal_shortfalls", {
-	id: uuid("id").primaryKey().defaultRandom(),
-	depositId: uuid("deposit_id")
-		.notNull()
-		.unique()
-		.references(() => deposits.id, { onDelete: "cascade" }),
-	userId: uuid("user_id").references(() => users.id, { onDelete: "set null" }),
-	shortfall: money("shortfall").notNull(),
-	currency: varchar("currency", { length: 16 }).notNull(),
-	createdAt: createdAt(),
-	resolvedAt: timestamp("resolved_at", { withTimezone: true }),
-});
+export const reversalShortfalls = pgTable(
+	"reversal_shortfalls",
+	{
+		id: uuid("id").primaryKey().defaultRandom(),
+		depositId: uuid("deposit_id")
+			.notNull()
+			.references(() => deposits.id, { onDelete: "cascade" }),
+		/** The inclusion of the deposit whose reversal fell short (one shortfall per inclusion). */
+		inclusion: integer("inclusion").notNull().default(1),
+		userId: uuid("user_id").references(() => users.id, { onDelete: "set null" }),
+		shortfall: money("shortfall").notNull(),
+		currency: varchar("currency", { length: 16 }).notNull(),
+		createdAt: createdAt(),
+		resolvedAt: timestamp("resolved_at", { withTimezone: true }),
+	},
+	(t) => [uniqueIndex("uq_reversal_shortfalls_inclusion").on(t.depositId, t.inclusion)],
+);
 
 /**
  * Deposit addresses, one row per (family, address): an EVM address is one key on every EVM

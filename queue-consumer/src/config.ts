@@ -47,8 +47,29 @@ const thresholdsSchema = z.preprocess(
 	),
 );
 
+/**
+ * The chains whose senders may assert finality: a `confirmed` message without confirmations
+ * (the original's minimal `{tx_hash, amount}` shape) is final there. A list of chains, as TOML
+ * or JSON text; "none" or empty for none.
+ */
+const senderFinalitySchema = z.preprocess(
+	(v) => {
+		if (v === undefined || v === "" || v === "none") return [];
+		if (typeof v !== "string") return v;
+		try {
+			return JSON.parse(v);
+		} catch {
+			return v.split(/[\s,]+/).filter(Boolean);
+		}
+	},
+	z.array(z.enum(CHAINS, { error: `must list chains among ${CHAINS.join(", ")}` }), {
+		error: 'must be a list of chains, e.g. ["trc20"], or [] for none',
+	}),
+);
+
 const configSchema = z.object({
 	CONFIRMATIONS: thresholdsSchema,
+	SENDER_FINALITY: senderFinalitySchema,
 	/** How long one database round trip may take before it counts as failed (and is retried). */
 	DATABASE_TIMEOUT_MS: count(100, 120_000, 10_000),
 	/** Backoff of a retried message: base × 2^(attempts − 1) seconds, at most the max. */
@@ -68,6 +89,8 @@ export interface ConsumerConfig {
 	retryBaseSeconds: number;
 	retryMaxSeconds: number;
 	walletCurrency: string;
+	/** The chains whose senders may assert finality without confirmations (SENDER_FINALITY). */
+	senderFinality: ReadonlySet<Chain>;
 }
 
 /** The consumer's configuration is unusable; the message says which variable and how to fix it. */
@@ -98,6 +121,7 @@ export function parseConsumerConfig(env: Record<string, unknown>): ConsumerConfi
 		retryBaseSeconds: c.RETRY_BASE_SECONDS,
 		retryMaxSeconds: c.RETRY_MAX_SECONDS,
 		walletCurrency: c.WALLET_CURRENCY,
+		senderFinality: new Set(c.SENDER_FINALITY),
 	};
 }
 

@@ -71,6 +71,7 @@ export function settleRow(
 		webhook_id: message.webhook_id,
 		threshold: config.thresholds[message.chain],
 		wallet_currency: config.walletCurrency,
+		sender_finality: config.senderFinality.has(message.chain),
 	};
 }
 

@@ -57,6 +57,11 @@ export interface SettleRow {
 	threshold: number;
 	/** The one currency wallets hold (the consumer's configuration). */
 	wallet_currency: string;
+	/**
+	 * Whether this chain's senders may assert finality (SENDER_FINALITY): only then is a
+	 * `confirmed` message without confirmations final.
+	 */
+	sender_finality: boolean;
 }
 
 /** One message to store in `dead_letters`. */
@@ -79,6 +84,7 @@ export const SETTLE_OUTCOMES = [
 	"conflict",
 	"reverted",
 	"reversed",
+	"held",
 ] as const;
 export type SettleOutcome = (typeof SETTLE_OUTCOMES)[number];
 
@@ -86,14 +92,15 @@ export type SettleOutcome = (typeof SETTLE_OUTCOMES)[number];
 const COLUMNS = `
 	i int, tx_id uuid, chain text, tx_hash text, log_index int, amount numeric, currency text,
 	confirmations int, status text, to_address text, user_id uuid, block_number bigint,
-	metadata jsonb, webhook_id text, threshold int, wallet_currency text, message_id text, attempts int`;
+	metadata jsonb, webhook_id text, threshold int, wallet_currency text, sender_finality boolean,
+	message_id text, attempts int`;
 
 /** The batch's messages as rows. */
 const INPUT = `SELECT r.* FROM jsonb_to_recordset($1::jsonb) AS r(${COLUMNS})`;
 
 /** Message `i` as stored in conflict and dead-letter records: without the consumer's own fields. */
 const storedBody = (i: string) => `(
-	SELECT e - 'i' - 'threshold' - 'wallet_currency' - 'message_id' - 'attempts'
+	SELECT e - 'i' - 'threshold' - 'wallet_currency' - 'sender_finality' - 'message_id' - 'attempts'
 	FROM jsonb_array_elements($1::jsonb) AS e WHERE (e->>'i')::int = ${i})`;
 
 /**
@@ -129,42 +136,65 @@ ON CONFLICT (message_id) DO NOTHING`;
 
 /**
  * The settlement rules, shared by INSERT_DEPOSITS (for deposits not seen before) and
- * APPLY_BATCH (for the others). Reads `mm`, defined before it: the batch's messages, each with
- * the deposit it is for as it stands (`d_*` columns), whether it `agrees` with that deposit
- * (same amount and currency), whether this transaction inserted the deposit
- * (`inserted_here`), and its `user_id` if that names an existing user (`known_user`).
+ * APPLY_BATCH (for the others); docs/deposit-states.md draws them. Reads `mm`, defined before
+ * it: the batch's messages, each with the deposit it is for as it stands (`d_*` columns),
+ * whether it `agrees` with that deposit (same amount and currency), whether this transaction
+ * inserted the deposit (`inserted_here`), and its `user_id` if that names an existing user
+ * (`known_user`). A deposit not seen before is read as a bare `pending` row without a block.
  *
  * Defines `k` (per deposit, what its agreeing messages say; the others are conflicts) and
- * `ruled` (per deposit not inserted here, the outcome and the values to store):
+ * `ruled` (per deposit not inserted here, what happens and the values to store).
  *
- * - already `reverted` / `reversed`: nothing changes (a reorged deposit stays dropped);
- * - a `removed` message: `credited` → `reversed` (a reversal row for what the wallet still
- *   holds; the rest is a shortfall and the user is frozen), otherwise → `reverted`;
- * - already `credited`: only the confirmations may grow;
- * - final (confirmations reached the threshold, or no count given and the sender says
- *   confirmed, or parked as unmatched before) and attributable → `credited`, final but nobody
- *   to attribute it to → `unmatched`;
- * - otherwise `pending`, with the highest confirmations seen.
+ * A deposit row stands for one inclusion of the transfer in a block (`inclusion`, `block_number`)
+ * and remembers every block a reorg removed it from (`removed_blocks`). The outcome is decided
+ * from the row and the batch's messages together, whatever their order:
+ *
+ * 1. A `removed` message names a block (none named: the deposit's own). When it is the block of
+ *    the live inclusion (pending, unmatched, credited), that inclusion is dropped: `credited` →
+ *    `reversed` (a reversal row), otherwise → `reverted`. The block joins `removed_blocks`.
+ * 2. Every other message is a sighting. One in a removed block is a late redelivery: ignored. On
+ *    a live inclusion, one in its block (or naming none, while nothing was ever removed) counts
+ *    for it: the confirmations only grow; final (the chain's threshold reached, or parked as
+ *    unmatched before, or the sender asserting finality where allowed) and attributable →
+ *    `credited` once, final with nobody to attribute it to → `unmatched`, else `pending`.
+ * 3. Once the inclusion is dropped, a sighting in a block never removed is a re-inclusion: a new
+ *    inclusion (number + 1) in that block, from its own confirmations, settled as in 2 and
+ *    credited once more when final, with its own ledger rows.
+ * 4. Where the messages cannot decide, the deposit is `held` for an operator, never dropped:
+ *    a sighting that names no block after a removal, or any sighting after the removal of a
+ *    block nobody named (`reinclusion_unproven`: it may be a redelivery or a re-inclusion), or
+ *    two live blocks at once (`block_disagreement`: one of them was reorged away, and its
+ *    removal has not arrived). What is booked stays booked; a held deposit changes only by an
+ *    operator's decision.
  *
  * Attribution: the user the deposit already has, else the first message's `user_id` that names
- * an existing user, else the player the deposit address is issued to (one owner per address
- * family: an EVM address on every EVM chain; schema/address-family.ts).
+ * an existing user, else the player the deposit address was issued to (one owner per address
+ * family: an EVM address on every EVM chain; schema/address-family.ts) before the deposit was
+ * first seen. An address issued or registered later never takes a deposit already seen (its
+ * owner is fixed when it is first attributed; an unmatched one moves only by an admin's assign).
  *
  * Every step reads one row per message or per deposit, without joins between the batch's own
  * intermediate results: the planner cannot estimate their sizes, and a nested loop over them
- * would cost a rescan per row.
+ * would cost a rescan per row. The sightings of a deposit travel as arrays and are read back by
+ * subqueries over them, per deposit.
  */
 const RULES = `
 k AS (
 	SELECT mm.tx_id AS id, mm.d_chain AS chain, mm.d_tx_hash AS tx_hash, mm.d_log_index AS log_index,
 		mm.d_amount AS amount, mm.d_currency AS currency, mm.d_status AS old_status,
 		mm.d_user_id AS old_user, mm.d_confirmations AS old_conf, mm.d_to_address AS old_address,
-		mm.d_block_number AS block_number, mm.d_webhook_id AS webhook_id, mm.d_metadata AS metadata,
-		mm.d_inclusion AS old_inclusion, mm.inserted_here,
-		GREATEST(mm.d_confirmations, max(mm.confirmations)) AS conf,
+		mm.d_block_number AS old_block, mm.d_webhook_id AS webhook_id, mm.d_metadata AS metadata,
+		mm.d_inclusion AS old_inclusion, mm.d_removed_blocks AS old_removed,
+		mm.d_first_seen_at AS first_seen_at, mm.d_hold_reason AS old_hold_reason,
+		mm.d_hold_detail AS old_hold_detail, mm.inserted_here,
 		max(mm.threshold) AS threshold,
-		bool_or(mm.status = 'removed') AS removed,
-		bool_or(mm.confirmations IS NULL AND mm.status = 'confirmed') AS asserted_final,
+		array_agg(mm.block_number ORDER BY mm.i) FILTER (WHERE mm.status <> 'removed') AS s_blocks,
+		array_agg(mm.confirmations ORDER BY mm.i) FILTER (WHERE mm.status <> 'removed') AS s_confs,
+		array_agg(mm.confirmations IS NULL AND mm.status = 'confirmed' AND mm.sender_finality ORDER BY mm.i)
+			FILTER (WHERE mm.status <> 'removed') AS s_asserted,
+		array_agg(mm.i ORDER BY mm.i) FILTER (WHERE mm.status <> 'removed') AS s_is,
+		array_agg(mm.block_number ORDER BY mm.i) FILTER (WHERE mm.status = 'removed') AS r_blocks,
+		(array_agg(mm.block_number ORDER BY mm.i) FILTER (WHERE mm.block_number IS NOT NULL))[1] AS first_block,
 		(array_agg(mm.known_user ORDER BY mm.i) FILTER (WHERE mm.known_user IS NOT NULL))[1] AS msg_user,
 		COALESCE(mm.d_to_address,
 			(array_agg(mm.to_address ORDER BY mm.i) FILTER (WHERE mm.to_address IS NOT NULL))[1]) AS to_address,
@@ -174,35 +204,128 @@ k AS (
 	WHERE mm.agrees
 	GROUP BY mm.tx_id, mm.d_chain, mm.d_tx_hash, mm.d_log_index, mm.d_amount, mm.d_currency,
 		mm.d_status, mm.d_user_id, mm.d_confirmations, mm.d_to_address, mm.d_block_number,
-		mm.d_webhook_id, mm.d_metadata, mm.d_inclusion, mm.inserted_here
+		mm.d_webhook_id, mm.d_metadata, mm.d_inclusion, mm.d_removed_blocks, mm.d_first_seen_at,
+		mm.d_hold_reason, mm.d_hold_detail, mm.inserted_here
+),
+-- A deposit held because two blocks were live at once is decided again with every message: its
+-- status before the hold and the sightings of the other blocks (kept in hold_detail) are replayed.
+b0 AS (
+	SELECT k.*, r.replay,
+		CASE WHEN r.replay THEN (k.old_hold_detail->>'previous_status')::deposit_state ELSE k.old_status END
+			AS eff_status,
+		COALESCE(k.s_blocks, '{}') || COALESCE(r.blocks, '{}') AS sb,
+		COALESCE(k.s_confs, '{}') || COALESCE(r.confs, '{}') AS sc,
+		COALESCE(k.s_asserted, '{}') || COALESCE(r.asserted, '{}') AS sf,
+		COALESCE(k.s_is, '{}') || COALESCE(r.is_, '{}') AS si
+	FROM k, LATERAL (
+		SELECT k.old_status = 'held' AND k.old_hold_reason = 'block_disagreement' AS replay,
+			array_agg(c.key::bigint) AS blocks, array_agg(c.value::int) AS confs,
+			array_agg(false) AS asserted, array_agg(NULL::int) AS is_
+		FROM jsonb_each_text(CASE WHEN k.old_status = 'held' AND k.old_hold_reason = 'block_disagreement'
+			THEN k.old_hold_detail->'candidates' END) AS c
+	) r
+	WHERE NOT k.inserted_here
+),
+-- The block the live inclusion is known by, and every removed block (this batch's removals added).
+b1 AS (
+	SELECT b0.*, COALESCE(b0.old_block, b0.first_block) AS cur,
+		b0.eff_status IN ('pending', 'credited', 'unmatched') AS live
+	FROM b0
+),
+b2 AS (
+	SELECT b1.*,
+		b1.old_removed || COALESCE(
+			(SELECT array_agg(COALESCE(r.b, b1.cur)) FROM unnest(b1.r_blocks) AS r(b)), '{}') AS rb
+	FROM b1
+),
+b3 AS (
+	SELECT b2.*,
+		b2.live AND b2.r_blocks IS NOT NULL AND (b2.cur IS NULL OR array_position(b2.rb, b2.cur) IS NOT NULL)
+			AS cur_removed
+	FROM b2
+),
+-- Each sighting classified: stale (a removed block), unproven, same inclusion, new block, or
+-- another live block.
+sighted AS (
+	SELECT b3.*, NOT b3.live OR b3.cur_removed AS dropped, x.*
+	FROM b3, LATERAL (
+		SELECT
+			count(*) FILTER (WHERE c.kind = 'unproven') AS n_unproven,
+			count(*) FILTER (WHERE c.kind = 'other') AS n_other,
+			count(DISTINCT c.b) FILTER (WHERE c.kind = 'new') AS n_new_blocks,
+			min(c.b) FILTER (WHERE c.kind = 'new') AS nb,
+			max(c.c) FILTER (WHERE c.kind = 'new') AS nb_conf,
+			COALESCE(bool_or(c.f) FILTER (WHERE c.kind = 'new'), false) AS nb_asserted,
+			max(c.c) FILTER (WHERE c.kind = 'same') AS same_conf,
+			COALESCE(bool_or(c.f) FILTER (WHERE c.kind = 'same'), false) AS same_asserted,
+			min(c.i) FILTER (WHERE c.kind <> 'stale') AS sighting_i,
+			-- per block not yet decided, the highest confirmations seen (the last value of a key wins)
+			jsonb_object_agg(c.b::text, c.c ORDER BY c.c NULLS FIRST) FILTER (WHERE c.kind IN ('other', 'new'))
+				AS candidates,
+			array_agg(c.b ORDER BY c.i) FILTER (WHERE c.kind = 'unproven') AS unproven_blocks
+		FROM (
+			SELECT s.b, s.c, s.f, s.i,
+				CASE
+					WHEN s.b IS NOT NULL AND array_position(b3.rb, s.b) IS NOT NULL THEN 'stale'
+					WHEN cardinality(b3.rb) > 0 AND (s.b IS NULL OR array_position(b3.rb, NULL) IS NOT NULL)
+						THEN 'unproven'
+					WHEN NOT b3.live OR b3.cur_removed THEN 'new'
+					WHEN s.b IS NULL OR b3.cur IS NULL OR s.b = b3.cur THEN 'same'
+					ELSE 'other'
+				END AS kind
+			FROM unnest(b3.sb, b3.sc, b3.sf, b3.si) AS s(b, c, f, i)
+		) c
+	) x
 ),
 a AS (
-	SELECT k.*,
-		COALESCE(k.old_user, k.msg_user, addr.user_id) AS user_id,
-		(k.old_status = 'unmatched' OR k.asserted_final OR COALESCE(k.conf >= k.threshold, false)) AS final
-	FROM k
+	SELECT s.*,
+		COALESCE(s.old_user, s.msg_user, addr.user_id) AS user_id,
+		s.eff_status <> 'held' AND (s.n_unproven > 0 OR s.n_other > 0 OR s.n_new_blocks > 1) AS hold,
+		CASE WHEN s.cur_removed THEN CASE WHEN s.eff_status = 'credited' THEN 'reversed' ELSE 'reverted' END END
+			AS rev_outcome,
+		s.dropped AND s.n_new_blocks = 1 AS reincluded,
+		GREATEST(s.old_conf, s.same_conf) AS same_conf_total
+	FROM sighted s
 	LEFT JOIN deposit_addresses addr
-		ON ${addressMatchSql("addr", "k.chain", "k.to_address")} AND addr.user_id IS NOT NULL
-	WHERE NOT k.inserted_here
+		ON ${addressMatchSql("addr", "s.chain", "s.to_address")} AND addr.user_id IS NOT NULL
+			AND addr.issued_at <= s.first_seen_at
 ),
 d0 AS (
 	SELECT a.*,
 		CASE
-			WHEN a.old_status IN ('reverted', 'reversed') THEN 'duplicate'
-			WHEN a.removed AND a.old_status = 'credited' THEN 'reversed'
-			WHEN a.removed THEN 'reverted'
-			WHEN a.old_status = 'credited' THEN 'duplicate'
-			WHEN a.final AND a.user_id IS NOT NULL THEN 'credited'
-			WHEN a.final THEN 'unmatched'
+			WHEN a.eff_status = 'held' THEN 'duplicate'
+			WHEN a.hold THEN 'held'
+			WHEN a.reincluded AND (COALESCE(a.nb_conf >= a.threshold, false) OR a.nb_asserted)
+				THEN CASE WHEN a.user_id IS NOT NULL THEN 'credited' ELSE 'unmatched' END
+			WHEN a.reincluded THEN 'pending'
+			WHEN a.dropped THEN 'duplicate'
+			WHEN a.eff_status = 'credited' THEN 'duplicate'
+			WHEN a.eff_status = 'unmatched' OR a.same_asserted OR COALESCE(a.same_conf_total >= a.threshold, false)
+				THEN CASE WHEN a.user_id IS NOT NULL THEN 'credited' ELSE 'unmatched' END
 			ELSE 'pending'
-		END AS outcome
+		END AS inc_outcome
 	FROM a
 ),
 ruled AS (
 	SELECT d0.*,
-		CASE WHEN d0.outcome = 'duplicate' THEN d0.old_status ELSE d0.outcome::deposit_state END AS new_status,
+		CASE WHEN d0.inc_outcome <> 'duplicate' THEN d0.inc_outcome::deposit_state
+			WHEN d0.rev_outcome IS NOT NULL THEN d0.rev_outcome::deposit_state
+			ELSE d0.eff_status END AS new_status,
 		-- a dropped deposit keeps the user it had (for the reversal), the others take the attribution
-		CASE WHEN d0.outcome IN ('credited', 'pending', 'unmatched') THEN d0.user_id ELSE d0.old_user END AS new_user
+		CASE WHEN d0.inc_outcome IN ('credited', 'pending', 'unmatched', 'held') THEN d0.user_id
+			ELSE d0.old_user END AS new_user,
+		d0.old_inclusion + CASE WHEN d0.reincluded AND d0.inc_outcome <> 'held' THEN 1 ELSE 0 END AS new_inclusion,
+		CASE WHEN d0.reincluded AND d0.inc_outcome <> 'held' THEN d0.nb ELSE d0.cur END AS new_block,
+		CASE WHEN d0.reincluded AND d0.inc_outcome <> 'held' THEN d0.nb_conf
+			WHEN d0.dropped OR d0.eff_status = 'held' THEN d0.old_conf
+			ELSE d0.same_conf_total END AS conf,
+		CASE WHEN d0.inc_outcome = 'held' THEN
+			CASE WHEN d0.n_unproven > 0 THEN 'reinclusion_unproven' ELSE 'block_disagreement' END END AS hold_reason,
+		CASE WHEN d0.inc_outcome = 'held' THEN jsonb_build_object(
+			'previous_status', COALESCE(d0.rev_outcome, d0.eff_status::text), 'inclusion', d0.old_inclusion,
+			'block_number', d0.cur::text, 'removed_blocks', to_jsonb(d0.rb::text[]),
+			'candidates', COALESCE(d0.candidates, '{}'),
+			'unproven_blocks', to_jsonb(d0.unproven_blocks::text[])) END AS hold_detail
 	FROM d0
 )`;
 
@@ -226,7 +349,6 @@ firsts AS (
 		first_value(m.amount) OVER key_first AS d_amount,
 		first_value(m.currency) OVER key_first AS d_currency,
 		first_value(m.to_address) OVER key_first AS d_to_address,
-		first_value(m.block_number) OVER key_first AS d_block_number,
 		first_value(m.webhook_id) OVER key_first AS d_webhook_id,
 		first_value(m.metadata) OVER key_first AS d_metadata
 	FROM m
@@ -234,7 +356,9 @@ firsts AS (
 ),
 mm AS (
 	SELECT f.*, f.chain AS d_chain, f.tx_hash AS d_tx_hash, f.log_index AS d_log_index,
-		'pending'::deposit_state AS d_status, NULL::uuid AS d_user_id, NULL::int AS d_confirmations, 1 AS d_inclusion,
+		'pending'::deposit_state AS d_status, NULL::uuid AS d_user_id, NULL::int AS d_confirmations,
+		NULL::bigint AS d_block_number, 1 AS d_inclusion, '{}'::bigint[] AS d_removed_blocks,
+		now() AS d_first_seen_at, NULL::text AS d_hold_reason, NULL::jsonb AS d_hold_detail,
 		(f.amount = f.d_amount AND f.currency = f.d_currency) AS agrees, false AS inserted_here,
 		u.id AS known_user
 	FROM firsts f
@@ -244,11 +368,13 @@ mm AS (
 ${RULES},
 inserted AS (
 	INSERT INTO deposits (id, chain, tx_hash, log_index, amount, currency, to_address, user_id, status,
-		confirmations, required_confirmations, block_number, webhook_id, metadata, credited_at, reversed_at)
+		confirmations, required_confirmations, block_number, inclusion, removed_blocks, hold_reason, hold_detail,
+		webhook_id, metadata, first_seen_at, credited_at, reversed_at)
 	SELECT r.id, r.chain, r.tx_hash, r.log_index, r.amount, r.currency, r.to_address, r.new_user,
-		r.new_status, r.conf, r.threshold, r.block_number, r.webhook_id, r.metadata,
-		CASE WHEN r.outcome = 'credited' THEN now() END,
-		CASE WHEN r.outcome = 'reverted' THEN now() END
+		r.new_status, r.conf, r.threshold, r.new_block, r.new_inclusion, r.rb, r.hold_reason, r.hold_detail,
+		r.webhook_id, r.metadata, r.first_seen_at,
+		CASE WHEN r.inc_outcome = 'credited' THEN now() END,
+		CASE WHEN r.rev_outcome IS NOT NULL THEN now() END
 	FROM ruled r
 	ORDER BY r.chain, r.tx_hash, r.log_index
 	ON CONFLICT DO NOTHING
@@ -312,7 +438,8 @@ WITH m AS MATERIALIZED (${INPUT}),
 dd AS MATERIALIZED (
 	SELECT d.id, d.chain, d.tx_hash, d.log_index, d.amount, d.currency, d.status, d.user_id,
 		d.confirmations, d.to_address, d.block_number, d.webhook_id,
-		d.metadata, d.inclusion, ${INSERTED_HERE} AS inserted_here
+		d.metadata, d.inclusion, d.removed_blocks, d.first_seen_at, d.hold_reason, d.hold_detail,
+		${INSERTED_HERE} AS inserted_here
 	FROM deposits d
 	WHERE d.id = ANY (${BATCH_IDS})
 ),
@@ -322,7 +449,8 @@ mm AS MATERIALIZED (
 		dd.status AS d_status, dd.user_id AS d_user_id, dd.confirmations AS d_confirmations,
 		dd.to_address AS d_to_address, dd.block_number AS d_block_number,
 		dd.webhook_id AS d_webhook_id, dd.metadata AS d_metadata, dd.inclusion AS d_inclusion,
-		dd.inserted_here,
+		dd.removed_blocks AS d_removed_blocks, dd.first_seen_at AS d_first_seen_at,
+		dd.hold_reason::text AS d_hold_reason, dd.hold_detail AS d_hold_detail, dd.inserted_here,
 		(dd.amount = m.amount AND dd.currency = m.currency) AS agrees, u.id AS known_user
 	FROM m
 	LEFT JOIN dd ON dd.id = m.tx_id
@@ -331,19 +459,24 @@ mm AS MATERIALIZED (
 ${RULES},
 -- The deposits inserted here already hold their outcome as their status.
 dec AS (
-	SELECT r.id, r.chain, r.tx_hash, r.log_index, r.amount, r.currency, r.old_status, r.old_user,
-		r.old_conf, r.old_address, r.conf, r.threshold, r.to_address, r.first_i, r.first_removed_i,
-		r.outcome, r.new_status, r.new_user, r.old_inclusion AS inclusion, false AS inserted_here
+	SELECT r.id, r.chain, r.tx_hash, r.log_index, r.amount, r.currency, r.old_status, r.eff_status, r.old_user,
+		r.old_conf, r.old_address, r.old_block, r.old_inclusion, r.old_removed, r.conf, r.threshold,
+		r.to_address, r.first_i, r.first_removed_i, r.sighting_i, r.rev_outcome, r.inc_outcome, r.new_status,
+		r.new_user, r.new_inclusion, r.new_block, r.rb, r.hold_reason, r.hold_detail, r.old_hold_detail,
+		false AS inserted_here
 	FROM ruled r
 	UNION ALL
-	SELECT k.id, k.chain, k.tx_hash, k.log_index, k.amount, k.currency, k.old_status, k.old_user,
-		k.old_conf, k.old_address, k.old_conf, k.threshold, k.old_address, k.first_i,
-		k.first_removed_i, k.old_status::text, k.old_status, k.old_user, k.old_inclusion, true
+	SELECT k.id, k.chain, k.tx_hash, k.log_index, k.amount, k.currency, k.old_status, k.old_status, k.old_user,
+		k.old_conf, k.old_address, k.old_block, k.old_inclusion, k.old_removed, k.old_conf, k.threshold,
+		k.old_address, k.first_i, k.first_removed_i, NULL::int, NULL::text, k.old_status::text, k.old_status,
+		k.old_user, k.old_inclusion, k.old_block, k.old_removed, NULL::text, NULL::jsonb, k.old_hold_detail, true
 	FROM k
 	WHERE k.inserted_here
 ),
-credits AS (SELECT id, new_user AS user_id, amount, currency FROM dec WHERE outcome = 'credited'),
-reversals AS (SELECT id, old_user AS user_id, amount, currency FROM dec WHERE outcome = 'reversed'),
+credits AS (
+	SELECT id, new_user AS user_id, amount, currency, new_inclusion AS inclusion FROM dec WHERE inc_outcome = 'credited'),
+reversals AS (
+	SELECT id, old_user AS user_id, amount, currency, old_inclusion AS inclusion FROM dec WHERE rev_outcome = 'reversed'),
 -- What a reversal may take back: the deposit balance (with this batch's credits), then the
 -- winning balance; never the bonus balance, which is the platform's money, not the player's.
 available AS (
@@ -371,15 +504,15 @@ ledger AS (
 	INSERT INTO transactions (user_id, tx_type, amount, currency, related_entity, related_id, metadata)
 	SELECT c.user_id, 'deposit', c.amount, c.currency, 'deposit', c.id,
 		jsonb_build_object('chain', dec.chain, 'tx_hash', dec.tx_hash, 'log_index', dec.log_index,
-			'confirmations', dec.conf, 'inclusion', dec.inclusion)
+			'confirmations', dec.conf, 'inclusion', c.inclusion, 'block_number', dec.new_block::text)
 	FROM credits c JOIN dec ON dec.id = c.id
 	UNION ALL
 	SELECT t.user_id, 'deposit_reversal', t.taken, t.currency, 'deposit', t.id,
-		jsonb_build_object('reason', 'reorg', 'inclusion', dec.inclusion,
+		jsonb_build_object('reason', 'reorg', 'inclusion', t.inclusion,
 			'shortfall', (t.amount - t.taken)::numeric(30, 8)::text,
 			'from_deposit', t.from_deposit::numeric(30, 8)::text,
 			'from_winning', (t.taken - t.from_deposit)::numeric(30, 8)::text)
-	FROM taken t JOIN dec ON dec.id = t.id WHERE t.taken > 0
+	FROM taken t WHERE t.taken > 0
 	RETURNING 1
 ),
 moves AS (
@@ -399,9 +532,9 @@ wallet_moves AS (
 	RETURNING 1
 ),
 shortfalls AS (
-	INSERT INTO reversal_shortfalls (deposit_id, user_id, shortfall, currency)
-	SELECT id, user_id, amount - taken, currency FROM taken WHERE taken < amount
-	ON CONFLICT (deposit_id) DO NOTHING
+	INSERT INTO reversal_shortfalls (deposit_id, inclusion, user_id, shortfall, currency)
+	SELECT id, inclusion, user_id, amount - taken, currency FROM taken WHERE taken < amount
+	ON CONFLICT (deposit_id, inclusion) DO NOTHING
 	RETURNING 1
 ),
 frozen AS (
@@ -415,19 +548,28 @@ deposit_moves AS (
 		confirmations = dec.conf,
 		user_id = dec.new_user,
 		to_address = dec.to_address,
-		required_confirmations = CASE WHEN d.status IN ('pending', 'unmatched') THEN dec.threshold
-			ELSE d.required_confirmations END,
-		credited_at = CASE WHEN dec.outcome = 'credited' THEN now() ELSE d.credited_at END,
-		reversed_at = CASE WHEN dec.outcome IN ('reverted', 'reversed') THEN now() ELSE d.reversed_at END,
+		block_number = dec.new_block,
+		inclusion = dec.new_inclusion,
+		removed_blocks = dec.rb,
+		hold_reason = dec.hold_reason,
+		hold_detail = dec.hold_detail,
+		required_confirmations = CASE WHEN d.status IN ('pending', 'unmatched') OR dec.new_inclusion <> dec.old_inclusion
+			THEN dec.threshold ELSE d.required_confirmations END,
+		credited_at = CASE WHEN dec.inc_outcome = 'credited' THEN now() ELSE d.credited_at END,
+		reversed_at = CASE WHEN dec.rev_outcome IS NOT NULL THEN now() ELSE d.reversed_at END,
 		updated_at = now()
 	FROM dec
 	WHERE d.id = dec.id
 		AND NOT dec.inserted_here
-		AND dec.old_status NOT IN ('reverted', 'reversed')
+		AND dec.eff_status <> 'held'
 		AND (dec.new_status <> dec.old_status
 			OR dec.conf IS DISTINCT FROM dec.old_conf
 			OR dec.new_user IS DISTINCT FROM dec.old_user
-			OR dec.to_address IS DISTINCT FROM dec.old_address)
+			OR dec.to_address IS DISTINCT FROM dec.old_address
+			OR dec.new_block IS DISTINCT FROM dec.old_block
+			OR dec.new_inclusion <> dec.old_inclusion
+			OR dec.rb <> dec.old_removed
+			OR dec.hold_detail IS DISTINCT FROM dec.old_hold_detail)
 	RETURNING 1
 ),
 conflicts AS (
@@ -464,8 +606,8 @@ SELECT mm.i,
 			THEN ('settlement aborted: a deposit inserted here has no outcome, message ' || mm.i)::int::text
 		WHEN mm.deposit_id IS NULL THEN 'dead_letter'
 		WHEN NOT mm.agrees THEN 'conflict'
-		WHEN mm.i = CASE WHEN dec.outcome IN ('reversed', 'reverted') THEN dec.first_removed_i ELSE dec.first_i END
-			THEN dec.outcome
+		WHEN mm.i = dec.first_removed_i AND dec.rev_outcome IS NOT NULL THEN dec.rev_outcome
+		WHEN mm.i = COALESCE(dec.sighting_i, dec.first_i) THEN dec.inc_outcome
 		ELSE 'duplicate'
 	END AS outcome
 FROM mm

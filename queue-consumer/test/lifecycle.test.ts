@@ -135,14 +135,49 @@ describe("attribution", () => {
 		await checkLedger([stranger.tx_id]);
 	});
 
-	it("credits an unmatched deposit once its address is registered and it is delivered again", async () => {
+	it("never moves a deposit already seen to an address registered later: unmatched stays parked", async () => {
 		const m = await depositMessage({ to_address: "0x00000000000000000000000000000000000000aa" });
 		await deliver([m]);
 		expect(await depositRow(m.tx_id)).toMatchObject({ status: "unmatched" });
 		const user = await createUser();
 		await registerAddress(user, "0x00000000000000000000000000000000000000AA");
 		await deliver([again(m)]);
+		expect(await depositRow(m.tx_id)).toMatchObject({ status: "unmatched", user_id: null });
+		expect(await balance(user)).toBe("0.00000000");
+		// An admin's assignment (a message naming the user) is what moves it.
+		await deliver([again(m, { user_id: user, webhook_id: "admin-assign:1" })]);
 		expect(await depositRow(m.tx_id)).toMatchObject({ status: "credited", user_id: user });
+		await checkLedger([m.tx_id]);
+	});
+
+	it("never gives a pending deposit to the holder of an address issued after it was seen", async () => {
+		const address = "0x00000000000000000000000000000000000000bb";
+		const m = await depositMessage({ to_address: address, confirmations: 2, status: "pending" });
+		await deliver([m]);
+		const late = await createUser();
+		await registerAddress(late, address);
+		await deliver([again(m, { confirmations: 12, status: "confirmed" })]);
+		expect(await depositRow(m.tx_id)).toMatchObject({ status: "unmatched", user_id: null });
+		expect(await balance(late)).toBe("0.00000000");
+		// A deposit seen after the address was issued is theirs.
+		const next = await depositMessage({ to_address: address });
+		await deliver([next]);
+		expect(await depositRow(next.tx_id)).toMatchObject({ status: "credited", user_id: late });
+		await checkLedger([m.tx_id, next.tx_id]);
+	});
+
+	it("never moves a credited deposit when its address is registered to someone else later", async () => {
+		const owner = await createUser();
+		const m = await depositMessage({
+			user_id: owner,
+			to_address: "0x00000000000000000000000000000000000000cc",
+		});
+		await deliver([m]);
+		const other = await createUser();
+		await registerAddress(other, "0x00000000000000000000000000000000000000cc");
+		await deliver([again(m, { user_id: null })]);
+		expect(await depositRow(m.tx_id)).toMatchObject({ status: "credited", user_id: owner });
+		expect(await balance(other)).toBe("0.00000000");
 		await checkLedger([m.tx_id]);
 	});
 
@@ -158,9 +193,14 @@ describe("attribution", () => {
 });
 
 describe("reorgs", () => {
-	it("drops a deposit removed before credit, and never credits it afterwards", async () => {
+	it("drops a deposit removed before credit; a late redelivery from the removed block changes nothing", async () => {
 		const user = await createUser();
-		const m = await depositMessage({ user_id: user, confirmations: 2, status: "pending" });
+		const m = await depositMessage({
+			user_id: user,
+			confirmations: 2,
+			status: "pending",
+			block_number: "100",
+		});
 		await deliver([m]);
 		await deliver([again(m, { status: "removed" })]);
 		expect(await depositRow(m.tx_id)).toMatchObject({ status: "reverted" });
@@ -171,13 +211,37 @@ describe("reorgs", () => {
 		await checkLedger([m.tx_id]);
 	});
 
-	it("records a removal seen before the deposit itself, so a late delivery cannot credit it", async () => {
+	it("holds a deposit seen again after a removal when no block number tells a redelivery from a re-inclusion", async () => {
 		const user = await createUser();
-		const m = await depositMessage({ user_id: user, status: "removed", confirmations: 0 });
+		const m = await depositMessage({ user_id: user, confirmations: 2, status: "pending" });
+		await deliver([m]);
+		await deliver([again(m, { status: "removed" })]);
+		await deliver([again(m, { confirmations: 30, status: "confirmed" })]);
+		const [row] = await sql().query(
+			"SELECT status::text, hold_reason, inclusion FROM deposits WHERE id = $1",
+			[m.tx_id],
+		);
+		expect(row).toEqual({ status: "held", hold_reason: "reinclusion_unproven", inclusion: 1 });
+		expect(await balance(user)).toBe("0.00000000");
+		await checkLedger([m.tx_id]);
+	});
+
+	it("records a removal seen before the deposit itself: its block's late delivery cannot credit it, a re-inclusion does", async () => {
+		const user = await createUser();
+		const m = await depositMessage({
+			user_id: user,
+			status: "removed",
+			confirmations: 0,
+			block_number: "100",
+		});
 		await deliver([m]);
 		await deliver([again(m, { status: "confirmed", confirmations: 12 })]);
 		expect(await depositRow(m.tx_id)).toMatchObject({ status: "reverted" });
 		expect(await balance(user)).toBe("0.00000000");
+		await deliver([again(m, { status: "confirmed", confirmations: 12, block_number: "104" })]);
+		expect(await depositRow(m.tx_id)).toMatchObject({ status: "credited" });
+		expect(await balance(user)).toBe("25.50000000");
+		await checkLedger([m.tx_id]);
 	});
 
 	it("reverses a credited deposit with a reversal ledger row", async () => {

@@ -12,10 +12,14 @@
  *    On a database this system created that is: deposit balance = credits − reversals. Every
  *    ledger row of this system belongs to a wallet, in one currency.
  * 2. `non_negative`: no wallet balance and no deposit ledger amount is negative.
- * 3. `single_credit`: at most one credit and one reversal per deposit (and per deposit key).
- * 4. `ledger_matches_deposits`: a deposit's status and its ledger rows agree (credited: one
- *    credit of its amount to its user; reversed: reversal + shortfall = amount; otherwise no
- *    ledger row), and every ledger row points at a deposit.
+ * 3. `single_credit`: at most one credit and one reversal per inclusion of a deposit (and of a
+ *    deposit key); a transfer re-included after a reorg is credited once per inclusion.
+ * 4. `ledger_matches_deposits`: per inclusion, a deposit's status and its ledger rows agree.
+ *    The current inclusion: credited, one credit of its amount to its user; reversed, that
+ *    credit and reversal + shortfall = amount; held, what was booked before it was held (nothing,
+ *    a credit, or a credit taken back in full); otherwise no ledger row. Each earlier inclusion (dropped by
+ *    a reorg): no row, or a credit taken back in full (reversal + shortfall = amount). Every
+ *    ledger row points at a deposit and at one of its inclusions.
  * 5. `shortfall_frozen`: a user with an unresolved reversal shortfall is not ACTIVE.
  * 6. `accounted`: every accepted webhook (`acceptedTxIds`) has a deposit or a dead letter.
  * 7. `legacy_history` (adopted databases): every deposit row of the original was seen by
@@ -77,6 +81,8 @@ export interface CheckOptions {
 }
 
 const CREDIT = "t.tx_type = 'deposit' AND t.related_entity = 'deposit'";
+/** The inclusion a ledger row books (rows written before inclusions were counted: the first). */
+const INCLUSION = "COALESCE(t.metadata->>'inclusion', '1')";
 const REVERSAL = "t.tx_type = 'deposit_reversal' AND t.related_entity = 'deposit'";
 
 /** Each check is a query that returns one row per violation, with a `detail` column. */
@@ -95,40 +101,57 @@ FROM transactions t WHERE ((${CREDIT}) OR (${REVERSAL})) AND t.amount < 0`,
 	{
 		invariant: "single_credit",
 		sql: `
-SELECT format('deposit %s has %s %s rows', t.related_id, count(*), t.tx_type) AS detail
+SELECT format('deposit %s has %s %s rows for inclusion %s', t.related_id, count(*), t.tx_type, ${INCLUSION}) AS detail
 FROM transactions t WHERE (${CREDIT}) OR (${REVERSAL})
-GROUP BY t.related_id, t.tx_type HAVING count(*) > 1
+GROUP BY t.related_id, t.tx_type, ${INCLUSION} HAVING count(*) > 1
 UNION ALL
-SELECT format('deposit key %s:%s:%s is credited %s times', d.chain, d.tx_hash, d.log_index, count(*))
+SELECT format('deposit key %s:%s:%s is credited %s times in inclusion %s', d.chain, d.tx_hash, d.log_index,
+	count(*), ${INCLUSION})
 FROM deposits d JOIN transactions t ON t.related_id = d.id AND ${CREDIT}
-GROUP BY d.chain, d.tx_hash, d.log_index HAVING count(*) > 1`,
+GROUP BY d.chain, d.tx_hash, d.log_index, ${INCLUSION} HAVING count(*) > 1`,
 	},
 	{
 		invariant: "ledger_matches_deposits",
 		sql: `
-WITH per_deposit AS (
-	SELECT d.id, d.status, d.amount, d.currency, d.user_id,
-		(SELECT count(*) FROM transactions t WHERE t.related_id = d.id AND ${CREDIT}) AS credits,
-		(SELECT sum(t.amount) FROM transactions t WHERE t.related_id = d.id AND ${CREDIT}) AS credited,
+WITH per_inclusion AS (
+	SELECT d.id, d.status, d.amount, d.currency, d.user_id, d.inclusion AS current, j.n AS inclusion,
+		(SELECT count(*) FROM transactions t WHERE t.related_id = d.id AND ${CREDIT} AND ${INCLUSION} = j.n::text) AS credits,
+		(SELECT sum(t.amount) FROM transactions t WHERE t.related_id = d.id AND ${CREDIT} AND ${INCLUSION} = j.n::text) AS credited,
 		(SELECT bool_and(t.user_id IS NOT DISTINCT FROM d.user_id AND t.currency = d.currency)
-			FROM transactions t WHERE t.related_id = d.id AND ${CREDIT}) AS credit_to_owner,
-		(SELECT count(*) FROM transactions t WHERE t.related_id = d.id AND ${REVERSAL}) AS reversals,
-		coalesce((SELECT sum(t.amount) FROM transactions t WHERE t.related_id = d.id AND ${REVERSAL}), 0) AS reversed,
-		coalesce((SELECT sum(s.shortfall) FROM reversal_shortfalls s WHERE s.deposit_id = d.id), 0) AS shortfall
-	FROM deposits d
+			FROM transactions t WHERE t.related_id = d.id AND ${CREDIT} AND ${INCLUSION} = j.n::text) AS credit_to_owner,
+		(SELECT count(*) FROM transactions t WHERE t.related_id = d.id AND ${REVERSAL} AND ${INCLUSION} = j.n::text) AS reversals,
+		coalesce((SELECT sum(t.amount) FROM transactions t
+			WHERE t.related_id = d.id AND ${REVERSAL} AND ${INCLUSION} = j.n::text), 0) AS reversed,
+		coalesce((SELECT sum(s.shortfall) FROM reversal_shortfalls s WHERE s.deposit_id = d.id AND s.inclusion = j.n), 0)
+			AS shortfall
+	FROM deposits d CROSS JOIN LATERAL generate_series(1, d.inclusion) AS j(n)
 )
-SELECT format('deposit %s is %s with %s credit(s) of %s, %s reversal(s) of %s and a shortfall of %s (amount %s)',
-	id, status, credits, coalesce(credited::text, '0'), reversals, reversed, shortfall, amount) AS detail
-FROM per_deposit
-WHERE CASE status
-	WHEN 'credited' THEN credits <> 1 OR credited <> amount OR NOT credit_to_owner OR reversals > 0 OR shortfall > 0
-	WHEN 'reversed' THEN credits <> 1 OR credited <> amount OR NOT credit_to_owner OR reversed + shortfall <> amount
-	ELSE credits > 0 OR reversals > 0 OR shortfall > 0
+SELECT format('deposit %s is %s (inclusion %s of %s) with %s credit(s) of %s, %s reversal(s) of %s and a shortfall of %s (amount %s)',
+	id, status, inclusion, current, credits, coalesce(credited::text, '0'), reversals, reversed, shortfall, amount) AS detail
+FROM per_inclusion
+WHERE CASE
+	WHEN inclusion < current THEN
+		credits > 1 OR (credits = 0 AND (reversals > 0 OR shortfall > 0))
+		OR (credits = 1 AND (credited <> amount OR NOT credit_to_owner OR reversed + shortfall <> amount))
+	ELSE CASE status
+		WHEN 'credited' THEN credits <> 1 OR credited <> amount OR NOT credit_to_owner OR reversals > 0 OR shortfall > 0
+		WHEN 'reversed' THEN credits <> 1 OR credited <> amount OR NOT credit_to_owner OR reversed + shortfall <> amount
+		WHEN 'held' THEN credits > 1 OR (credits = 0 AND (reversals > 0 OR shortfall > 0))
+			OR (credits = 1 AND (credited <> amount OR NOT credit_to_owner
+				OR NOT (reversed + shortfall = amount OR (reversals = 0 AND shortfall = 0))))
+		ELSE credits > 0 OR reversals > 0 OR shortfall > 0
+	END
 END
 UNION ALL
 SELECT format('ledger row %s (%s) points at no deposit (%s)', t.id, t.tx_type, t.related_id)
 FROM transactions t
-WHERE ((${CREDIT}) OR (${REVERSAL})) AND NOT EXISTS (SELECT 1 FROM deposits d WHERE d.id = t.related_id)`,
+WHERE ((${CREDIT}) OR (${REVERSAL})) AND NOT EXISTS (SELECT 1 FROM deposits d WHERE d.id = t.related_id)
+UNION ALL
+SELECT format('ledger row %s (%s) books inclusion %s of deposit %s, which has %s', t.id, t.tx_type, ${INCLUSION},
+	d.id, d.inclusion)
+FROM transactions t JOIN deposits d ON d.id = t.related_id
+WHERE ((${CREDIT}) OR (${REVERSAL}))
+	AND CASE WHEN ${INCLUSION} ~ '^[1-9][0-9]{0,8}$' THEN ${INCLUSION}::int > d.inclusion ELSE true END`,
 	},
 	{
 		invariant: "shortfall_frozen",
