@@ -13,7 +13,18 @@ describe("parseConsumerConfig", () => {
 			retryBaseSeconds: 2,
 			retryMaxSeconds: 900,
 			walletCurrency: "USDT",
+			senderFinality: new Set(),
 		});
+	});
+
+	it("reads the chains whose senders may assert finality: none unless listed", () => {
+		expect(parseConsumerConfig({ CONFIRMATIONS, SENDER_FINALITY: [] }).senderFinality).toEqual(new Set());
+		expect(parseConsumerConfig({ CONFIRMATIONS, SENDER_FINALITY: ["trc20"] }).senderFinality).toEqual(
+			new Set(["trc20"]),
+		);
+		expect(
+			parseConsumerConfig({ CONFIRMATIONS, SENDER_FINALITY: '["bep20","erc20"]' }).senderFinality,
+		).toEqual(new Set(["bep20", "erc20"]));
 	});
 
 	it("accepts the thresholds as a JSON string and numbers as strings", () => {
@@ -34,6 +45,8 @@ describe("parseConsumerConfig", () => {
 		[{}, ["at CONFIRMATIONS"]],
 		[{ CONFIRMATIONS, DATABASE_TIMEOUT_MS: "soon" }, ["at DATABASE_TIMEOUT_MS"]],
 		[{ CONFIRMATIONS, RETRY_MAX_SECONDS: 100_000 }, ["at RETRY_MAX_SECONDS"]],
+		[{ CONFIRMATIONS, SENDER_FINALITY: ["sol"] }, ["must list chains", "at SENDER_FINALITY"]],
+		[{ CONFIRMATIONS, SENDER_FINALITY: { bep20: true } }, ["list of chains", "at SENDER_FINALITY"]],
 	])("refuses %j with a message naming the variable", (env, parts) => {
 		expect(() => parseConsumerConfig(env)).toThrow(ConfigError);
 		let message = "";

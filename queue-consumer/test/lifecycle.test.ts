@@ -69,22 +69,50 @@ describe("confirmations", () => {
 		await checkLedger([seen.tx_id]);
 	});
 
-	it("credits a deposit without a count when the sender says confirmed, and keeps the count unknown", async () => {
+	it("never credits a deposit without a count on the sender's word alone: it waits for the threshold", async () => {
 		const user = await createUser();
+		const minimal = await depositMessage({
+			user_id: user,
+			confirmations: null,
+			status: "confirmed",
+			amount: "7",
+		});
+		await deliver([minimal]);
+		expect(await depositRow(minimal.tx_id)).toMatchObject({ status: "pending", confirmations: null });
+		expect(await balance(user)).toBe("0.00000000");
+		await deliver([again(minimal, { confirmations: 11 })]);
+		expect(await depositRow(minimal.tx_id)).toMatchObject({ status: "pending", confirmations: 11 });
+		await deliver([again(minimal, { confirmations: 12 })]);
+		expect(await depositRow(minimal.tx_id)).toMatchObject({ status: "credited", confirmations: 12 });
+		expect(await balance(user)).toBe("7.00000000");
+		await checkLedger([minimal.tx_id]);
+	});
+
+	it("credits a deposit without a count when the sender says confirmed on a chain whose senders may assert finality", async () => {
+		const user = await createUser();
+		const trusting = { ...env, SENDER_FINALITY: ["bep20"] } as unknown as Env;
 		const legacy = await depositMessage({
 			user_id: user,
 			confirmations: null,
 			status: "confirmed",
 			amount: "7",
 		});
-		await deliver([legacy]);
+		await deliver([legacy], { env: trusting });
 		expect(await depositRow(legacy.tx_id)).toMatchObject({ status: "credited", confirmations: null });
 		expect(await balance(user)).toBe("7.00000000");
 
+		// Only on the chains listed, and only when the sender says confirmed.
+		const tron = await depositMessage({
+			chain: "trc20",
+			user_id: user,
+			confirmations: null,
+			status: "confirmed",
+		});
 		const unsure = await depositMessage({ user_id: user, confirmations: null, status: "pending" });
-		await deliver([unsure]);
+		await deliver([tron, unsure], { env: trusting });
+		expect(await depositRow(tron.tx_id)).toMatchObject({ status: "pending" });
 		expect(await depositRow(unsure.tx_id)).toMatchObject({ status: "pending", confirmations: null });
-		await checkLedger([legacy.tx_id, unsure.tx_id]);
+		await checkLedger([legacy.tx_id, tron.tx_id, unsure.tx_id]);
 	});
 
 	it("uses each chain's own threshold from the configuration", async () => {

@@ -1,6 +1,7 @@
 /**
  * Model-based property test (fast-check commands): random sequences of what the outside world
- * does — deposits seen, confirmations in any order, reorgs, disagreeing amounts, admins
+ * does — deposits seen (to a user, or to a deposit address), confirmations in any order, reorgs
+ * and re-inclusions in new blocks, deposit addresses issued, disagreeing amounts, admins
  * assigning unmatched deposits — interleaved with flushes that deliver everything queued at
  * least once, duplicated, shuffled, in concurrent batches, some of them through a failing
  * database. After every flush the database must match the model (model.ts) and the ledger
@@ -13,7 +14,7 @@ import type { DepositMessage } from "../../schema/queue-message";
 import { resetDatabase } from "../../test/support/database";
 import { deliverAtLeastOnce, seededRandom } from "./at-least-once";
 import { checkAgainstModel, type Observed } from "./model";
-import { again, checkLedger, createUser, depositMessage, faults, sql } from "./support";
+import { again, checkLedger, createUser, depositMessage, faults, registerAddress, sql } from "./support";
 
 const THRESHOLDS = { bep20: 12, erc20: 12, trc20: 19 };
 const RUNS = 40;
@@ -26,8 +27,16 @@ const seen = {
 	unmatched: 0,
 	conflicts: 0,
 	assigned: 0,
+	reincluded: 0,
+	addressCredits: 0,
 	faultyFlushes: 0,
 };
+
+/** Deposit addresses the runs send to; issued to players by RegisterAddress (EVM, on bep20). */
+const ADDRESSES = [
+	"0x00000000000000000000000000000000000000a1",
+	"0x00000000000000000000000000000000000000a2",
+];
 
 interface Model {
 	users: string[];
@@ -37,6 +46,11 @@ interface Model {
 	observed: Observed;
 	/** Deposits with an assignment waiting in the queue (one admin decision at a time). */
 	assigning: Set<string>;
+	/** Per deposit, the block it is in now (null: removed by a reorg, not re-included yet). */
+	blocks: Map<string, string | null>;
+	nextBlock: number;
+	/** Issued addresses: holder and the first flush after issuance (see model.ts). */
+	addresses: Map<string, { user: string; fromFlush: number }>;
 }
 type Real = Record<string, never>;
 type Command = fc.AsyncCommand<Model, Real>;
@@ -51,22 +65,30 @@ class SeeDeposit implements Command {
 		readonly cents: number,
 		readonly confirmations: number | null,
 		readonly chain: "bep20" | "trc20",
+		/** Sent to a deposit address (bep20) instead of naming a user. */
+		readonly toAddress: number | null,
 	) {}
 	check = (m: Readonly<Model>) => m.deposits.length < 10;
 	async run(m: Model) {
 		const legacy = this.confirmations === null;
+		const address = this.toAddress === null ? null : ADDRESSES[this.toAddress % ADDRESSES.length]!;
+		const block = String(m.nextBlock++);
 		const base = await depositMessage({
-			chain: this.chain,
+			chain: address ? "bep20" : this.chain,
 			amount: money(this.cents),
-			user_id: this.user < m.users.length ? m.users[this.user]! : crypto.randomUUID(),
+			user_id: address ? null : this.user < m.users.length ? m.users[this.user]! : crypto.randomUUID(),
+			to_address: address,
 			confirmations: this.confirmations,
 			status: legacy ? "confirmed" : "pending",
+			block_number: block,
 		});
+		m.blocks.set(base.tx_id, block);
 		const first = legacy ? base : again(base, { status: statusFor(base, this.confirmations ?? 0) });
 		m.deposits.push(base);
 		m.queued.push(first);
 	}
-	toString = () => `see(user ${this.user}, ${money(this.cents)}, ${this.confirmations} conf, ${this.chain})`;
+	toString = () =>
+		`see(${this.toAddress === null ? `user ${this.user}` : `address ${this.toAddress}`}, ${money(this.cents)}, ${this.confirmations} conf, ${this.chain})`;
 }
 
 class Confirm implements Command {
@@ -77,8 +99,14 @@ class Confirm implements Command {
 	check = (m: Readonly<Model>) => m.deposits.length > 0;
 	async run(m: Model) {
 		const base = m.deposits[this.deposit % m.deposits.length]!;
+		const block = m.blocks.get(base.tx_id);
+		if (!block) return; // removed: nothing to confirm until it is included again
 		m.queued.push(
-			again(base, { confirmations: this.confirmations, status: statusFor(base, this.confirmations) }),
+			again(base, {
+				confirmations: this.confirmations,
+				status: statusFor(base, this.confirmations),
+				block_number: block,
+			}),
 		);
 	}
 	toString = () => `confirm(#${this.deposit}, ${this.confirmations})`;
@@ -88,9 +116,53 @@ class Reorg implements Command {
 	constructor(readonly deposit: number) {}
 	check = (m: Readonly<Model>) => m.deposits.length > 0;
 	async run(m: Model) {
-		m.queued.push(again(m.deposits[this.deposit % m.deposits.length]!, { status: "removed" }));
+		const base = m.deposits[this.deposit % m.deposits.length]!;
+		const block = m.blocks.get(base.tx_id);
+		if (!block) return;
+		m.blocks.set(base.tx_id, null);
+		m.queued.push(again(base, { status: "removed", block_number: block }));
 	}
 	toString = () => `reorg(#${this.deposit})`;
+}
+
+/** A transfer removed by a reorg is mined again, in a new block, with its own confirmations. */
+class Reinclude implements Command {
+	constructor(
+		readonly deposit: number,
+		readonly confirmations: number,
+	) {}
+	check = (m: Readonly<Model>) => m.deposits.some((d) => m.blocks.get(d.tx_id) === null);
+	async run(m: Model) {
+		const removed = m.deposits.filter((d) => m.blocks.get(d.tx_id) === null);
+		const base = removed[this.deposit % removed.length]!;
+		const block = String(m.nextBlock++);
+		m.blocks.set(base.tx_id, block);
+		seen.reincluded++;
+		m.queued.push(
+			again(base, {
+				confirmations: this.confirmations,
+				status: statusFor(base, this.confirmations),
+				block_number: block,
+			}),
+		);
+	}
+	toString = () => `reinclude(removed #${this.deposit}, ${this.confirmations} conf)`;
+}
+
+/** An admin registers a deposit address to a player (once per address). */
+class RegisterAddress implements Command {
+	constructor(
+		readonly address: number,
+		readonly user: number,
+	) {}
+	check = (m: Readonly<Model>) => m.addresses.size < ADDRESSES.length;
+	async run(m: Model) {
+		const address = ADDRESSES.find((a) => !m.addresses.has(a))!;
+		const user = m.users[this.user % m.users.length]!;
+		await registerAddress(user, address);
+		m.addresses.set(address, { user, fromFlush: m.flushes.length });
+	}
+	toString = () => `register(next address, user ${this.user})`;
 }
 
 class Disagree implements Command {
@@ -123,9 +195,9 @@ class Assign implements Command {
 		);
 		const base = open[this.deposit % open.length]!;
 		const [row] = (await sql().query(
-			"SELECT amount::text, currency, confirmations FROM deposits WHERE id = $1",
+			"SELECT amount::text, currency, confirmations, block_number::text AS block_number FROM deposits WHERE id = $1",
 			[base.tx_id],
-		)) as { amount: string; currency: string; confirmations: number | null }[];
+		)) as { amount: string; currency: string; confirmations: number | null; block_number: string | null }[];
 		m.assigning.add(base.tx_id);
 		seen.assigned++;
 		m.queued.push(
@@ -133,6 +205,7 @@ class Assign implements Command {
 				amount: row!.amount,
 				currency: row!.currency,
 				confirmations: row!.confirmations,
+				block_number: row!.block_number,
 				status: "confirmed",
 				user_id: m.users[this.user % m.users.length]!,
 				webhook_id: `admin-assign:${crypto.randomUUID()}`,
@@ -169,12 +242,20 @@ async function flush(m: Model, seed: number, faulty: boolean) {
 	await faults.quiet();
 	m.flushes.push(batch);
 	m.assigning.clear();
-	m.observed = await checkAgainstModel(m.flushes, { thresholds: THRESHOLDS, users: m.users }, m.observed);
+	m.observed = await checkAgainstModel(
+		m.flushes,
+		{ thresholds: THRESHOLDS, users: m.users, addresses: m.addresses },
+		m.observed,
+	);
 	const report = await checkLedger(m.deposits.map((d) => d.tx_id));
 	if (faulty) seen.faultyFlushes++;
 	for (const key of ["credited", "reversed", "reverted", "unmatched"] as const)
 		seen[key] += report.deposits[key] ?? 0;
 	seen.conflicts += report.conflicts;
+	const [fromAddresses] = await sql().query(
+		"SELECT count(*)::int AS n FROM deposits WHERE status = 'credited' AND to_address IS NOT NULL",
+	);
+	seen.addressCredits += (fromAddresses as { n: number }).n;
 }
 
 const see = fc
@@ -183,10 +264,16 @@ const see = fc
 		fc.integer({ min: 1, max: 1_000_000 }),
 		fc.option(fc.nat(30)),
 		fc.boolean(),
+		fc.option(fc.nat(1), { freq: 3 }),
 	)
-	.map(([user, cents, conf, tron]) => new SeeDeposit(user, cents, conf, tron ? "trc20" : "bep20"));
+	.map(
+		([user, cents, conf, tron, address]) =>
+			new SeeDeposit(user, cents, conf, tron ? "trc20" : "bep20", address),
+	);
 const confirm = fc.tuple(fc.nat(), fc.nat(40)).map(([d, conf]) => new Confirm(d, conf));
 const reorg = fc.nat().map((d) => new Reorg(d));
+const reinclude = fc.tuple(fc.nat(), fc.nat(40)).map(([d, conf]) => new Reinclude(d, conf));
+const register = fc.tuple(fc.nat(), fc.nat()).map(([a, u]) => new RegisterAddress(a, u));
 const disagree = fc
 	.tuple(fc.nat(), fc.integer({ min: 1, max: 1_000_000 }), fc.boolean())
 	.map(([d, c, o]) => new Disagree(d, c, o));
@@ -195,14 +282,28 @@ const flushNow = fc
 	.tuple(fc.integer({ min: 1, max: 2 ** 30 }), fc.boolean())
 	.map(([seed, faulty]) => new Flush(seed, faulty));
 // Repeats weigh the choice: deposits, flushes and assignments come often enough to meet.
-const commands = [see, see, confirm, confirm, reorg, disagree, assign, assign, flushNow, flushNow];
+const commands = [
+	see,
+	see,
+	confirm,
+	confirm,
+	reorg,
+	reinclude,
+	reinclude,
+	register,
+	disagree,
+	assign,
+	assign,
+	flushNow,
+	flushNow,
+];
 
 afterEach(async () => {
 	await faults.clear();
 	await faults.quiet();
 });
 
-it("matches the model after any sequence of deposits, confirmations, reorgs, conflicts, assignments and failures", async () => {
+it("matches the model after any sequence of deposits, confirmations, reorgs, re-inclusions, addresses issued, conflicts, assignments and failures", async () => {
 	await fc.assert(
 		fc.asyncProperty(fc.commands(commands, { maxCommands: 40, size: "large" }), async (cmds) => {
 			await faults.clear();
@@ -216,6 +317,9 @@ it("matches the model after any sequence of deposits, confirmations, reorgs, con
 				flushes: [],
 				observed: new Map(),
 				assigning: new Set(),
+				blocks: new Map(),
+				nextBlock: 1000,
+				addresses: new Map(),
 			};
 			await fc.asyncModelRun(() => ({ model, real: {} }), cmds);
 			if (model.queued.length) await flush(model, 1, false);

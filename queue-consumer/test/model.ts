@@ -5,6 +5,16 @@
  * amount a new deposit takes, whether a reorg came before or after the credit), the model
  * accepts each possible result and checks the rest against the one the database chose.
  *
+ * Reorgs: a message names the block it saw the transfer in (or none). Where every message of a
+ * deposit names its block, the deposit lives in the blocks sighted and never removed: one such
+ * block is its inclusion (credited once it is final there), none means it was dropped. Where a
+ * deposit was removed and some message names no block, the messages cannot tell a redelivery
+ * from a re-inclusion: the deposit may be dropped or held, never credited.
+ *
+ * Deposit addresses: a deposit that names no user belongs to the holder of its address when
+ * the address was issued before the deposit was first seen (`addresses`), else to nobody until
+ * an admin assigns it.
+ *
  * @module
  */
 import { expect } from "vitest";
@@ -30,9 +40,16 @@ export interface ModelExpectations {
 	users: string[];
 	/** The wallets' currency (default USDT): deposits in another are never created. */
 	walletCurrency?: string;
+	/** Chains whose senders may assert finality (SENDER_FINALITY; default none). */
+	senderFinality?: string[];
+	/**
+	 * Issued deposit addresses (stored form): who holds each, and the index of the first flush
+	 * delivered after it was issued (deposits first seen in that flush or later are theirs).
+	 */
+	addresses?: Map<string, { user: string; fromFlush: number }>;
 }
 
-type Status = "pending" | "credited" | "unmatched" | "reverted" | "reversed";
+type Status = "pending" | "credited" | "unmatched" | "reverted" | "reversed" | "held";
 
 /** What the previous check saw, so that later flushes cannot undo it. */
 export type Observed = Map<string, Status>;
@@ -46,10 +63,12 @@ interface Row {
 	user_id: string | null;
 }
 
-function isFinal(m: DepositMessage, thresholds: Record<string, number>): boolean {
+function isFinal(m: DepositMessage, expectations: ModelExpectations): boolean {
 	if (m.status === "removed") return false;
-	if (m.confirmations === null) return m.status === "confirmed";
-	return m.confirmations >= (thresholds[m.chain] ?? Number.POSITIVE_INFINITY);
+	if (m.confirmations === null) {
+		return m.status === "confirmed" && (expectations.senderFinality ?? []).includes(m.chain);
+	}
+	return m.confirmations >= (expectations.thresholds[m.chain] ?? Number.POSITIVE_INFINITY);
 }
 
 /**
@@ -133,34 +152,50 @@ export async function checkAgainstModel(
 		}
 
 		const before = previous.get(id);
-		const removed = agreeing.some((m) => m.status === "removed");
-		const final = agreeing.some((m) => isFinal(m, expectations.thresholds));
+		const removals = agreeing.filter((m) => m.status === "removed");
 		const named = [
 			...new Set(agreeing.map((m) => m.user_id).filter((u): u is string => !!u && users.has(u))),
 		];
 		expect(named.length, `${label}: the generator gave it two users`).toBeLessThanOrEqual(1);
-		const user = named[0] ?? null;
-		if (removed) {
-			const allowed: Status[] =
-				before === "credited" || before === "reversed"
-					? ["reversed"]
-					: before === "reverted"
-						? ["reverted"]
-						: final && user
-							? ["reverted", "reversed"]
-							: ["reverted"];
-			expect(allowed, `${label}: status after a reorg`).toContain(row.status);
+		const address = agreeing.find((m) => m.to_address)?.to_address?.toLowerCase();
+		const holder = address ? expectations.addresses?.get(address) : undefined;
+		// The address credits its holder only for deposits first seen after it was issued.
+		const user = named[0] ?? (holder && holder.fromFlush <= first ? holder.user : null);
+		const decidable = !removals.length || agreeing.every((m) => m.block_number !== null);
+		// The sightings of the inclusion that counts: every one when nothing was removed, else
+		// those in the one block sighted and never removed (none: the deposit was dropped).
+		const removedBlocks = new Set(removals.map((m) => m.block_number));
+		const liveBlocks = new Set(
+			agreeing
+				.filter((m) => m.status !== "removed" && !removedBlocks.has(m.block_number))
+				.map((m) => m.block_number),
+		);
+		if (removals.length && decidable)
+			expect(liveBlocks.size, `${label}: the generator left two blocks live`).toBeLessThanOrEqual(1);
+		const live = removals.length
+			? agreeing.filter((m) => m.status !== "removed" && liveBlocks.has(m.block_number))
+			: agreeing.filter((m) => m.status !== "removed");
+		// Parked as unmatched means final (for that inclusion: a re-inclusion starts again).
+		const final = live.some((m) => isFinal(m, expectations)) || (before === "unmatched" && !removals.length);
+		if (!decidable) {
+			// A sighting after a removal that no block number places: dropped or held, never credited.
+			expect(["reverted", "reversed", "held"], `${label}: status after an undecidable reorg`).toContain(
+				row.status,
+			);
+		} else if (removals.length && !live.length) {
+			expect(["reverted", "reversed"], `${label}: status after a reorg`).toContain(row.status);
 		} else if (final && user) {
 			expect(row.status, `${label}: status`).toBe("credited");
 			expect(row.user_id, `${label}: credited to`).toBe(user);
 			expectedBalance.set(user, (expectedBalance.get(user) ?? 0n) + toUnits(row.amount));
 		} else if (final) {
 			expect(row.status, `${label}: status`).toBe("unmatched");
+			expect(row.user_id, `${label}: parked for nobody`).toBeNull();
 		} else {
 			expect(row.status, `${label}: status`).toBe("pending");
 		}
-		if (row.status !== "reverted" && row.status !== "reversed") {
-			const counts = agreeing.map((m) => m.confirmations).filter((c): c is number => c !== null);
+		if (decidable && live.length && row.status !== "reverted" && row.status !== "reversed") {
+			const counts = live.map((m) => m.confirmations).filter((c): c is number => c !== null);
 			expect(row.confirmations, `${label}: confirmations`).toBe(counts.length ? Math.max(...counts) : null);
 		}
 		observed.set(id, row.status);

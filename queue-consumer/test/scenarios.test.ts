@@ -33,7 +33,10 @@ function amount(random: () => number): string {
 	return fraction ? `${whole}.${fraction}` : `${whole || 1}`;
 }
 
-/** Deposits seen as their confirmations grow: some reach the threshold, some stay pending. */
+/**
+ * Deposits seen as their confirmations grow: some reach the threshold, some stay pending; the
+ * minimal ones (no count) wait, since no chain here lets senders assert finality.
+ */
 async function sightings(random: () => number, users: string[], count: number) {
 	const deposits: DepositMessage[] = [];
 	const messages: DepositMessage[] = [];
@@ -46,6 +49,8 @@ async function sightings(random: () => number, users: string[], count: number) {
 			user_id: unknown ? crypto.randomUUID() : users[Math.floor(random() * users.length)]!,
 			confirmations: legacy ? null : 1,
 			status: legacy ? "confirmed" : "pending",
+			// The block the watcher saw it in: a removal names it, so a late sighting from it is stale.
+			block_number: String(40_000_000 + d),
 		});
 		deposits.push(base);
 		if (legacy) {
