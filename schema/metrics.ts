@@ -76,7 +76,7 @@ export const SETTLE = {
 	...COMMON,
 	/**
 	 * What became of the message: "pending" | "credited" | "duplicate" | "unmatched" |
-	 * "conflict" | "reverted" | "reversed" | "dead_letter" | "retry".
+	 * "conflict" | "reverted" | "reversed" | "held" | "dead_letter" | "retry".
 	 */
 	outcome: "blob4",
 	chain: "blob5",

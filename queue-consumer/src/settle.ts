@@ -1,6 +1,6 @@
 /**
  * Settles a batch from the `deposits` queue: every message ends acked as settled (credited,
- * pending, parked, conflict, duplicate, reverted, reversed) or dead-lettered, or is retried
+ * pending, parked, conflict, duplicate, reverted, reversed, held) or dead-lettered, or is retried
  * with backoff. Nothing is acked before the database has committed what the ack stands for.
  *
  * - Messages that can never settle (contract violations, a `tx_id` that disagrees with its

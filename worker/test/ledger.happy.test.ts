@@ -149,6 +149,22 @@ describe("GET /api/v1/transactions/:tx_id", () => {
 		}
 	});
 
+	it("reports a held deposit with why it is held and which inclusion it stands for", async () => {
+		const user = await userWithToken();
+		const txId = await seedDeposit({ userId: user.id, status: "held", confirmations: 12 });
+		await sql().query(
+			"UPDATE deposits SET hold_reason = 'reinclusion_unproven', inclusion = 2 WHERE id = $1",
+			[txId],
+		);
+		const body = await json(await call(`/api/v1/transactions/${txId}`, { token: user.token }));
+		expect(body).toMatchObject({
+			tx_id: txId,
+			status: "held",
+			hold_reason: "reinclusion_unproven",
+			inclusion: 2,
+		});
+	});
+
 	it("reports a conflict with both the deposit and the disagreeing delivery", async () => {
 		const user = await userWithToken();
 		const txId = await seedDeposit({ userId: user.id, status: "credited", amount: "10" });

@@ -1,6 +1,7 @@
 /**
  * Where one deposit stands, as `GET /api/v1/transactions/:tx_id` reports it: `pending` (with
  * confirmations and the chain's threshold), `credited`, `unmatched`, `reverted`, `reversed`,
+ * `held` (kept for an operator's review, `hold_reason` saying why; docs/deposit-states.md),
  * `conflict` (the deposit and its unresolved conflicting deliveries, both reported) or
  * `dead_lettered` (no deposit row, but a dead letter that carries this tx_id).
  *
@@ -21,12 +22,14 @@ export type DepositStatus =
 	| "unmatched"
 	| "reverted"
 	| "reversed"
+	| "held"
 	| "conflict"
 	| "dead_lettered";
 
 const DEPOSIT = `
 SELECT d.id, d.chain, d.tx_hash, d.log_index, d.amount::text AS amount, d.currency, d.to_address, d.user_id,
 	d.status::text AS status, d.confirmations, d.required_confirmations, d.block_number::text AS block_number,
+	d.inclusion, d.hold_reason,
 	${isoTimestamp("d.first_seen_at")} AS first_seen_at, ${isoTimestamp("d.updated_at")} AS updated_at,
 	${isoTimestamp("d.credited_at")} AS credited_at, ${isoTimestamp("d.reversed_at")} AS reversed_at,
 	COALESCE((

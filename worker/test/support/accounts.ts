@@ -194,7 +194,7 @@ export interface SeedDeposit {
 	currency?: string;
 	toAddress?: string | null;
 	userId?: string | null;
-	status?: "pending" | "credited" | "unmatched" | "reverted" | "reversed";
+	status?: "pending" | "credited" | "unmatched" | "reverted" | "reversed" | "held";
 	confirmations?: number;
 	requiredConfirmations?: number;
 	metadata?: Record<string, unknown> | null;
