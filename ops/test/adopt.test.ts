@@ -182,7 +182,7 @@ describe.runIf(process.env.TEST_DATABASE_URL)("ops adopt", () => {
 		expect(again.stdout).toContain("already adopted");
 		expect(again.stdout).toContain("0 deposit record(s) of the original not seen before");
 		expect(await counts()).toEqual(afterFirst);
-	}, 120_000); // three runs of the CLI (adopt, migrate, adopt again), each a process of its own
+	}, 120_000); // four runs of the CLI, each a process of its own
 
 	it("is finished by running it again after the backfill was stopped by a lock the original held", async () => {
 		const db = await original("adopt_resume");
