@@ -16,8 +16,8 @@
  *
  * One statement locks the deposit, decides on its current row, changes it and writes one
  * `deposit.review` audit row with the reviewer, the reason and the outcome (`rejected`,
- * `released`, `already_released` for a retry of the same release, or `refused`), so of
- * concurrent reviews exactly one resolves it; the others get 409 naming where it stands.
+ * `released`, `already_released` for the same reviewer retrying their release, or `refused`), so
+ * of concurrent reviews exactly one resolves it; the others get 409 naming where it stands.
  *
  * @module
  */
@@ -43,14 +43,15 @@ const reviewSchema = z.object({
  * $1 tx_id, $2 admin, $3 decision, $4 reason, $5 the owner the reviewer confirms (or NULL),
  * $6 the audit row's id, $7 the webhook id a sent message carries.
  *
- * `allowed`: a reject of a held deposit; a release of a held deposit whose owner the reviewer
- * named exactly (NULL for none). `again`: the same release retried after it was done.
+ * The outcome: `rejected` for a reject of a held deposit; `released` for a release of a held
+ * deposit whose owner the reviewer named exactly (NULL for none); `already_released`: the same reviewer's release retried while
+ * the deposit waits for settlement (the message is sent again, e.g. after a queue outage).
  */
 const REVIEW = `
 WITH adm AS (SELECT id FROM admins WHERE id = $2),
 cur AS MATERIALIZED (
 	SELECT ${storedDepositColumns("d")}, d.status::text AS status, d.user_id, d.hold_reason, d.hold_detail,
-		d.review_decision
+		d.review_decision, d.reviewed_by
 	FROM deposits d
 	WHERE d.id = $1 AND EXISTS (SELECT 1 FROM adm)
 	FOR UPDATE
@@ -61,7 +62,7 @@ decided AS (
 			WHEN cur.status = 'held' AND $3 = 'reject' THEN 'rejected'
 			WHEN cur.status = 'held' AND $3 = 'release' AND cur.user_id IS NOT DISTINCT FROM $5::uuid THEN 'released'
 			WHEN cur.status = 'pending' AND cur.review_decision = 'released' AND $3 = 'release'
-				AND cur.user_id = $5::uuid THEN 'already_released'
+				AND cur.user_id = $5::uuid AND cur.reviewed_by = $2 THEN 'already_released'
 			ELSE 'refused'
 		END AS outcome
 	FROM cur
