@@ -81,7 +81,8 @@ afterAll(async () => {
 const deposits = (...args: string[]) =>
 	runOps(["deposits", ...args, "--host", stack.baseUrl], { OPS_TOKEN: token });
 
-describe("ops deposits", () => {
+// Each CLI run starts a Node process: several in one test need more than the default on a loaded machine.
+describe("ops deposits", { timeout: 120_000 }, () => {
 	it("lists the held deposits with why they are held", async () => {
 		const run = await deposits("list");
 		expect(run.code, run.output).toBe(0);
