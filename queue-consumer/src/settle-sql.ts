@@ -165,13 +165,14 @@ ON CONFLICT (message_id) DO NOTHING`;
  *    block nobody named (`reinclusion_unproven`: it may be a redelivery or a re-inclusion), or
  *    two live blocks at once (`block_disagreement`: one of them was reorged away, and its
  *    removal has not arrived). What is booked stays booked; a held deposit changes only by an
- *    operator's decision.
+ *    operator's decision (routes/admin/deposit-review.ts), and so does a `rejected` one.
  *
  * Attribution: the user the deposit already has, else the first message's `user_id` that names
  * an existing user, else the player the deposit address was issued to (one owner per address
  * family: an EVM address on every EVM chain; schema/address-family.ts) before the deposit was
  * first seen. An address issued or registered later never takes a deposit already seen (its
- * owner is fixed when it is first attributed; an unmatched one moves only by an admin's assign).
+ * owner is fixed when it is first attributed). A parked (`unmatched`) deposit takes none of
+ * these: only the owner an admin's assign or attribute wrote on its row.
  *
  * Every step reads one row per message or per deposit, without joins between the batch's own
  * intermediate results: the planner cannot estimate their sizes, and a nested loop over them
@@ -279,11 +280,14 @@ sighted AS (
 ),
 a AS (
 	SELECT s.*,
-		COALESCE(s.old_user, s.msg_user, addr.user_id) AS user_id,
-		s.eff_status <> 'held' AND (s.n_unproven > 0 OR s.n_other > 0 OR s.n_new_blocks > 1) AS hold,
+		-- A parked deposit goes only to the owner an admin fixed on its row (the assign and
+		-- attribute routes); no message and no address registered since can move it.
+		CASE WHEN s.eff_status = 'unmatched' THEN s.old_user
+			ELSE COALESCE(s.old_user, s.msg_user, addr.user_id) END AS user_id,
+		s.eff_status NOT IN ('held', 'rejected') AND (s.n_unproven > 0 OR s.n_other > 0 OR s.n_new_blocks > 1) AS hold,
 		CASE WHEN s.cur_removed THEN CASE WHEN s.eff_status = 'credited' THEN 'reversed' ELSE 'reverted' END END
 			AS rev_outcome,
-		s.dropped AND s.n_new_blocks = 1 AS reincluded,
+		s.dropped AND s.n_new_blocks = 1 AND s.eff_status NOT IN ('held', 'rejected') AS reincluded,
 		GREATEST(s.old_conf, s.same_conf) AS same_conf_total
 	FROM sighted s
 	LEFT JOIN deposit_addresses addr
@@ -293,7 +297,8 @@ a AS (
 d0 AS (
 	SELECT a.*,
 		CASE
-			WHEN a.eff_status = 'held' THEN 'duplicate'
+			-- held for review or rejected by it: only the review moves these
+			WHEN a.eff_status IN ('held', 'rejected') THEN 'duplicate'
 			WHEN a.hold THEN 'held'
 			WHEN a.reincluded AND (COALESCE(a.nb_conf >= a.threshold, false) OR a.nb_asserted)
 				THEN CASE WHEN a.user_id IS NOT NULL THEN 'credited' ELSE 'unmatched' END
@@ -317,7 +322,7 @@ ruled AS (
 		d0.old_inclusion + CASE WHEN d0.reincluded AND d0.inc_outcome <> 'held' THEN 1 ELSE 0 END AS new_inclusion,
 		CASE WHEN d0.reincluded AND d0.inc_outcome <> 'held' THEN d0.nb ELSE d0.cur END AS new_block,
 		CASE WHEN d0.reincluded AND d0.inc_outcome <> 'held' THEN d0.nb_conf
-			WHEN d0.dropped OR d0.eff_status = 'held' THEN d0.old_conf
+			WHEN d0.dropped OR d0.eff_status IN ('held', 'rejected') THEN d0.old_conf
 			ELSE d0.same_conf_total END AS conf,
 		CASE WHEN d0.inc_outcome = 'held' THEN
 			CASE WHEN d0.n_unproven > 0 THEN 'reinclusion_unproven' ELSE 'block_disagreement' END END AS hold_reason,
@@ -561,7 +566,7 @@ deposit_moves AS (
 	FROM dec
 	WHERE d.id = dec.id
 		AND NOT dec.inserted_here
-		AND dec.eff_status <> 'held'
+		AND dec.eff_status NOT IN ('held', 'rejected')
 		AND (dec.new_status <> dec.old_status
 			OR dec.conf IS DISTINCT FROM dec.old_conf
 			OR dec.new_user IS DISTINCT FROM dec.old_user

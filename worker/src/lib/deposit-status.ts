@@ -1,7 +1,8 @@
 /**
  * Where one deposit stands, as `GET /api/v1/transactions/:tx_id` reports it: `pending` (with
  * confirmations and the chain's threshold), `credited`, `unmatched`, `reverted`, `reversed`,
- * `held` (kept for an operator's review, `hold_reason` saying why; docs/deposit-states.md),
+ * `held` (kept for an admin's review, `hold_reason` saying why; docs/deposit-states.md),
+ * `rejected` (refused by that review, never credited),
  * `conflict` (the deposit and its unresolved conflicting deliveries, both reported) or
  * `dead_lettered` (no deposit row, but a dead letter that carries this tx_id).
  *
@@ -23,6 +24,7 @@ export type DepositStatus =
 	| "reverted"
 	| "reversed"
 	| "held"
+	| "rejected"
 	| "conflict"
 	| "dead_lettered";
 
