@@ -20,8 +20,9 @@
  * (`pg_stat_statements`: planning and execution time, buffers, WAL) and by the OS (the
  * backend's CPU time). From them: how many deposits per second one Postgres core sustains, and
  * the Neon compute that a queue's 5,000 messages per second needs. The closing `ratio:` line is
- * the median over rounds of floor / ours Postgres statement time per deposit; the throughput
- * ratio (ours / raw, batch 100) is printed above it.
+ * the median over rounds of floor / ours backend CPU per deposit (the statements' time when
+ * the server's backend is not on this machine); the throughput ratio (ours / raw, batch 100)
+ * is printed above it.
  *
  * Every synthetic deposit is new, attributed to one of 2,000 users and past its threshold, so
  * each one takes the full path (settle-fixtures.ts). The tables are analysed after seeding, as
@@ -32,7 +33,7 @@
  * server is touched and nothing else writes to it. BENCH_DATABASE_URL names another server
  * instead (it must preload pg_stat_statements); a scratch database is created and dropped there.
  * BENCH_SIZES (e.g. `100` or `10,100`) picks the batch sizes of the throughput part (default
- * 1, 10 and 100); BENCH_COST_ROUNDS the cost rounds (default 40); BENCH_CONCURRENCY (default 4).
+ * 1, 10 and 100); BENCH_COST_ROUNDS the cost rounds (default 150); BENCH_CONCURRENCY (default 4).
  *
  * @module
  */
@@ -60,14 +61,14 @@ import {
 import { chunk, config, FLOOR_SQL, queueBatch, settleRows, syntheticDeposits } from "./settle-fixtures";
 
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 4);
-const COST_ROUNDS = Number(process.env.BENCH_COST_ROUNDS ?? 40);
+const COST_ROUNDS = Number(process.env.BENCH_COST_ROUNDS ?? 150);
 const COST_BATCH = 100;
 const COST_WARM_UP_ROUNDS = 3;
 const USERS = 2_000;
 const ALL_SIZES = [
-	{ size: 1, deposits: 300 },
-	{ size: 10, deposits: 2_000 },
-	{ size: 100, deposits: 10_000 },
+	{ size: 1, deposits: 150 },
+	{ size: 10, deposits: 1_000 },
+	{ size: 100, deposits: 6_000 },
 ];
 /** BENCH_SIZES=100 measures batches of 100 only (the throughput ratio needs 100). */
 const SIZES = process.env.BENCH_SIZES
@@ -263,15 +264,17 @@ async function main() {
 		);
 		for (const v of COST_VARIANTS) console.log(`  ${v.name}: ${v.what}`);
 		const connection = await costConnection(raw);
-		const costs = new Map<string, BatchCost[]>(COST_VARIANTS.map((v) => [v.name, []]));
+		type Round = Record<string, BatchCost>;
+		const rounds: Round[] = [];
 		for (let round = 1 - COST_WARM_UP_ROUNDS; round <= COST_ROUNDS; round++) {
 			const order = round % 2 ? COST_VARIANTS : [...COST_VARIANTS].reverse();
+			const measured: Round = {};
 			for (const v of order) {
 				const batch = JSON.stringify(settleRows(await syntheticDeposits(COST_BATCH, users)));
-				const cost = await measureBatch(connection, v, batch);
-				if (round > 0) costs.get(v.name)!.push(cost);
+				measured[v.name] = await measureBatch(connection, v, batch);
 			}
-			if (round > 0 && (round % 10 === 0 || round === COST_ROUNDS)) {
+			if (round > 0) rounds.push(measured);
+			if (round > 0 && (round % 25 === 0 || round === COST_ROUNDS)) {
 				process.stdout.write(`  … cost round ${round}/${COST_ROUNDS}\n`);
 			}
 		}
@@ -279,7 +282,7 @@ async function main() {
 		const perDeposit = (values: number[]) => median(values) / COST_BATCH;
 		const us = (ms: number) => `${(ms * 1000).toFixed(1)} µs`;
 		for (const v of COST_VARIANTS) {
-			const c = costs.get(v.name)!;
+			const c = rounds.map((r) => r[v.name]!);
 			const cpu = c.every((x) => x.backendCpuMs !== undefined)
 				? `; backend CPU ${us(perDeposit(c.map((x) => x.backendCpuMs!)))}`
 				: "";
@@ -287,24 +290,27 @@ async function main() {
 				`  ${v.name.padEnd(5)} Postgres time ${us(perDeposit(c.map(statementMs)))} per deposit (planning ${median(c.map((x) => x.planMs)).toFixed(2)} + execution ${median(c.map((x) => x.execMs)).toFixed(2)} ms per batch)${cpu}; ${perDeposit(c.map((x) => x.buffersTouched)).toFixed(1)} buffers touched and ${perDeposit(c.map((x) => x.buffersDirtied)).toFixed(2)} dirtied, ${fmt(perDeposit(c.map((x) => x.walBytes))).trim()} bytes of WAL per deposit (${median(c.map((x) => x.walFullPageImages))} full-page images per batch)`,
 			);
 		}
-		const ours = costs.get("ours")!;
-		const floorCosts = costs.get("floor")!;
-		const timeRatios = ours.map((o, i) => statementMs(floorCosts[i]!) / statementMs(o));
+		const timeRatios = rounds.map((r) => statementMs(r.floor!) / statementMs(r.ours!));
 		console.log(
-			`  floor/ours Postgres time per deposit:  ${describeSpread(spread(timeRatios), timeRatios.length)}`,
+			`  floor/ours Postgres time per deposit: ${describeSpread(spread(timeRatios), timeRatios.length)}`,
 		);
 		// The backend's CPU time leaves out the moments the OS gave its core to someone else,
-		// which the statements' time (a clock inside the server) counts: on a busy machine the
-		// rounds' time ratios spread several times wider. So the closing ratio and one core's
-		// capacity use the CPU time whenever the OS shows it (a server on this machine), and the
-		// statements' time otherwise (which also leaves out parsing, the protocol and the commit).
-		const haveCpu = ours.every((x) => x.backendCpuMs !== undefined);
-		const cpuRatios = haveCpu ? ours.map((o, i) => floorCosts[i]!.backendCpuMs! / o.backendCpuMs!) : [];
-		if (haveCpu)
+		// which the statements' time (a clock inside the server) counts: on a busy machine a
+		// 15 ms batch is taken off its core several times, and the rounds' time ratios spread
+		// four times wider than their CPU ratios. So the closing ratio and one core's capacity
+		// use the CPU time whenever the OS shows it (a server on this machine, as the scratch
+		// cluster is), and the statements' time otherwise.
+		const haveCpu = rounds.every(
+			(r) => r.ours!.backendCpuMs !== undefined && r.floor!.backendCpuMs !== undefined,
+		);
+		const cpuRatios = haveCpu ? rounds.map((r) => r.floor!.backendCpuMs! / r.ours!.backendCpuMs!) : [];
+		if (haveCpu) {
 			console.log(
-				`  floor/ours backend CPU per deposit:    ${describeSpread(spread(cpuRatios), cpuRatios.length)}`,
+				`  floor/ours backend CPU per deposit:   ${describeSpread(spread(cpuRatios), cpuRatios.length)}`,
 			);
+		}
 		const ratio = spread(haveCpu ? cpuRatios : timeRatios);
+		const ours = rounds.map((r) => r.ours!);
 		const msPerDeposit = haveCpu
 			? perDeposit(ours.map((x) => x.backendCpuMs!))
 			: perDeposit(ours.map(statementMs));
@@ -326,7 +332,7 @@ async function main() {
 		}
 		console.log(`throughput ratio: ${throughputRatio.toFixed(2)}`);
 		console.log(
-			`ratio: ${ratio.median.toFixed(3)}${haveCpu ? "" : " (statement time: the server's backend is not visible to this machine's /proc)"}`,
+			`ratio: ${ratio.median.toFixed(3)}${haveCpu ? "" : " (statement time: this machine cannot see the server's backend)"}`,
 		);
 		if (!report.ok) console.error("the ledger invariants do not hold after the benchmark");
 		if (!report.ok) process.exitCode = 1;
