@@ -131,6 +131,12 @@ async function main() {
 		process.stdout.write("starting a scratch Postgres cluster (initdb, pg_stat_statements preloaded) … ");
 		scratch = await startScratchPostgres();
 		console.log(`on ${redact(scratch.url)}`);
+		// Ctrl-C must not leave the cluster running with its folder behind.
+		const cluster = scratch;
+		process.once("SIGINT", () => {
+			cluster.stop();
+			process.exit(130);
+		});
 	}
 	const baseUrl = process.env.BENCH_DATABASE_URL ?? scratch!.url;
 	const database = `cricalgo_bench_settle_${process.pid}`;
