@@ -40,7 +40,7 @@ export default {
 			});
 			return;
 		}
-		if (isDeadLetterQueue(batch.queue)) await storeDeadLetterQueueBatch(batch, context);
+		if (isDeadLetterQueue(batch.queue)) await storeDeadLetterQueueBatch(batch, context, env.LAST_NET);
 		else await settleDepositBatch(batch, context);
 	},
 } satisfies ExportedHandler<Env, unknown>;
