@@ -94,9 +94,12 @@ let phase: "running" | "draining" | "stopping" = "running";
 const stopNow = new AbortController();
 
 /** The accepted deposits the ledger does not hold, as the last lines before exit. */
-function reportMissing(missing: string[], why: string) {
+function reportMissing(missing: string[], why: string, databaseError?: string) {
 	if (!missing.length) return;
-	console.error(`\n${missing.length} deposits answered 202 are not in the ledger and ${why}:`);
+	const seen = databaseError
+		? `could not be found in the ledger (the database did not answer: ${databaseError}); unless they were settled before it went away, they`
+		: "are not in the ledger and";
+	console.error(`\n${missing.length} deposits answered 202 ${seen} ${why}:`);
 	for (const id of missing.slice(0, 50)) console.error(`  ${id}`);
 	if (missing.length > 50) console.error(`  … and ${missing.length - 50} more`);
 	console.error(
@@ -122,7 +125,8 @@ async function drainAndStop() {
 			result.missing,
 			stopNow.signal.aborted
 				? "were lost with the local queue (stopped at once by a second Ctrl-C)"
-				: `were lost with the local queue (not settled within ${drainTimeoutSeconds} s${result.lastError ? `; the database: ${result.lastError}` : ""})`,
+				: `were lost with the local queue (not settled within ${drainTimeoutSeconds} s)`,
+			result.lastError,
 		);
 		process.exit(1);
 	}
@@ -158,7 +162,7 @@ async function failAndStop(what: string) {
 	console.error(`\nnpm start: ${what}\nThe stack is not whole any more: stopping the rest.`);
 	const check = await stack.drain({ timeoutMs: 0 }).catch(() => undefined);
 	await stack.stop();
-	if (check) reportMissing(check.missing, "may be lost with the local queue");
+	if (check) reportMissing(check.missing, "may be lost with the local queue", check.lastError);
 	if (wasDraining) console.error("(this happened while draining)");
 	process.exit(1);
 }
