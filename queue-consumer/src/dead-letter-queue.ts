@@ -33,7 +33,7 @@ export function lastNetKey(queue: string, messageId: string): string {
 }
 
 /** Writes `m` to the last net; true once R2 has it. */
-async function keepInLastNet(
+export async function keepInLastNet(
 	store: LastNetStore,
 	queue: string,
 	m: QueueMessage,

@@ -379,4 +379,16 @@ describe("configuration", () => {
 		expect(logged).toContain("at least 1");
 		expect(logged).toContain("at CONFIRMATIONS.bep20");
 	});
+
+	it("keeps a dead-letter-queue message on its last delivery in the last net even when misconfigured", async () => {
+		vi.spyOn(console, "error").mockImplementation(() => {});
+		const m = await depositMessage({ user_id: await createUser() });
+		const broken = { ...env, CONFIRMATIONS: { bep20: 0, erc20: 12, trc20: 19 } };
+		const d = await deliver([m, m], { queue: "deposits-dlq", attempts: [100, 3], env: broken });
+		expect(d.acked).toEqual(new Set([d.ids[0]]));
+		expect([...d.retried.keys()]).toEqual([d.ids[1]]);
+		const object = await env.LAST_NET.get(lastNetKey("deposits-dlq", d.ids[0]!));
+		expect(((await object!.json()) as { body: unknown }).body).toEqual(m);
+		await env.LAST_NET.delete(lastNetKey("deposits-dlq", d.ids[0]!));
+	});
 });
