@@ -7,10 +7,14 @@
  */
 import { BATCH, SETTLE, toDataPoint } from "../../schema/metrics";
 import type { MetricsSink } from "./queue-types";
-import type { SettleOutcome } from "./settle-sql";
+import type { RowOutcome } from "./settle-transaction";
 
-/** What became of a message, as the SETTLE layout's `outcome` column records it. */
-export type MessageOutcome = SettleOutcome | "retry";
+/**
+ * What became of a message, as the SETTLE layout's `outcome` column records it: `retry` when
+ * it was retried for the database, `chain_unavailable` when for its chain's endpoints;
+ * `chain_disagrees` when the re-check found a credited deposit described otherwise on chain.
+ */
+export type MessageOutcome = RowOutcome | "retry" | "chain_unavailable" | "chain_disagrees";
 
 export interface MessageMetric {
 	outcome: MessageOutcome;
