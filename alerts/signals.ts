@@ -98,18 +98,29 @@ FORMAT JSON`,
 	},
 };
 
-/** Settle outcomes that mean the message was not settled this time. */
-export const SETTLE_FAILURES = ["retry", "dead_letter"] as const;
+/**
+ * Settle outcomes that mean the message was not settled this time: retried for the database
+ * or for its chain's endpoints, or dead-lettered.
+ */
+export const SETTLE_FAILURES = ["retry", "chain_unavailable", "dead_letter"] as const;
+
+/**
+ * Settle outcomes where the chain contradicted the ledger's claim: a deposit held for review
+ * (`held`), a credit the re-check found described otherwise on chain (`chain_disagrees`).
+ */
+export const CHAIN_MISMATCHES = ["held", "chain_disagrees"] as const;
 
 const settle: Signal = {
-	fields: ["messages", "failuresPerSecond", "lagP95Ms"],
+	fields: ["messages", "failuresPerSecond", "lagP95Ms", "chainMismatches", "chainUnavailablePerSecond"],
 	async read(api, target, window) {
 		const failed = `${SETTLE.outcome} IN (${SETTLE_FAILURES.map(literal).join(", ")})`;
 		const row = await one(
 			api,
 			`SELECT ${COUNT} AS messages,
   ${countIf(failed)} AS failures,
-  ${quantile(0.95, SETTLE.lagMs)} AS lag_p95_ms
+  ${quantile(0.95, SETTLE.lagMs)} AS lag_p95_ms,
+  ${countIf(`${SETTLE.outcome} IN (${CHAIN_MISMATCHES.map(literal).join(", ")})`)} AS chain_mismatches,
+  ${countIf(`${SETTLE.outcome} = ${literal("chain_unavailable")}`)} AS chain_unavailable
 FROM ${dataset(target.dataset)}
 WHERE ${COMMON.kind} = ${literal("settle")} AND ${within(window)}
 FORMAT JSON`,
@@ -119,6 +130,8 @@ FORMAT JSON`,
 			messages,
 			failuresPerSecond: (numberOf(row, "failures") ?? 0) / seconds(window),
 			lagP95Ms: messages > 0 ? numberOf(row, "lag_p95_ms") : null,
+			chainMismatches: numberOf(row, "chain_mismatches") ?? 0,
+			chainUnavailablePerSecond: (numberOf(row, "chain_unavailable") ?? 0) / seconds(window),
 		};
 	},
 };

@@ -76,7 +76,11 @@ export const SETTLE = {
 	...COMMON,
 	/**
 	 * What became of the message: "pending" | "credited" | "duplicate" | "unmatched" |
-	 * "conflict" | "reverted" | "reversed" | "dead_letter" | "retry".
+	 * "conflict" | "reverted" | "reversed" | "dead_letter" | "retry"; with on-chain
+	 * verification also "held" (the chain contradicts it: held for review, never credited),
+	 * "chain_unavailable" (no endpoint of its chain answered: retried) and, from the re-check,
+	 * "chain_disagrees" (a credit the chain describes otherwise). Re-check points have queue
+	 * "recheck" in their batch point.
 	 */
 	outcome: "blob4",
 	chain: "blob5",

@@ -28,6 +28,7 @@ import {
 	startLocalChain,
 } from "./local-chain";
 import { type NeonHttpServer, startNeonHttpServer } from "./neon-http-server";
+import { startRecheckRunner } from "./recheck-runner";
 import { wranglerEnv, wranglerScript } from "./wrangler";
 
 export interface LocalStackOptions {
@@ -160,6 +161,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 		const edgePort = options.edgePort === 0 ? await freePort() : (options.edgePort ?? DEFAULT_EDGE_PORT);
 		const inspectorPort = await freePort();
 		const databaseUrl = database.connectionString(databaseName);
+		const chainVars = consumerChainVars(chain, options.chainVerification ?? "chain");
 		progress("starting both Workers with wrangler dev (edge Worker + queue consumer, shared local queue) …");
 		const args = [
 			wranglerScript(),
@@ -190,7 +192,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 				// The other webhook sources' secrets (X-Signature, Moralis, Alchemy).
 				...localSourceSecrets(),
 				JWT_SECRET: process.env.JWT_SECRET ?? LOCAL_JWT_SECRET,
-				...consumerChainVars(chain, options.chainVerification ?? "chain"),
+				...chainVars,
 				FORCE_COLOR: "0",
 			}),
 		});
@@ -218,6 +220,17 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 		);
 		ready = true;
 		progress(`edge Worker answering at ${baseUrl}`);
+		if ((options.chainVerification ?? "chain") === "chain") {
+			// The consumer's cron trigger, which wrangler dev does not fire (recheck-runner.ts).
+			const recheck = startRecheckRunner({
+				databaseUrl,
+				neonEndpoint: neon.endpoint,
+				vars: chainVars,
+				onLog: (line) => options.onLog?.(line),
+			});
+			cleanups.push(() => recheck.stop());
+			progress("chain re-check of pending and recent deposits every 3 s (the consumer's cron trigger)");
+		}
 		return {
 			baseUrl,
 			webhookSecret: splitSecrets(webhookSecrets)[0] ?? webhookSecrets,
