@@ -53,7 +53,8 @@ export function startRecheckRunner(options: {
 		if (running) return;
 		running = recheckDeposits(context)
 			.then((summary) => {
-				if (summary.checked) {
+				// Credits inside their reorg window come back every run unchanged ("duplicate"): only news is shown.
+				if (Object.keys(summary.outcomes).some((o) => o !== "duplicate")) {
 					options.onLog?.(`chain re-check: ${summary.checked} deposits, ${JSON.stringify(summary.outcomes)}`);
 				}
 			})
