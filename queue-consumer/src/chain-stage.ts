@@ -7,6 +7,8 @@
  * contradicts.
  *
  * Which address a claim must pay (what settlement would attribute the deposit by):
+ * - a deposit parked as unmatched: its stored address (an admin's assignment names a player
+ *   who, by definition, holds no such address);
  * - the player it is attributed to by user (the deposit's user, else the message's existing
  *   `user_id`): one of that player's deposit addresses of the chain's family;
  * - else the deposit's stored address, else the message's `to_address`;
@@ -69,6 +71,8 @@ export async function checkOnChain(
 		timeoutMs,
 	);
 	const claims: TransferClaim[] = [];
+	/** Per claim: no address and no user, so the chain's recipient is taken as the deposit's. */
+	const openRecipient: boolean[] = [];
 	const claimed: number[] = [];
 	for (const k of asked) {
 		const row = rows[k]!;
@@ -81,7 +85,9 @@ export async function checkOnChain(
 			checks[k] = { status: "not_asked", stored };
 			continue;
 		}
-		claims.push(claimFor(row, stored));
+		const { claim, open } = claimFor(row, stored);
+		claims.push(claim);
+		openRecipient.push(open);
 		claimed.push(k);
 	}
 	const results = await verifyTransfers(config, claims);
@@ -96,7 +102,7 @@ export async function checkOnChain(
 		checks[k] = {
 			status: "verified",
 			verdict: result.verdict,
-			matches: matches(claim, result.verdict),
+			matches: matches(result.verdict, openRecipient[n]!),
 			claim,
 			stored,
 		};
@@ -125,29 +131,44 @@ function sameAmount(a: string, b: string): boolean {
 	return norm(a) === norm(b);
 }
 
-/** The claim for one row, paying the address its attribution would use (module comment). */
-function claimFor(row: SettleRow, stored: ClaimContext): TransferClaim {
-	const recipients = stored.owner
-		? stored.owner_addresses
-		: [stored.to_address ?? row.to_address].filter((a): a is string => a !== null);
+/**
+ * The claim for one row, paying the address its attribution would use (module comment);
+ * `open` when nothing names an address or a player, so the chain's recipient is accepted.
+ * A player named but holding no address of the family gets no recipient at all: nothing the
+ * chain says can match, and the deposit is held.
+ */
+function claimFor(row: SettleRow, stored: ClaimContext): { claim: TransferClaim; open: boolean } {
+	const address = stored.to_address ?? row.to_address;
+	let recipients: string[];
+	if (stored.status === "unmatched" && stored.to_address) {
+		// Parked for an admin to assign to a player (who holds no such address, by definition).
+		recipients = [stored.to_address];
+	} else if (stored.owner) {
+		recipients = stored.owner_addresses;
+	} else {
+		recipients = address === null ? [] : [address];
+	}
 	return {
-		chain: row.chain as TransferClaim["chain"],
-		txHash: row.tx_hash,
-		logIndex: row.log_index,
-		recipients,
-		amount: row.amount,
-		blockNumber: stored.block_number ?? row.block_number,
+		claim: {
+			chain: row.chain as TransferClaim["chain"],
+			txHash: row.tx_hash,
+			logIndex: row.log_index,
+			recipients,
+			amount: row.amount,
+			blockNumber: stored.block_number ?? row.block_number,
+		},
+		open: !stored.owner && address === null,
 	};
 }
 
 /**
- * The transfer is what the claim says. A claim with no recipient (no address, no user)
- * accepts the chain's recipient: the only difference the verdict may then report is the
- * recipient, with the amount matching.
+ * The transfer is what the claim says. An `open` claim (no address, no player) accepts the
+ * chain's recipient: the only difference the verdict may then report is the recipient, with
+ * the amount matching.
  */
-function matches(claim: TransferClaim, verdict: ChainVerdict): boolean {
+function matches(verdict: ChainVerdict, open: boolean): boolean {
 	if (verdict.mismatch === null) return true;
-	return claim.recipients.length === 0 && verdict.mismatch === "other_recipient" && verdict.amountMatches;
+	return open && verdict.mismatch === "other_recipient" && verdict.amountMatches;
 }
 
 /**

@@ -94,11 +94,14 @@ async function statusOf(txId: string): Promise<string | undefined> {
 describe("settlement verified on the local chain", () => {
 	it("never credits forged deposits with a valid signature: each is held with what the chain says", async () => {
 		const alice = await player();
-		const [real1, real2, real3] = [
+		const [real1, real2, real3, real4] = [
+			await sendUsdt(alice.address, "25.5"),
 			await sendUsdt(alice.address, "25.5"),
 			await sendUsdt(alice.address, "25.5"),
 			await sendUsdt(alice.address, "25.5"),
 		];
+		// A player with no deposit address at all.
+		const mallory = await createUser();
 		const other = await send(local.otherToken, transferData(alice.address, "25.5", 18));
 		const failed = await send(
 			local.tokens.bep20.address,
@@ -122,6 +125,8 @@ describe("settlement verified on the local chain", () => {
 			[await messageFor(real2, { amount: "25.5", to_address: bob.address }), "other_recipient"],
 			// A real transfer to Alice, attributed by user_id to Bob.
 			[await messageFor(real3, { amount: "25.5", user_id: bob.userId, to_address: null }), "other_recipient"],
+			// The same, for a player who holds no address: nothing the chain says can match.
+			[await messageFor(real4, { amount: "25.5", user_id: mallory, to_address: null }), "other_recipient"],
 			// Another token's transfer.
 			[await messageFor(other, { to_address: alice.address }), "other_token"],
 			// A failed transaction.
@@ -148,6 +153,7 @@ describe("settlement verified on the local chain", () => {
 		}
 		expect(await balance(alice.userId)).toBe("0.00000000");
 		expect(await balance(bob.userId)).toBe("0.00000000");
+		expect(await balance(mallory)).toBe("0.00000000");
 		// Each forged message is recorded as held in the metrics (the ChainMismatch alert counts them).
 		const settle = metrics.points.filter((p) => p.blobs[0] === "settle");
 		expect(settle.map((p) => p.blobs[3])).toEqual(forged.map(() => "held"));
@@ -249,6 +255,28 @@ describe("settlement verified on the local chain", () => {
 		expect(back.acked.size).toBe(1);
 		expect(await statusOf(message.tx_id)).toBe("credited");
 		expect(await balance(alice.userId)).toBe("3.00000000");
+		await checkLedger([message.tx_id]);
+	});
+
+	it("parks a real transfer to an address nobody holds, and credits it once an admin assigns it", async () => {
+		const nobody = randomAddress();
+		const sent = await sendUsdt(nobody, "9");
+		await miner.mine({ blocks: 12 });
+		const message = await messageFor(sent, { to_address: nobody, amount: "9" });
+		await deliver([message], { env: chainEnv });
+		expect(await statusOf(message.tx_id)).toBe("unmatched");
+		// The message the admin route sends (worker/src/routes/admin/deposits.ts): the chosen
+		// player, who holds no such address; the chain must still pay the parked deposit's address.
+		const carol = await createUser();
+		const assign = await messageFor(sent, {
+			to_address: nobody,
+			amount: "9",
+			user_id: carol,
+			webhook_id: `admin-assign:${crypto.randomUUID()}`,
+		});
+		await deliver([assign], { env: chainEnv });
+		expect(await statusOf(message.tx_id)).toBe("credited");
+		expect(await balance(carol)).toBe("9.00000000");
 		await checkLedger([message.tx_id]);
 	});
 
