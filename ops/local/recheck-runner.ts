@@ -13,7 +13,6 @@
  * @module
  */
 import { neon, neonConfig } from "@neondatabase/serverless";
-import { unstable_getMiniflareWorkerOptions } from "wrangler";
 import { parseChainConfig } from "../../queue-consumer/src/chain/chain-config";
 import { parseConsumerConfig } from "../../queue-consumer/src/config";
 import { recheckDeposits } from "../../queue-consumer/src/recheck";
@@ -31,13 +30,15 @@ export interface RecheckRunner {
  *
  * @param vars the consumer's variables the stack sets (chain settings), over its wrangler.toml.
  */
-export function startRecheckRunner(options: {
+export async function startRecheckRunner(options: {
 	databaseUrl: string;
 	neonEndpoint: string;
 	vars: Record<string, string>;
 	intervalMs?: number;
 	onLog?: (line: string) => void;
-}): RecheckRunner {
+}): Promise<RecheckRunner> {
+	// Loaded only for a stack that verifies on chain: wrangler's module is large.
+	const { unstable_getMiniflareWorkerOptions } = await import("wrangler");
 	const configured = unstable_getMiniflareWorkerOptions("queue-consumer/wrangler.toml").workerOptions
 		.bindings as Record<string, unknown>;
 	const vars = { ...configured, ...options.vars };

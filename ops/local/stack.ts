@@ -222,7 +222,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 		progress(`edge Worker answering at ${baseUrl}`);
 		if ((options.chainVerification ?? "chain") === "chain") {
 			// The consumer's cron trigger, which wrangler dev does not fire (recheck-runner.ts).
-			const recheck = startRecheckRunner({
+			const recheck = await startRecheckRunner({
 				databaseUrl,
 				neonEndpoint: neon.endpoint,
 				vars: chainVars,
