@@ -39,11 +39,14 @@ export type ChainCheck =
 			stored: ClaimContext;
 	  }
 	| { status: "unavailable"; error: ChainRpcError }
-	/** The row disagrees with its stored deposit (amount, currency) or the deposit is dropped: settlement records it as it is. */
+	/** The row disagrees with its stored deposit (amount, currency), or no message moves the deposit (DROPPED): settlement records it as it is. */
 	| { status: "not_asked"; stored: ClaimContext };
 
-/** States after which a deposit never changes again: nothing to ask. */
-const DROPPED = new Set(["reverted", "reversed"]);
+/**
+ * States no message moves (dropped, or held for review and only moved by the review): nothing
+ * to ask the chain.
+ */
+const DROPPED = new Set(["reverted", "reversed", "held", "rejected"]);
 
 /**
  * Verifies `rows` on their chains. One read round trip to the database (what the ledger holds

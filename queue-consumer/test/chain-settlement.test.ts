@@ -163,20 +163,21 @@ describe("settlement verified on the local chain", () => {
 		expect(notFound?.hold_detail?.chain.found).toBe(false);
 		expect(notFound?.hold_detail?.claimed.amount).toBe(forged[0][0].amount);
 
-		// The watcher's genuine webhook for a transfer a forged claim held first is credited to
-		// the player the chain pays, once: the held row decided nothing about whom to credit.
+		// The watcher's genuine webhook for a transfer a forged claim held first credits nothing
+		// either: a held deposit waits for an admin's review (release re-verifies it), and the
+		// held row names nobody.
 		const genuine = await messageFor(real2, { to_address: alice.address, amount: "25.5" });
 		expect(genuine.tx_id).toBe(forged[2][0].tx_id);
-		await deliver([genuine], { env: chainEnv });
-		expect(await statusOf(genuine.tx_id)).toBe("credited");
-		expect(await balance(alice.userId)).toBe("25.50000000");
+		expect((await deliver([genuine], { env: chainEnv })).acked.size).toBe(1);
+		expect(await held(genuine.tx_id)).toMatchObject({ status: "held", user_id: null, to_address: null });
+		expect(await balance(alice.userId)).toBe("0.00000000");
 		expect(await balance(bob.userId)).toBe("0.00000000");
 		// One with another amount than the held one is a conflict, never credited.
 		const disagreeing = await messageFor(real1, { to_address: alice.address, amount: "25.5" });
 		expect((await deliver([disagreeing], { env: chainEnv })).acked.size).toBe(1);
 		expect(await statusOf(disagreeing.tx_id)).toBe("held");
 		expect(await ledgerRows(disagreeing.tx_id)).toEqual([]);
-		await checkLedger([genuine.tx_id, ...forged.map(([m]) => m.tx_id)]);
+		await checkLedger(forged.map(([m]) => m.tx_id));
 	});
 
 	it("credits a real transfer once, when the chain says it is final, without a second webhook", async () => {
@@ -265,9 +266,11 @@ describe("settlement verified on the local chain", () => {
 		const message = await messageFor(sent, { to_address: nobody, amount: "9" });
 		await deliver([message], { env: chainEnv });
 		expect(await statusOf(message.tx_id)).toBe("unmatched");
-		// The message the admin route sends (worker/src/routes/admin/deposits.ts): the chosen
-		// player, who holds no such address; the chain must still pay the parked deposit's address.
+		// As the assign route does (worker/src/routes/admin/deposit-assign.ts): the chosen player,
+		// who holds no such address, fixed on the row, then a message; the chain must still pay
+		// the parked deposit's address.
 		const carol = await createUser();
+		await sql().query("UPDATE deposits SET user_id = $1 WHERE id = $2", [carol, message.tx_id]);
 		const assign = await messageFor(sent, {
 			to_address: nobody,
 			amount: "9",
