@@ -350,6 +350,38 @@ export const RULES: readonly AlertRule[] = [
 		metric: exceeded,
 	},
 	{
+		name: "DepositChainMismatch",
+		severity: "critical",
+		signal: "settle",
+		field: "chainMismatches",
+		threshold: 0,
+		unit: "count",
+		forMinutes: 0,
+		windowMinutes: WINDOW,
+		summary:
+			"A deposit the chain contradicts (no such transaction, failed, other token, recipient or amount) was held for review, or a credit the re-check found described otherwise: a forged or wrong webhook, or a wrong chain configuration (review: deposits with status held, hold_reason chain_mismatch)",
+		metric: {
+			name: "deposit_chain_mismatches",
+			help: "Deposits held because the chain contradicts them, and credits the re-check found described otherwise on chain, over the last 5 minutes.",
+		},
+	},
+	{
+		name: "ChainRpcUnavailable",
+		severity: "warning",
+		signal: "settle",
+		field: "chainUnavailablePerSecond",
+		threshold: 0,
+		unit: "per_second",
+		forMinutes: 3,
+		windowMinutes: WINDOW,
+		summary:
+			"Deposits wait because no endpoint of their chain answered (CHAIN_RPC_URLS): they are retried with backoff and credited only once verified",
+		metric: {
+			name: "deposit_chain_unavailable_per_second",
+			help: "Queue messages and re-checks the consumer could not verify because every endpoint of their chain failed, per second over the last 5 minutes.",
+		},
+	},
+	{
 		name: "LoginAccountLocked",
 		severity: "warning",
 		signal: "http",
@@ -363,6 +395,39 @@ export const RULES: readonly AlertRule[] = [
 		metric: {
 			name: "login_account_locked_refusals",
 			help: "Login attempts refused because their account name was locked, over the last 5 minutes.",
+		},
+	},
+	{
+		name: "DeadLetterQueueBacklog",
+		severity: "warning",
+		signal: "queue",
+		field: "deadLetterBacklogMessages",
+		threshold: 0,
+		unit: "messages",
+		forMinutes: 10,
+		windowMinutes: WINDOW,
+		summary:
+			"Messages wait in the dead-letter queue: the consumer cannot store them in Postgres (after about 23 hours they go to the last net); check the database",
+		metric: {
+			name: "dead_letter_queue_backlog_messages",
+			help: "Average number of messages waiting in the dead-letter queue over the last 5 minutes.",
+			labels: (t: AlertTarget) => ({ queue: `${t.queue}-dlq` }),
+		},
+	},
+	{
+		name: "DeadLetterLastNet",
+		severity: "critical",
+		signal: "settle",
+		field: "lastNetMessages",
+		threshold: 0,
+		unit: "count",
+		forMinutes: 0,
+		windowMinutes: WINDOW,
+		summary:
+			"Dead letters went to the last net (R2): Postgres could not take them on the dead-letter queue's last deliveries. Once the database is back: npm run ops -- dlq last-net --redrive",
+		metric: {
+			name: "dead_letter_last_net_messages",
+			help: "Dead-letter-queue messages written to the R2 last net over the last 5 minutes.",
 		},
 	},
 ];

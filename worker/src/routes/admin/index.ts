@@ -12,6 +12,7 @@ import { deadLetters } from "./dead-letters";
 import { depositAddressPool } from "./deposit-address-pool";
 import { depositAddresses } from "./deposit-addresses";
 import { deposits } from "./deposits";
+import { lastNet } from "./last-net";
 
 export const admin = new Hono<AuthedEnv>();
 
@@ -23,4 +24,5 @@ admin.route("/deposit-addresses/pool", depositAddressPool);
 admin.use(limitBody());
 admin.route("/deposits", deposits);
 admin.route("/dead-letters", deadLetters);
+admin.route("/last-net", lastNet);
 admin.route("/deposit-addresses", depositAddresses);
