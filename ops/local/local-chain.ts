@@ -208,8 +208,7 @@ export function consumerChainVars(
 	return {
 		CHAIN_RPC_URLS: JSON.stringify({ bep20: [chain.rpcUrl], erc20: [chain.rpcUrl] }),
 		CHAIN_TOKENS: JSON.stringify(chain.tokens),
-		CHAIN_VERIFICATION: JSON.stringify(
-			mode === "sender" ? "sender" : { bep20: "chain", erc20: "chain", trc20: "sender" },
-		),
+		CHAIN_VERIFICATION:
+			mode === "sender" ? "sender" : JSON.stringify({ bep20: "chain", erc20: "chain", trc20: "sender" }),
 	};
 }

@@ -61,6 +61,9 @@ describe("parseChainConfig", () => {
 		expect(parseChainConfig(asText).chains.erc20.mode).toBe("chain");
 		const sender = parseChainConfig({ CHAIN_VERIFICATION: "sender" });
 		expect(Object.values(sender.chains).map((c) => c.mode)).toEqual(["sender", "sender", "sender"]);
+		// A variable set from the environment may arrive as JSON text, a quoted string included.
+		const quoted = parseChainConfig({ CHAIN_VERIFICATION: '"sender"' });
+		expect(Object.values(quoted.chains).map((c) => c.mode)).toEqual(["sender", "sender", "sender"]);
 	});
 
 	it.each([

@@ -67,11 +67,14 @@ export interface ChainVerificationConfig {
 	rpcTimeoutMs: number;
 }
 
-/** A table from TOML, or the same as JSON text; anything else is left for zod to refuse. */
+/**
+ * A table from TOML, or the same as JSON text (a variable set from the environment, which
+ * wrangler passes as text, JSON strings included); anything else is left for zod to refuse.
+ */
 const fromJsonText = (v: unknown) => {
 	if (typeof v !== "string") return v;
 	const text = v.trim();
-	if (!text.startsWith("{") && !text.startsWith("[")) return v;
+	if (!text.startsWith("{") && !text.startsWith("[") && !text.startsWith('"')) return v;
 	try {
 		return JSON.parse(text);
 	} catch {
