@@ -6,6 +6,7 @@
  * @module
  */
 import type { NeonQueryFunction } from "@neondatabase/serverless";
+import { type DeliveryRow, RECORD_DELIVERIES } from "./record-deliveries";
 import {
 	type DeadLetterRow,
 	SETTLE_OUTCOMES,
@@ -20,8 +21,9 @@ export type Sql = NeonQueryFunction<false, false>;
 const OUTCOMES = new Set<string>(SETTLE_OUTCOMES);
 
 /**
- * Settles `rows` and stores `deadLetters` atomically: either all of it commits or nothing
- * does. Returns the outcome of each row by its `i`.
+ * Settles `rows`, stores `deadLetters` and records `deliveries` (the delivery of each row's
+ * message) atomically: either all of it commits or nothing does. Returns the outcome of each
+ * row by its `i`.
  *
  * @throws the driver's error (a `NeonDbError` with `code` when Postgres refused, without when
  * the request failed or timed out); see database-errors.ts.
@@ -31,9 +33,12 @@ export async function settleInOneRoundTrip(
 	rows: readonly SettleRow[],
 	deadLetters: readonly DeadLetterRow[],
 	timeoutMs: number,
+	deliveries: readonly DeliveryRow[] = [],
 ): Promise<Map<number, SettleOutcome>> {
 	const queries = [];
 	if (deadLetters.length) queries.push(sql.query(STORE_DEAD_LETTERS, [JSON.stringify(deadLetters)]));
+	// Before the settlement statements: the last result must stay APPLY_BATCH's outcomes.
+	if (deliveries.length) queries.push(sql.query(RECORD_DELIVERIES, [JSON.stringify(deliveries)]));
 	if (rows.length) {
 		const batch = JSON.stringify(rows);
 		for (const statement of SETTLE_STATEMENTS) queries.push(sql.query(statement, [batch]));

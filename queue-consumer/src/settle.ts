@@ -20,6 +20,7 @@ import { classifyDatabaseError } from "./database-errors";
 import { type BatchMetric, type MessageMetric, type MessageOutcome, recordBatch } from "./metrics";
 import type { MetricsSink, QueueBatch, QueueMessage } from "./queue-types";
 import { cleanStrings, readMessage, storableJson } from "./read-message";
+import { type DeliveryRow, deliveryRow } from "./record-deliveries";
 import type { DeadLetterRow, SettleRow } from "./settle-sql";
 import { type Sql, settleInOneRoundTrip } from "./settle-transaction";
 
@@ -36,6 +37,8 @@ interface Pending {
 	message: QueueMessage;
 	/** Set for a message that can be settled. */
 	row?: SettleRow;
+	/** The record of this delivery, for a message that can be settled. */
+	delivery?: DeliveryRow;
 	/** Set for a message that goes to the dead-letter table. */
 	deadLetter?: DeadLetterRow;
 	chain: string;
@@ -60,7 +63,7 @@ export function deadLetterRow(
 	};
 }
 
-async function readBatch(batch: QueueBatch, config: ConsumerConfig): Promise<Pending[]> {
+async function readBatch(batch: QueueBatch, config: ConsumerConfig, versionId: string): Promise<Pending[]> {
 	return Promise.all(
 		batch.messages.map(async (message, i): Promise<Pending> => {
 			const read = await readMessage(message.body, config);
@@ -75,6 +78,7 @@ async function readBatch(batch: QueueBatch, config: ConsumerConfig): Promise<Pen
 			return {
 				message,
 				row: { i, message_id: message.id, attempts: message.attempts, ...read.row },
+				delivery: deliveryRow(read.message, message, versionId),
 				chain: read.message.chain,
 				receivedAt: Date.parse(read.message.received_at),
 			};
@@ -92,13 +96,14 @@ export async function settleDepositBatch(
 	context: SettleContext,
 ): Promise<Map<string, MessageOutcome>> {
 	const { sql, config } = context;
-	const pending = await readBatch(batch, context.config);
+	const pending = await readBatch(batch, context.config, context.versionId);
 	const rows = pending.flatMap((p) => (p.row ? [p.row] : []));
 	const deadLetters = pending.flatMap((p) => (p.deadLetter ? [p.deadLetter] : []));
 	const started = performance.now();
 	let batchOutcome: BatchMetric["outcome"] = "ok";
 	try {
-		const outcomes = await settleInOneRoundTrip(sql, rows, deadLetters, config.databaseTimeoutMs);
+		const deliveries = pending.flatMap((p) => (p.row && p.delivery ? [p.delivery] : []));
+		const outcomes = await settleInOneRoundTrip(sql, rows, deadLetters, config.databaseTimeoutMs, deliveries);
 		for (const p of pending) p.outcome = p.row ? outcomes.get(p.row.i) : "dead_letter";
 	} catch (error) {
 		const failure = classifyDatabaseError(error);
@@ -121,7 +126,13 @@ async function settleOneByOne(pending: Pending[], context: SettleContext): Promi
 	for (const p of pending) {
 		if (!p.row) continue;
 		try {
-			const outcomes = await settleInOneRoundTrip(sql, [p.row], [], config.databaseTimeoutMs);
+			const outcomes = await settleInOneRoundTrip(
+				sql,
+				[p.row],
+				[],
+				config.databaseTimeoutMs,
+				p.delivery ? [p.delivery] : [],
+			);
 			p.outcome = outcomes.get(p.row.i);
 		} catch (error) {
 			const failure = classifyDatabaseError(error);
