@@ -134,7 +134,7 @@ describe("actions", () => {
 		const csrf = await browser.csrf();
 		const crossSite = await browser.request(path, {
 			form: { csrf, player: user.username },
-			headers: { origin: "https://attacker.example" },
+			headers: { origin: "https://attacker.example", "sec-fetch-site": "cross-site" },
 		});
 		expect(crossSite.status).toBe(403);
 		await untouched(txId);

@@ -7,7 +7,7 @@
  *
  * Security: sign-in through the login API (password and TOTP, its rate limit and lockout), a
  * session cookie (session.ts), a CSRF token on every form that changes something and a check of
- * `Origin`, a CSP that admits nothing but the console's own stylesheet and forms, no caching.
+ * `Sec-Fetch-Site`, a CSP that admits nothing but the console's own stylesheet and forms, no caching.
  * Every action goes through the admin API's own routes (admin-api.ts).
  *
  * @module
@@ -39,7 +39,7 @@ import {
 	signInCsrfValid,
 	startSession,
 } from "./session";
-import { STYLESHEET } from "./style";
+import { ICON, STYLESHEET } from "./style";
 
 const uuid = z.uuid();
 
@@ -107,6 +107,11 @@ operatorsConsole.get("/style.css", (c) => {
 	return c.body(STYLESHEET);
 });
 
+operatorsConsole.get("/icon.svg", (c) => {
+	c.header("Content-Type", "image/svg+xml");
+	return c.body(ICON);
+});
+
 operatorsConsole.get("/sign-in", async (c) => {
 	if (await currentAdmin(c)) return c.redirect("/console", 303);
 	return c.html(<SignInPage csrf={await signInCsrf(c)} />);
@@ -154,8 +159,10 @@ operatorsConsole.use(async (c, next) => {
 	}
 	c.set("admin", admin);
 	if (c.req.method !== "GET" && c.req.method !== "HEAD") {
-		const origin = c.req.header("origin");
-		if (origin && origin !== new URL(c.req.url).origin) {
+		// Browsers say where a request comes from (Fetch Metadata); the request URL cannot be
+		// compared with Origin, as a local proxy (wrangler dev) rewrites it.
+		const site = c.req.header("sec-fetch-site");
+		if (site && site !== "same-origin" && site !== "none") {
 			return refusal(c, 403, "Refused", "This action came from another site and was not carried out.");
 		}
 		const form = await c.req.parseBody();

@@ -23,6 +23,7 @@ export function Layout(props: { title: string; admin?: ConsoleAdmin; current?: s
 				<meta name="viewport" content="width=device-width, initial-scale=1" />
 				<title>{`${props.title} · CricAlgo console`}</title>
 				<link rel="stylesheet" href="/console/style.css" />
+				<link rel="icon" href="/console/icon.svg" type="image/svg+xml" />
 			</head>
 			<body>
 				<a class="skip" href="#main">

@@ -37,7 +37,8 @@ input, select { font: inherit; padding: 5px 8px; border: 1px solid #8c959f; bord
 button { font: inherit; padding: 5px 12px; border: 1px solid #1f2328; border-radius: 4px; background: var(--accent); color: #fff; cursor: pointer; }
 .field { display: flex; flex-direction: column; gap: 2px; margin-bottom: 10px; }
 .search { display: flex; gap: 8px; align-items: end; margin: 6px 0 18px; }
-.search input { width: min(640px, 100%); }
+.search .field { flex: 0 1 640px; }
+.search input { width: 100%; }
 .notice { padding: 8px 12px; border-radius: 4px; margin: 8px 0 14px; border: 1px solid; background: #fff; }
 .notice.ok { border-color: var(--good); color: var(--good); }
 .notice.error { border-color: var(--bad); color: var(--bad); }
@@ -51,3 +52,6 @@ button { font: inherit; padding: 5px 12px; border: 1px solid #1f2328; border-rad
 .muted { color: var(--muted); }
 pre { white-space: pre-wrap; word-break: break-all; background: #fff; border: 1px solid var(--line); padding: 8px; margin: 0; font-size: 12px; max-height: 240px; overflow: auto; }
 `;
+
+/** The console's icon (a browser asks for one; without it, every page logs a 404). */
+export const ICON = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><circle cx="8" cy="8" r="7" fill="#0b5cad"/></svg>`;
