@@ -10,6 +10,7 @@ import type { AppEnv } from "./env";
 import { ApiError, errorResponse, handleError } from "./errors";
 import { recordRequest } from "./lib/metrics";
 import { limitBody } from "./lib/request-input";
+import { openApiDocument } from "./openapi/document";
 import { admin } from "./routes/admin";
 import { auth } from "./routes/auth";
 import { health } from "./routes/health";
@@ -46,6 +47,7 @@ app.use("/api/v1/*", (c, next) =>
 );
 
 app.route("/api/v1/health", health);
+app.get("/api/v1/openapi.json", (c) => c.json(openApiDocument()));
 app.route("/api/v1/webhooks", webhooks);
 app.route("/api/v1", auth);
 app.route("/api/v1/auth", auth);

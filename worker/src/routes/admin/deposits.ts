@@ -23,7 +23,7 @@ import { queueUnavailable, sendDeposit } from "../../lib/deposit-queue";
 import { fetchPage, isoTimestamp, pageQuery } from "../../lib/pagination";
 import { jsonBody, pathParam, queryInput } from "../../lib/request-input";
 
-const listQuery = z.object(pageQuery);
+export const listQuery = z.object(pageQuery);
 
 const UNMATCHED = `
 SELECT id, chain, tx_hash, log_index, amount::text AS amount, currency, to_address, confirmations,
