@@ -21,7 +21,7 @@ describe("the OpenAPI document", () => {
 		const document = await fetchDocument();
 		expect(document.openapi).toMatch(/^3\.1\./);
 		const result = await validate(structuredClone(document));
-		expect(result.valid, JSON.stringify(result.errors, null, 1)).toBe(true);
+		expect(result.valid, JSON.stringify("errors" in result ? result.errors : [], null, 1)).toBe(true);
 		// The validator does refuse a broken document (a response without its description).
 		const broken = structuredClone(document);
 		delete broken.paths["/api/v1/wallet"].get.responses["200"].description;
