@@ -302,7 +302,6 @@ export const deadLetters = pgTable(
 export const depositDeliveries = pgTable(
 	"deposit_deliveries",
 	{
-		id: uuid("id").primaryKey().defaultRandom(),
 		/** The deposit's `tx_id`. */
 		depositId: uuid("deposit_id").notNull(),
 		webhookId: varchar("webhook_id", { length: 256 }).notNull(),
@@ -322,7 +321,8 @@ export const depositDeliveries = pgTable(
 		recordedAt: timestamp("recorded_at", { withTimezone: true }).notNull().defaultNow(),
 	},
 	(t) => [
-		uniqueIndex("uq_deposit_deliveries_message").on(t.depositId, t.messageId),
+		// The key is the delivery itself (no surrogate id): one index fewer to write per delivery.
+		primaryKey({ columns: [t.depositId, t.messageId] }),
 		index("idx_deposit_deliveries_webhook_id").on(t.webhookId),
 	],
 );

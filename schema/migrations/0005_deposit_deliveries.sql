@@ -1,5 +1,4 @@
 CREATE TABLE "deposit_deliveries" (
-	"id" uuid PRIMARY KEY DEFAULT gen_random_uuid() NOT NULL,
 	"deposit_id" uuid NOT NULL,
 	"webhook_id" varchar(256) NOT NULL,
 	"message_id" varchar(128) NOT NULL,
@@ -12,8 +11,8 @@ CREATE TABLE "deposit_deliveries" (
 	"edge_version" varchar(64),
 	"consumer_version" varchar(64),
 	"received_at" timestamp with time zone NOT NULL,
-	"recorded_at" timestamp with time zone DEFAULT now() NOT NULL
+	"recorded_at" timestamp with time zone DEFAULT now() NOT NULL,
+	CONSTRAINT "deposit_deliveries_deposit_id_message_id_pk" PRIMARY KEY("deposit_id","message_id")
 );
 --> statement-breakpoint
-CREATE UNIQUE INDEX "uq_deposit_deliveries_message" ON "deposit_deliveries" USING btree ("deposit_id","message_id");--> statement-breakpoint
 CREATE INDEX "idx_deposit_deliveries_webhook_id" ON "deposit_deliveries" USING btree ("webhook_id");
