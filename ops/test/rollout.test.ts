@@ -262,7 +262,9 @@ describe("ops rollout", () => {
 		const recover = await ops(["rollback", "--worker", "edge", "--env", "staging"]);
 		expect(recover.code, recover.output).toBe(0);
 		expect(served()).toBe("stable@100%");
-	});
+		// This case starts wrangler again and again (upload, deploys, read-backs, rollback, recovery);
+		// each start takes seconds on a loaded machine, so it gets the time they need.
+	}, 180_000);
 
 	it("Ctrl-C during a bake says which split is left and how to put stable back (exit 130)", async () => {
 		const run = await runOps(
