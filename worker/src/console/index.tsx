@@ -21,6 +21,7 @@ import { limitBody } from "../lib/request-input";
 import { adminApi, apiLogin } from "./admin-api";
 import { Layout, Notice } from "./layout";
 import { AuditPage } from "./pages/audit";
+import { ConflictsPage } from "./pages/conflicts";
 import { DeadLettersPage, type LetterFilter } from "./pages/dead-letters";
 import { DepositPage } from "./pages/deposit";
 import { HomePage } from "./pages/home";
@@ -276,6 +277,42 @@ operatorsConsole.post("/deposits/:tx_id/assign", async (c) => {
 		);
 	}
 	return c.redirect(`/console/deposits/${txId}?done=assigned`, 303);
+});
+
+async function conflictsPage(c: Ctx, notice?: { kind: "ok" | "error"; text: string }) {
+	const answer = await adminApi<{ items: Record<string, unknown>[] }>(
+		c.env,
+		c.var.admin.id,
+		"GET",
+		"/deposits/conflicts?limit=100",
+	);
+	if (!answer.ok) throw apiRefusal(answer);
+	return c.html(<ConflictsPage admin={c.var.admin} items={answer.body.items} notice={notice} />);
+}
+
+operatorsConsole.get("/conflicts", (c) =>
+	conflictsPage(
+		c,
+		c.req.query("done") === "resolved"
+			? { kind: "ok", text: "Resolved: the note is in the audit log." }
+			: undefined,
+	),
+);
+
+operatorsConsole.post("/conflicts/:id/resolve", async (c) => {
+	const id = c.req.param("id").toLowerCase();
+	if (!uuid.safeParse(id).success) return refusal(c, 404, "No such conflict", "A conflict's id is a UUID.");
+	const form = await c.req.parseBody();
+	const note = typeof form.note === "string" ? form.note : "";
+	const answer = await adminApi(c.env, c.var.admin.id, "POST", `/deposits/conflicts/${id}/resolve`, { note });
+	if (!answer.ok) {
+		c.status(answer.status as 409);
+		return conflictsPage(c, {
+			kind: "error",
+			text: `Not resolved: ${answer.body.error?.message ?? `answer ${answer.status}`}`,
+		});
+	}
+	return c.redirect("/console/conflicts?done=resolved", 303);
 });
 
 type Letter = Record<string, unknown> & { id: string; source: string; reason: string };

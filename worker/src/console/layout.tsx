@@ -11,6 +11,7 @@ import type { ConsoleAdmin } from "./session";
 const NAV = [
 	["/console", "Find"],
 	["/console/unmatched", "Unmatched"],
+	["/console/conflicts", "Conflicts"],
 	["/console/dead-letters", "Dead letters"],
 	["/console/audit", "Audit log"],
 ] as const;

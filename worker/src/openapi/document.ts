@@ -11,6 +11,7 @@
 import { z } from "zod";
 import { CHAINS } from "../../../schema/queue-message";
 import { schemaFor as webhookBodySchema } from "../lib/webhook-payload";
+import { resolveConflictSchema } from "../routes/admin/conflict-resolution";
 import { listQuery as deadLetterListQuery } from "../routes/admin/dead-letters";
 import { importSchema as poolImportSchema } from "../routes/admin/deposit-address-pool";
 import {
@@ -182,6 +183,16 @@ const OPERATIONS: Operation[] = [
 		query: unmatchedListQuery,
 		ok: { 200: page },
 		errors: [401, 403, 422, 503],
+	},
+	{
+		method: "post",
+		route: "/api/v1/admin/deposits/conflicts/:id/resolve",
+		tag: "admin",
+		summary: "Mark a conflict reviewed, with a note (nothing in the ledger moves)",
+		auth: "admin",
+		body: resolveConflictSchema,
+		ok: { 200: "`{ok: true, conflict_id, tx_id, audit_log_id}`" },
+		errors: [401, 403, 404, 409, 413, 415, 422, 503],
 	},
 	{
 		method: "post",

@@ -5,12 +5,12 @@ import type { ConsoleAdmin } from "../session";
 type Sizes = Record<"unmatched" | "held" | "conflicts" | "shortfalls" | "dead_letters", number>;
 
 export function HomePage(props: { admin: ConsoleAdmin; sizes: Sizes }) {
-	// Conflicts, shortfalls and held deposits have no page of their own yet: their counts show here.
+	// Shortfalls and held deposits have no page of their own yet: their counts show here.
 	const queues: [string | null, string, number][] = [
 		["/console/unmatched", "Unmatched deposits", props.sizes.unmatched],
 		["/console/dead-letters", "Dead letters", props.sizes.dead_letters],
 		[null, "Held for review", props.sizes.held],
-		[null, "Unresolved conflicts", props.sizes.conflicts],
+		["/console/conflicts", "Unresolved conflicts", props.sizes.conflicts],
 		[null, "Reversal shortfalls", props.sizes.shortfalls],
 	];
 	return (
