@@ -38,7 +38,8 @@ describe("POST /api/v1/admin/deposits/conflicts/:id/resolve", () => {
 		const admin = await adminWithToken();
 		const { id, txId } = await conflict();
 		const before = await sql().query("SELECT amount::text, status::text FROM deposits WHERE id = $1", [txId]);
-		const status = async () => (await json(await call(`/api/v1/transactions/${txId}`, { token: admin.token }))).status;
+		const status = async () =>
+			(await json(await call(`/api/v1/transactions/${txId}`, { token: admin.token }))).status;
 		expect(await status()).toBe("conflict");
 		const res = await call(`/api/v1/admin/deposits/conflicts/${id}/resolve`, {
 			token: admin.token,
