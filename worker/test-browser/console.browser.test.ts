@@ -3,7 +3,7 @@
  * playwright-core) against the local stack: both Workers under `wrangler dev`, the real local
  * queue, Postgres through the Neon driver. An operator signs in with a real TOTP code, finds a
  * deposit by its hash, assigns an unmatched one and sees it credited, redrives a dead letter,
- * and finds both actions in the audit log, by keyboard and by the controls' accessible names.
+ * resolves a conflict with a note, and finds the actions in the audit log, by keyboard and by the controls' accessible names.
  * A screenshot of each page goes to /tmp/console-shots/.
  */
 
@@ -224,6 +224,32 @@ describe("the console in a browser", () => {
 		await shot("dead-letters-redriven");
 	});
 
+	it("finds a player by username among the results and resolves a conflict with a note", async () => {
+		await page.getByRole("link", { name: "Find" }).click();
+		await page.getByLabel("Find a deposit or a player").fill(PLAYER.toUpperCase());
+		await page.keyboard.press("Enter");
+		await page.waitForURL(/\/console\/search\?q=/);
+		const players = page.getByRole("table", { name: /^Players/ });
+		expect(await players.getByRole("link", { name: PLAYER }).count()).toBe(1);
+		await shot("search-results");
+
+		const deposit = await unmatchedDeposit("2.5");
+		const sql = neon(stack.databaseUrl);
+		const [conflict] = await sql.query(
+			"INSERT INTO deposit_conflicts (deposit_id, amount, currency, webhook_id, payload) VALUES ($1, 25, 'USDT', 'msg_other', '{}') RETURNING id",
+			[deposit.txId],
+		);
+		await page.getByRole("link", { name: "Conflicts" }).click();
+		await page.waitForURL(`${stack.baseUrl}/console/conflicts`);
+		await shot("conflicts");
+		await page
+			.getByLabel(`Note for ${String(conflict!.id).slice(0, 8)}`)
+			.fill("the watcher misread the amount");
+		await page.getByRole("button", { name: `Resolve conflict ${conflict!.id}` }).click();
+		await page.waitForURL(/\/console\/conflicts\?done=resolved/);
+		expect(await page.getByRole("status").first().textContent()).toContain("Resolved");
+	});
+
 	it("shows both actions in the audit log", async () => {
 		await page.getByRole("link", { name: "Audit log" }).click();
 		const table = page.getByRole("table", { name: "Admin actions, newest first" });
@@ -231,6 +257,7 @@ describe("the console in a browser", () => {
 		expect(text).toContain("deposit.assign");
 		expect(text).toContain("dead_letter.redrive");
 		expect(text).toContain("admin.login");
+		expect(text).toContain("deposit_conflict.resolve");
 		await page.getByLabel("Action starts with").fill("dead_letter.");
 		await page.keyboard.press("Enter");
 		await page.waitForURL(/action=dead_letter/);
