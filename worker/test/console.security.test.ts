@@ -4,6 +4,7 @@
  * through the login API's checks (TOTP, lockout) and sets a strict CSP and a safe cookie.
  */
 import { describe, expect, it } from "vitest";
+import { depositTxId } from "../../schema/tx-id";
 import { count, createAdmin, seedDeposit, sql, totpCode } from "./support/accounts";
 import { ConsoleBrowser, signedIn } from "./support/console";
 
@@ -153,5 +154,62 @@ describe("actions", () => {
 		const again = await browser.request("/console");
 		expect(again.status).toBe(303);
 		expect(again.headers.get("location")).toBe("/console/sign-in");
+	});
+});
+
+describe("redriving a filtered set of dead letters", () => {
+	it("redrives every letter the filter selects, through the admin API, and leaves the others", async () => {
+		const { browser, admin } = await signedIn();
+		const run = crypto.randomUUID().replaceAll("-", "");
+		const hashes = [1, 2, 3, 4].map((n) => `0x${run}${String(n).padStart(32, "0")}`);
+		const ids = await Promise.all(hashes.map((h) => depositTxId("bep20", h, 0)));
+		const body = (n: number) => ({
+			v: 1,
+			tx_id: ids[n - 1],
+			chain: "bep20",
+			tx_hash: hashes[n - 1],
+			log_index: 0,
+			amount: "1.5",
+			currency: "USDT",
+			confirmations: 0,
+			status: "pending",
+			to_address: null,
+			user_id: null,
+			block_number: null,
+			metadata: null,
+			webhook_id: `msg_filtered_${n}`,
+			received_at: new Date().toISOString(),
+		});
+		const letters = await sql().query(
+			`INSERT INTO dead_letters (message_id, tx_id, source, reason, body, attempts) VALUES
+				('dl-f1', NULL, 'queue_dlq', 'database unavailable after 10 attempts', $1::jsonb, 10),
+				('dl-f2', NULL, 'queue_dlq', 'Database unavailable after 10 attempts', $2::jsonb, 10),
+				('dl-f3', NULL, 'consumer', 'database unavailable after 10 attempts', $3::jsonb, 10),
+				('dl-f4', NULL, 'queue_dlq', 'not a valid deposit message', $4::jsonb, 1)
+			RETURNING id, message_id`,
+			[JSON.stringify(body(1)), JSON.stringify(body(2)), JSON.stringify(body(3)), JSON.stringify(body(4))],
+		);
+		const csrf = await browser.csrf("/console/dead-letters");
+		const res = await browser.request("/console/dead-letters/redrive", {
+			form: { csrf, source: "queue_dlq", reason: "database unavailable" },
+		});
+		expect(res.status).toBe(303);
+		expect(res.headers.get("location")).toBe("/console/dead-letters?done=redriven&n=2");
+		const redriven = await sql().query(
+			"SELECT message_id FROM dead_letters WHERE redriven_at IS NOT NULL ORDER BY message_id",
+		);
+		expect(redriven.map((r) => r.message_id)).toEqual(["dl-f1", "dl-f2"]);
+		expect(await count("audit_logs", "admin_id = $1 AND action = 'dead_letter.redrive'", [admin.id])).toBe(2);
+		expect(letters).toHaveLength(4);
+		// Settlement takes the two redriven messages off the queue (and only those).
+		const settled = async () =>
+			(
+				await sql().query(
+					"SELECT webhook_id FROM deposits WHERE webhook_id LIKE 'msg_filtered_%' ORDER BY webhook_id",
+				)
+			).map((r) => r.webhook_id);
+		for (let i = 0; i < 100 && (await settled()).length < 2; i++)
+			await new Promise((r) => setTimeout(r, 100));
+		expect(await settled()).toEqual(["msg_filtered_1", "msg_filtered_2"]);
 	});
 });
