@@ -365,6 +365,39 @@ export const RULES: readonly AlertRule[] = [
 			help: "Login attempts refused because their account name was locked, over the last 5 minutes.",
 		},
 	},
+	{
+		name: "DeadLetterQueueBacklog",
+		severity: "warning",
+		signal: "queue",
+		field: "deadLetterBacklogMessages",
+		threshold: 0,
+		unit: "messages",
+		forMinutes: 10,
+		windowMinutes: WINDOW,
+		summary:
+			"Messages wait in the dead-letter queue: the consumer cannot store them in Postgres (after about 23 hours they go to the last net); check the database",
+		metric: {
+			name: "dead_letter_queue_backlog_messages",
+			help: "Average number of messages waiting in the dead-letter queue over the last 5 minutes.",
+			labels: (t: AlertTarget) => ({ queue: `${t.queue}-dlq` }),
+		},
+	},
+	{
+		name: "DeadLetterLastNet",
+		severity: "critical",
+		signal: "settle",
+		field: "lastNetMessages",
+		threshold: 0,
+		unit: "count",
+		forMinutes: 0,
+		windowMinutes: WINDOW,
+		summary:
+			"Dead letters went to the last net (R2): Postgres could not take them on the dead-letter queue's last deliveries. Once the database is back: npm run ops -- dlq last-net --redrive",
+		metric: {
+			name: "dead_letter_last_net_messages",
+			help: "Dead-letter-queue messages written to the R2 last net over the last 5 minutes.",
+		},
+	},
 ];
 
 /** Formats a rule's figure in its unit, for tables and messages. */

@@ -20,7 +20,10 @@ export interface AlertTarget {
 	/** Script names of the two Workers (GraphQL filters on them). */
 	edgeScript: string;
 	consumerScript: string;
-	/** The deposits queue (its backlog is the original's Celery queue length). */
+	/**
+	 * The deposits queue (its backlog is the original's Celery queue length); its dead-letter
+	 * queue is this name + "-dlq".
+	 */
 	queue: string;
 	/**
 	 * Concurrent database round trips the database is sized for: the original's pool of 20
@@ -102,13 +105,14 @@ FORMAT JSON`,
 export const SETTLE_FAILURES = ["retry", "dead_letter"] as const;
 
 const settle: Signal = {
-	fields: ["messages", "failuresPerSecond", "lagP95Ms"],
+	fields: ["messages", "failuresPerSecond", "lagP95Ms", "lastNetMessages"],
 	async read(api, target, window) {
 		const failed = `${SETTLE.outcome} IN (${SETTLE_FAILURES.map(literal).join(", ")})`;
 		const row = await one(
 			api,
 			`SELECT ${COUNT} AS messages,
   ${countIf(failed)} AS failures,
+  ${countIf(`${SETTLE.outcome} = ${literal("last_net")}`)} AS last_net,
   ${quantile(0.95, SETTLE.lagMs)} AS lag_p95_ms
 FROM ${dataset(target.dataset)}
 WHERE ${COMMON.kind} = ${literal("settle")} AND ${within(window)}
@@ -119,6 +123,8 @@ FORMAT JSON`,
 			messages,
 			failuresPerSecond: (numberOf(row, "failures") ?? 0) / seconds(window),
 			lagP95Ms: messages > 0 ? numberOf(row, "lag_p95_ms") : null,
+			// Dead letters Postgres could not take on their last deliveries, kept in R2.
+			lastNetMessages: numberOf(row, "last_net") ?? 0,
 		};
 	},
 };
@@ -140,42 +146,57 @@ FORMAT JSON`,
 	},
 };
 
-const QUEUE_BACKLOG = `query QueueBacklog($accountTag: string!, $queueId: string!, $from: Time!, $to: Time!) {
+// The deposits queue and its dead-letter queue (the deposits queue's name + "-dlq") in one query.
+const QUEUE_BACKLOG = `query QueueBacklog($accountTag: string!, $queueId: string!, $deadLetterQueueId: string!, $from: Time!, $to: Time!) {
   viewer {
     accounts(filter: { accountTag: $accountTag }) {
       queueBacklogAdaptiveGroups(limit: 1, filter: { queueId: $queueId, datetime_geq: $from, datetime_lt: $to }) {
+        avg { messages bytes }
+      }
+      deadLetters: queueBacklogAdaptiveGroups(limit: 1, filter: { queueId: $deadLetterQueueId, datetime_geq: $from, datetime_lt: $to }) {
         avg { messages bytes }
       }
     }
   }
 }`;
 
+type BacklogGroup = { avg: { messages: number; bytes: number } };
+
 interface QueueBacklogData {
-	viewer: { accounts: { queueBacklogAdaptiveGroups: { avg: { messages: number; bytes: number } }[] }[] };
+	viewer: { accounts: { queueBacklogAdaptiveGroups: BacklogGroup[]; deadLetters?: BacklogGroup[] }[] };
 }
 
 /** Queue ids by name: they do not change, so one lookup per process (or Worker isolate) is enough. */
 const queueIds = new Map<string, Promise<string>>();
 
+function lookUpQueueId(api: CloudflareApi, name: string): Promise<string> {
+	let id = queueIds.get(name);
+	if (!id) {
+		id = api.queueId(name);
+		queueIds.set(name, id);
+		id.catch(() => queueIds.delete(name));
+	}
+	return id;
+}
+
 const queue: Signal = {
-	fields: ["backlogMessages"],
+	fields: ["backlogMessages", "deadLetterBacklogMessages"],
 	async read(api, target, window) {
-		const key = `${target.queue}`;
-		let id = queueIds.get(key);
-		if (!id) {
-			id = api.queueId(target.queue);
-			queueIds.set(key, id);
-			id.catch(() => queueIds.delete(key));
-		}
 		const data = await api.graphql<QueueBacklogData>(QUEUE_BACKLOG, {
 			accountTag: api.accountId,
-			queueId: await id,
+			queueId: await lookUpQueueId(api, target.queue),
+			deadLetterQueueId: await lookUpQueueId(api, `${target.queue}-dlq`),
 			from: window.from.toISOString(),
 			to: window.to.toISOString(),
 		});
-		const group = data.viewer.accounts[0]?.queueBacklogAdaptiveGroups[0];
+		const account = data.viewer.accounts[0];
+		const group = account?.queueBacklogAdaptiveGroups[0];
+		const deadLetters = account?.deadLetters?.[0];
 		// An idle queue reports no groups at all: that is no data, not an empty queue.
-		return { backlogMessages: group ? group.avg.messages : null };
+		return {
+			backlogMessages: group ? group.avg.messages : null,
+			deadLetterBacklogMessages: deadLetters ? deadLetters.avg.messages : null,
+		};
 	},
 };
 

@@ -9,6 +9,7 @@ import { admin } from "./commands/admin-create";
 import { adopt } from "./commands/adopt";
 import { alerts } from "./commands/alerts";
 import type { Command } from "./commands/command";
+import { deposits } from "./commands/deposits";
 import { dlq } from "./commands/dlq";
 import { handBackCommand } from "./commands/hand-back";
 import { migrate } from "./commands/migrate";
@@ -33,6 +34,7 @@ const COMMANDS: Record<string, Command> = {
 	alerts,
 	smoke,
 	dlq,
+	deposits,
 	addresses,
 };
 

@@ -76,7 +76,9 @@ export const SETTLE = {
 	...COMMON,
 	/**
 	 * What became of the message: "pending" | "credited" | "duplicate" | "unmatched" |
-	 * "conflict" | "reverted" | "reversed" | "dead_letter" | "retry".
+	 * "conflict" | "reverted" | "reversed" | "dead_letter" | "retry" | "last_net" (the
+	 * dead-letter queue's last delivery could not be stored in Postgres: kept in the R2 last
+	 * net for `ops dlq last-net --redrive`).
 	 */
 	outcome: "blob4",
 	chain: "blob5",
@@ -95,7 +97,9 @@ export const BATCH = {
 	 * "ok" (one round trip settled it) | "db_error" (transient failure: every message retried) |
 	 * "isolated" (Postgres refused the batch: settled one message at a time, the refused ones
 	 * dead-lettered) | "config_error" (invalid consumer configuration: every message retried) |
-	 * "dead_letter_queue" (a batch of the dead-letter queue, stored in `dead_letters`).
+	 * "dead_letter_queue" (a batch of the dead-letter queue, stored in `dead_letters`) |
+	 * "last_net" (a batch of the dead-letter queue that Postgres could not take on its last
+	 * deliveries, kept in the R2 last net).
 	 */
 	outcome: "blob4",
 	/** Queue the batch came from. */

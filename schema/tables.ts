@@ -24,6 +24,7 @@ import {
 	uuid,
 	varchar,
 } from "drizzle-orm/pg-core";
+import { DEPOSIT_STATES } from "./deposit-states";
 
 /** NUMERIC(30,8), as in the original ledger. Values travel as exact decimal strings. */
 const money = (name: string) => numeric(name, { precision: 30, scale: 8 });
@@ -121,18 +122,8 @@ export const auditLogs = pgTable("audit_logs", {
 	createdAt: createdAt(),
 });
 
-/**
- * Where a deposit stands. `reverted`: removed by a reorg before credit; `reversed`: after.
- * `held`: kept for an operator's review (`hold_reason` says why), never credited while held.
- */
-export const depositStatus = pgEnum("deposit_state", [
-	"pending",
-	"credited",
-	"unmatched",
-	"reverted",
-	"reversed",
-	"held",
-]);
+/** Where a deposit stands (schema/deposit-states.ts says what each state means). */
+export const depositStatus = pgEnum("deposit_state", DEPOSIT_STATES);
 
 /**
  * One row per on-chain deposit, keyed by (chain, tx_hash, log_index). `id` is the `tx_id` that
@@ -171,6 +162,14 @@ export const deposits = pgTable(
 		holdReason: varchar("hold_reason", { length: 64 }),
 		/** What the rules or the chain said when the deposit was held, for the reviewer. */
 		holdDetail: jsonb("hold_detail"),
+		/**
+		 * The review that resolved a hold: `released` (back to settlement) or `rejected`, by
+		 * whom, when and why (the audit row has the rest). NULL while nobody reviewed it.
+		 */
+		reviewDecision: varchar("review_decision", { length: 16 }),
+		reviewedBy: uuid("reviewed_by").references(() => admins.id, { onDelete: "set null" }),
+		reviewedAt: timestamp("reviewed_at", { withTimezone: true }),
+		reviewReason: text("review_reason"),
 		webhookId: varchar("webhook_id", { length: 256 }),
 		metadata: jsonb("metadata"),
 		firstSeenAt: timestamp("first_seen_at", { withTimezone: true }).notNull().defaultNow(),

@@ -1,121 +1,89 @@
 /**
- * `npm run bench:settle`: how fast the consumer settles deposits, against raw SQL doing the
- * same work, in one run on one machine.
+ * `npm run bench:settle`: what settling deposits costs, in one run on one machine.
  *
+ * Throughput (deposits per second, for each batch size; this moves with the machine's load):
  * - ours: the consumer's own settlement code (`settleDepositBatch` from
  *   queue-consumer/src/settle.ts: contract validation, tx_id check, the batch transaction,
  *   per-message ack, metrics) imported into Node, with `@neondatabase/serverless` speaking
- *   Neon's HTTP protocol to the local endpoint (ops/local/neon-http-server.ts → pg → Postgres).
- * - raw: the same statements (`SETTLE_STATEMENTS`) with the same JSON parameter, in BEGIN … COMMIT over one
- *   `pg` connection: no validation, no HTTP, no driver.
- * - Node CPU (batch 100 only): what this process (ours' client code and the local endpoint
- *   standing in for Neon's) spends per batch, from `process.cpuUsage()`.
- * - WAL (batch 100 only): bytes of write-ahead log per deposit during the raw runs.
- * - floor (batch 100 only, for scale): the rows a credit writes (deposit, ledger row, wallet),
- *   in one statement over `pg`, with no rules, no locks and no checks, on one connection and on
- *   BENCH_CONCURRENCY connections: roughly what this machine's Postgres can do at all.
+ *   Neon's HTTP protocol to the local endpoint (ops/local/neon-http-server.ts → pg → Postgres),
+ *   one batch at a time and BENCH_CONCURRENCY batches at once;
+ * - raw: the same statements (`SETTLE_STATEMENTS`) with the same JSON parameter, in BEGIN …
+ *   COMMIT over one `pg` connection: no validation, no HTTP, no driver;
+ * - Node CPU (batch 100): what this process (ours' client code and the local endpoint standing
+ *   in for Neon's) spends per batch, from `process.cpuUsage()`;
+ * - floor (batch 100, for scale): the rows a credit writes, in one statement, on one and on
+ *   BENCH_CONCURRENCY connections.
+ *
+ * Cost (per deposit, batches of 100; this barely moves with the machine's load): many short
+ * alternating rounds of one batch of each variant of settle-cost.ts (ours' statements, and the
+ * floor: the rows a credit writes with no rules), each measured by the server itself
+ * (`pg_stat_statements`: planning and execution time, buffers, WAL) and by the OS (the
+ * backend's CPU time). From them: how many deposits per second one Postgres core sustains, and
+ * the Neon compute that a queue's 5,000 messages per second needs. The closing `ratio:` line is
+ * the median over rounds of floor / ours backend CPU per deposit (the statements' time when
+ * the server's backend is not on this machine); the throughput ratio (ours / raw, batch 100)
+ * is printed above it.
  *
  * Every synthetic deposit is new, attributed to one of 2,000 users and past its threshold, so
- * each one takes the full path: insert (already credited), credit, ledger row, wallet. The
- * tables are analysed after seeding, as autovacuum keeps a live database analysed. Batch sizes 1, 10
- * and 100; ours runs one batch at a time (as raw does: the closing `ratio:` line compares
- * these) and also BENCH_CONCURRENCY batches at once (as the queue runs several consumer
- * invocations). Each figure is the median of three runs, ours and raw interleaved. The ledger
- * invariants are checked at the end, through `pg` (the checker is driver-agnostic).
+ * each one takes the full path (settle-fixtures.ts). The tables are analysed after seeding, as
+ * autovacuum keeps a live database analysed. The ledger invariants are checked at the end.
  *
- * BENCH_SIZES (e.g. `100` or `10,100`) picks the batch sizes to run; the default runs all three.
- *
- * Uses a scratch database on BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres),
- * created and dropped here.
+ * By default everything runs in a scratch Postgres cluster started here (scratch-postgres.ts:
+ * initdb on a free port, pg_stat_statements preloaded, removed afterwards), so no shared
+ * server is touched and nothing else writes to it. BENCH_DATABASE_URL names another server
+ * instead (it must preload pg_stat_statements); a scratch database is created and dropped there.
+ * BENCH_SIZES (e.g. `100` or `10,100`) picks the batch sizes of the throughput part (default
+ * 1, 10 and 100); BENCH_COST_ROUNDS the cost rounds (default 150); BENCH_CONCURRENCY (default 4).
  *
  * @module
  */
-import { loadavg } from "node:os";
+import { cpus } from "node:os";
 import { neon, neonConfig } from "@neondatabase/serverless";
 import pg from "pg";
 import { startNeonHttpServer } from "../../ops/local/neon-http-server";
 import { postgresBackend } from "../../ops/local/postgres-backend";
 import { migratePostgres, redact } from "../../ops/migrate";
-import { parseConsumerConfig } from "../../queue-consumer/src/config";
-import type { QueueBatch, QueueMessage } from "../../queue-consumer/src/queue-types";
-import { settleRow } from "../../queue-consumer/src/read-message";
 import { settleDepositBatch } from "../../queue-consumer/src/settle";
-import { SETTLE_STATEMENTS, type SettleRow } from "../../queue-consumer/src/settle-sql";
+import { SETTLE_STATEMENTS } from "../../queue-consumer/src/settle-sql";
 import type { Sql } from "../../queue-consumer/src/settle-transaction";
 import type { DepositMessage } from "../../schema/queue-message";
-import { depositTxId } from "../../schema/tx-id";
 import { checkLedgerInvariants, formatLedgerReport } from "../../test/support/ledger-invariants";
+import { describeMachineLoad, isBusy, machineLoad } from "./machine-load";
+import { describeSpread, median, spread } from "./round-stats";
+import { type ScratchPostgres, startScratchPostgres } from "./scratch-postgres";
+import {
+	type BatchCost,
+	COST_VARIANTS,
+	costConnection,
+	measureBatch,
+	requireStatementStatistics,
+} from "./settle-cost";
+import { chunk, config, FLOOR_SQL, queueBatch, settleRows, syntheticDeposits } from "./settle-fixtures";
 
-const BASE_URL = process.env.BENCH_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 4);
+const COST_ROUNDS = Number(process.env.BENCH_COST_ROUNDS ?? 150);
+const COST_BATCH = 100;
+const COST_WARM_UP_ROUNDS = 3;
 const USERS = 2_000;
 const ALL_SIZES = [
-	{ size: 1, deposits: 600 },
-	{ size: 10, deposits: 3_000 },
-	{ size: 100, deposits: 15_000 },
+	{ size: 1, deposits: 150 },
+	{ size: 10, deposits: 1_000 },
+	{ size: 100, deposits: 6_000 },
 ];
-/** BENCH_SIZES=100 measures batches of 100 only (the `ratio:` line needs 100). */
+/** BENCH_SIZES=100 measures batches of 100 only (the throughput ratio needs 100). */
 const SIZES = process.env.BENCH_SIZES
 	? ALL_SIZES.filter(({ size }) => process.env.BENCH_SIZES!.split(",").map(Number).includes(size))
 	: ALL_SIZES;
 const REPEATS = 3;
-const config = parseConsumerConfig({ CONFIRMATIONS: { bep20: 12, erc20: 12, trc20: 19 } });
+/** The rate of messages one Cloudflare queue takes: what one database must keep up with. */
+const QUEUE_MESSAGES_PER_SECOND = 5_000;
+/** Neon compute sized so settlement at that rate keeps this share of its cores busy. */
+const TARGET_UTILISATION = 0.7;
 
 function withDatabase(url: string, database: string): string {
 	const u = new URL(url);
 	u.pathname = `/${database}`;
 	return u.toString();
-}
-
-let serial = 0;
-async function syntheticDeposits(count: number, users: string[]): Promise<DepositMessage[]> {
-	const now = new Date().toISOString();
-	return Promise.all(
-		Array.from({ length: count }, async () => {
-			const n = ++serial;
-			const txHash = `0x${n.toString(16).padStart(64, "0")}`;
-			return {
-				v: 1 as const,
-				tx_id: await depositTxId("bep20", txHash, 0),
-				chain: "bep20" as const,
-				tx_hash: txHash,
-				log_index: 0,
-				amount: `${(n % 997) + 1}.${String(n % 100_000_000).padStart(8, "0")}`,
-				currency: "USDT",
-				confirmations: 15,
-				status: "confirmed" as const,
-				to_address: "0x2222222222222222222222222222222222222222",
-				user_id: users[n % users.length]!,
-				block_number: String(40_000_000 + n),
-				metadata: { source: "bench" },
-				webhook_id: `bench_${n}`,
-				received_at: now,
-			};
-		}),
-	);
-}
-
-function chunk<T>(items: T[], size: number): T[][] {
-	const out: T[][] = [];
-	for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-	return out;
-}
-
-/** A queue batch as the runtime would hand it over; counts acks and retries. */
-function queueBatch(bodies: DepositMessage[], tally: { acked: number; retried: number }): QueueBatch {
-	const messages: QueueMessage[] = bodies.map((body, i) => ({
-		id: `bench-${body.webhook_id}-${i}`,
-		timestamp: new Date(),
-		body,
-		attempts: 1,
-		ack: () => {
-			tally.acked++;
-		},
-		retry: () => {
-			tally.retried++;
-		},
-	}));
-	return { queue: "deposits", messages };
 }
 
 /** Runs `work` over the batches, `concurrency` at a time; returns deposits per second. */
@@ -135,63 +103,56 @@ async function timed<T>(
 	return batches.reduce((n, b) => n + b.length, 0) / seconds;
 }
 
-/** The rows a batch's credits write, with no rules, no locks and no checks: the `floor`. */
-const FLOOR_SQL = `
-WITH m AS (
-	SELECT r.* FROM jsonb_to_recordset($1::jsonb) AS r(tx_id uuid, chain text, tx_hash text,
-		log_index int, amount numeric, currency text, confirmations int, user_id uuid, to_address text,
-		block_number bigint, webhook_id text, metadata jsonb, threshold int)
-),
-d AS (
-	INSERT INTO deposits (id, chain, tx_hash, log_index, amount, currency, to_address, user_id, status,
-		confirmations, required_confirmations, block_number, webhook_id, metadata, credited_at)
-	SELECT tx_id, chain, tx_hash, log_index, amount, currency, to_address, user_id, 'credited',
-		confirmations, threshold, block_number, webhook_id, metadata, now()
-	FROM m
-	RETURNING id, user_id, amount, currency, chain, tx_hash, log_index, confirmations
-),
-ledger AS (
-	INSERT INTO transactions (user_id, tx_type, amount, currency, related_entity, related_id, metadata)
-	SELECT user_id, 'deposit', amount, currency, 'deposit', id, jsonb_build_object('chain', chain,
-		'tx_hash', tx_hash, 'log_index', log_index, 'confirmations', confirmations)
-	FROM d
-)
-UPDATE wallets w SET deposit_balance = w.deposit_balance + x.delta, updated_at = now()
-FROM (SELECT user_id, sum(amount) AS delta FROM d GROUP BY user_id) x
-WHERE w.user_id = x.user_id`;
-
-/** A batch as the settlement SQL reads it (the consumer's own mapping, without its checks). */
-function settleRows(bodies: DepositMessage[]): SettleRow[] {
-	return bodies.map((m, i) => ({
-		i,
-		message_id: `raw-${m.webhook_id}`,
-		attempts: 1,
-		...settleRow(m, config),
-	}));
+/**
+ * A way to settle batches whose deposits per second the throughput part measures. `concurrent`
+ * ones are also run BENCH_CONCURRENCY batches at once.
+ */
+interface ThroughputVariant {
+	name: string;
+	what: string;
+	concurrent: boolean;
+	settle(batch: DepositMessage[]): Promise<void>;
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const fmt = (n: number) => Math.round(n).toLocaleString("en-US").padStart(7);
+const loadAverage = (l: number[]) => l.map((x) => x.toFixed(2)).join(" ");
+
+/** Neon's compute sizes, in compute units (1 CU: 1 vCPU, 4 GB of memory). */
+const NEON_SIZES = [
+	0.25, 0.5, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30, 32, 40, 48, 56,
+];
 
 async function main() {
+	console.log(`settle benchmark; Node ${process.version}, ${cpus().length} cores`);
+	const loadBefore = await machineLoad();
+	console.log(describeMachineLoad("before", loadBefore));
+	let scratch: ScratchPostgres | undefined;
+	if (!process.env.BENCH_DATABASE_URL) {
+		process.stdout.write("starting a scratch Postgres cluster (initdb, pg_stat_statements preloaded) … ");
+		scratch = await startScratchPostgres();
+		console.log(`on ${redact(scratch.url)}`);
+		// Ctrl-C must not leave the cluster running with its folder behind.
+		const cluster = scratch;
+		process.once("SIGINT", () => {
+			cluster.stop();
+			process.exit(130);
+		});
+	}
+	const baseUrl = process.env.BENCH_DATABASE_URL ?? scratch!.url;
 	const database = `cricalgo_bench_settle_${process.pid}`;
-	const url = withDatabase(BASE_URL, database);
-	console.log(`settle benchmark on ${redact(BASE_URL)} (scratch database ${database})`);
-	console.log(
-		`load average before: ${loadavg()
-			.map((l) => l.toFixed(2))
-			.join(" ")} (other work on the machine skews figures)`,
-	);
-	const admin = new pg.Client({ connectionString: BASE_URL });
+	const url = withDatabase(baseUrl, database);
+	console.log(`scratch database ${database} on ${redact(baseUrl)}`);
+	const admin = new pg.Client({ connectionString: baseUrl });
 	try {
 		await admin.connect();
 	} catch (error) {
+		scratch?.stop();
 		throw new Error(
-			`cannot reach Postgres at ${redact(BASE_URL)}: ${(error as Error).message}. Start it (pg_ctlcluster 15 main start) or set BENCH_DATABASE_URL.`,
+			`cannot reach Postgres at ${redact(baseUrl)}: ${(error as Error).message}. Check BENCH_DATABASE_URL, or leave it unset for a scratch cluster.`,
 		);
 	}
 	await admin.query(`CREATE DATABASE "${database}"`);
-	const backend = postgresBackend(BASE_URL, { poolSize: Math.max(4, CONCURRENCY * 2) });
+	const backend = postgresBackend(baseUrl, { poolSize: Math.max(4, CONCURRENCY * 2) });
 	const server = await startNeonHttpServer(backend);
 	const raw = new pg.Client({ connectionString: url });
 	const floorClients = [raw];
@@ -199,6 +160,7 @@ async function main() {
 		process.stdout.write("migrating and seeding users … ");
 		await migratePostgres(url);
 		await raw.connect();
+		await requireStatementStatistics(raw, redact(baseUrl));
 		const { rows } = await raw.query<{ id: string }>(
 			`WITH u AS (INSERT INTO users (username) SELECT 'bench_' || g FROM generate_series(1, ${USERS}) g RETURNING id)
 			 INSERT INTO wallets (user_id) SELECT id FROM u RETURNING user_id AS id`,
@@ -210,30 +172,34 @@ async function main() {
 		neonConfig.fetchEndpoint = server.endpoint;
 		const sql = neon(url) as Sql;
 		const context = { sql, config, metrics: { writeDataPoint() {} }, versionId: "bench" };
-		console.log(
-			"ours: consumer code → Neon HTTP protocol → local endpoint → Postgres; raw: same SQL over one pg connection",
-		);
 
-		const ours = async (deposits: DepositMessage[][], concurrency: number) => {
-			const tally = { acked: 0, retried: 0 };
-			const rate = await timed(deposits, concurrency, async (bodies) => {
-				const outcomes = await settleDepositBatch(queueBatch(bodies, tally), context);
-				for (const outcome of outcomes.values()) {
-					if (outcome !== "credited") throw new Error(`benchmark deposit ended "${outcome}", not credited`);
-				}
-			});
-			if (tally.retried) throw new Error(`${tally.retried} messages were retried during the benchmark`);
-			return rate;
-		};
-		const rawSql = async (deposits: DepositMessage[][]) =>
-			timed(deposits, 1, async (bodies) => {
-				const param = JSON.stringify(settleRows(bodies));
-				await raw.query("BEGIN");
-				for (const statement of SETTLE_STATEMENTS) {
-					await raw.query(statement, [param]);
-				}
-				await raw.query("COMMIT");
-			});
+		const variants: ThroughputVariant[] = [
+			{
+				name: "ours",
+				what: "consumer code → Neon HTTP protocol → local endpoint → Postgres",
+				concurrent: true,
+				async settle(bodies) {
+					const tally = { acked: 0, retried: 0 };
+					const outcomes = await settleDepositBatch(queueBatch(bodies, tally), context);
+					if (tally.retried) throw new Error(`${tally.retried} messages were retried during the benchmark`);
+					for (const outcome of outcomes.values()) {
+						if (outcome !== "credited") throw new Error(`benchmark deposit ended "${outcome}", not credited`);
+					}
+				},
+			},
+			{
+				name: "raw",
+				what: "the same SQL over one pg connection",
+				concurrent: false,
+				async settle(bodies) {
+					const param = JSON.stringify(settleRows(bodies));
+					await raw.query("BEGIN");
+					for (const statement of SETTLE_STATEMENTS) await raw.query(statement, [param]);
+					await raw.query("COMMIT");
+				},
+			},
+		];
+		for (const v of variants) console.log(`  ${v.name}: ${v.what}`);
 		const floor = async (deposits: DepositMessage[][], concurrency: number) => {
 			while (floorClients.length < concurrency) {
 				const client = new pg.Client({ connectionString: url });
@@ -247,83 +213,133 @@ async function main() {
 			});
 		};
 
-		// What the raw runs write to the WAL (nothing else writes to this server meanwhile, as
-		// far as the benchmark knows): a measure of write amplification, whatever the disk.
-		const walPosition = async () =>
-			(await raw.query<{ lsn: string }>("SELECT pg_current_wal_lsn()::text AS lsn")).rows[0]!.lsn;
-		const walBytesSince = async (lsn: string) =>
-			Number(
-				(
-					await raw.query<{ bytes: string }>("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), $1) AS bytes", [
-						lsn,
-					])
-				).rows[0]!.bytes,
-			);
+		// Warm every path (connections, plans, caches) before measuring.
+		for (const v of variants) await timed(chunk(await syntheticDeposits(500, users), 100), 1, v.settle);
 
-		// Warm both paths (connections, plans, caches) before measuring.
-		await ours(chunk(await syntheticDeposits(500, users), 100), 1);
-		await rawSql(chunk(await syntheticDeposits(500, users), 100));
-
-		let ratio = 0;
+		console.log("throughput (deposits/s; moves with the machine's load):");
+		let throughputRatio = Number.NaN;
 		for (const { size, deposits } of SIZES) {
-			const results = {
-				ours: [] as number[],
-				oursConcurrent: [] as number[],
-				raw: [] as number[],
-				floor: [] as number[],
-				floorConcurrent: [] as number[],
-				walPerDeposit: [] as number[],
-				nodeCpuMsPerBatch: [] as number[],
-			};
+			const rates = new Map<string, number[]>();
+			const add = (key: string, value: number) => rates.set(key, [...(rates.get(key) ?? []), value]);
+			const nodeCpuMsPerBatch: number[] = [];
 			for (let r = 0; r < REPEATS; r++) {
-				const walBefore = await walPosition();
-				results.raw.push(await rawSql(chunk(await syntheticDeposits(deposits, users), size)));
-				results.walPerDeposit.push((await walBytesSince(walBefore)) / deposits);
-				const oursBatches = chunk(await syntheticDeposits(deposits, users), size);
-				const cpuBefore = process.cpuUsage();
-				results.ours.push(await ours(oursBatches, 1));
-				const cpu = process.cpuUsage(cpuBefore);
-				results.nodeCpuMsPerBatch.push((cpu.user + cpu.system) / 1000 / oursBatches.length);
-				results.oursConcurrent.push(
-					await ours(chunk(await syntheticDeposits(deposits, users), size), CONCURRENCY),
-				);
+				for (const v of variants) {
+					const batches = chunk(await syntheticDeposits(deposits, users), size);
+					const cpuBefore = process.cpuUsage();
+					add(v.name, await timed(batches, 1, v.settle));
+					const cpu = process.cpuUsage(cpuBefore);
+					if (v.name === "ours") nodeCpuMsPerBatch.push((cpu.user + cpu.system) / 1000 / batches.length);
+					if (v.concurrent) {
+						add(
+							`${v.name} ×${CONCURRENCY}`,
+							await timed(chunk(await syntheticDeposits(deposits, users), size), CONCURRENCY, v.settle),
+						);
+					}
+				}
 				if (size === 100) {
-					results.floor.push(await floor(chunk(await syntheticDeposits(deposits, users), size), 1));
-					results.floorConcurrent.push(
+					add("floor", await floor(chunk(await syntheticDeposits(deposits, users), size), 1));
+					add(
+						`floor ×${CONCURRENCY}`,
 						await floor(chunk(await syntheticDeposits(deposits, users), size), CONCURRENCY),
 					);
 				}
-				process.stdout.write(`  batch ${size}: run ${r + 1}/${REPEATS} done\n`);
+				process.stdout.write(`  … batch ${size}: run ${r + 1}/${REPEATS} done\n`);
 			}
-			const o = median(results.ours);
-			const oc = median(results.oursConcurrent);
-			const w = median(results.raw);
+			const m = (key: string) => median(rates.get(key)!);
+			const parts = variants.flatMap((v) => [
+				`${v.name} ${fmt(m(v.name))}`,
+				...(v.concurrent ? [`${v.name} ×${CONCURRENCY} ${fmt(m(`${v.name} ×${CONCURRENCY}`))}`] : []),
+			]);
 			console.log(
-				`batch ${String(size).padStart(3)}: ours ${fmt(o)} deposits/s (1 batch at a time), ${fmt(oc)} deposits/s (${CONCURRENCY} at a time); raw ${fmt(w)} deposits/s; ours/raw ${(o / w).toFixed(2)} and ${(oc / w).toFixed(2)}`,
+				`  batch ${String(size).padStart(3)}: ${parts.join(", ")}; ours/raw ${(m("ours") / m("raw")).toFixed(2)}`,
 			);
 			if (size === 100) {
-				ratio = o / w;
-				const nodeCpu = median(results.nodeCpuMsPerBatch);
+				throughputRatio = m("ours") / m("raw");
+				const nodeCpu = median(nodeCpuMsPerBatch);
 				console.log(
-					`Node CPU:  ${nodeCpu.toFixed(1)} ms per batch for ours' client and local endpoint together (this process; on its own it would cap ours near ${fmt((size * 1000) / nodeCpu)} deposits/s per core)`,
+					`  Node CPU: ${nodeCpu.toFixed(1)} ms per batch of 100 for ours' client and the local endpoint together (this process; alone it would cap ours near ${fmt((size * 1000) / nodeCpu)} deposits/s per core)`,
 				);
 				console.log(
-					`WAL:       ${fmt(median(results.walPerDeposit))} bytes per deposit (raw, batch ${size})`,
-				);
-				console.log(
-					`floor:     the writes alone ${fmt(median(results.floor))} deposits/s (1 connection), ${fmt(median(results.floorConcurrent))} deposits/s (${CONCURRENCY} connections): this machine's Postgres, for scale`,
+					`  floor:    the writes alone ${fmt(m("floor"))} deposits/s (1 connection), ${fmt(m(`floor ×${CONCURRENCY}`))} (${CONCURRENCY} connections)`,
 				);
 			}
 		}
 
+		console.log(
+			`cost per deposit: ${COST_ROUNDS} rounds of one batch of ${COST_BATCH} per variant, alternating, measured by the server (pg_stat_statements) and the OS:`,
+		);
+		for (const v of COST_VARIANTS) console.log(`  ${v.name}: ${v.what}`);
+		const connection = await costConnection(raw);
+		type Round = Record<string, BatchCost>;
+		const rounds: Round[] = [];
+		for (let round = 1 - COST_WARM_UP_ROUNDS; round <= COST_ROUNDS; round++) {
+			const order = round % 2 ? COST_VARIANTS : [...COST_VARIANTS].reverse();
+			const measured: Round = {};
+			for (const v of order) {
+				const batch = JSON.stringify(settleRows(await syntheticDeposits(COST_BATCH, users)));
+				measured[v.name] = await measureBatch(connection, v, batch);
+			}
+			if (round > 0) rounds.push(measured);
+			if (round > 0 && (round % 25 === 0 || round === COST_ROUNDS)) {
+				process.stdout.write(`  … cost round ${round}/${COST_ROUNDS}\n`);
+			}
+		}
+		const statementMs = (c: BatchCost) => c.planMs + c.execMs;
+		const perDeposit = (values: number[]) => median(values) / COST_BATCH;
+		const us = (ms: number) => `${(ms * 1000).toFixed(1)} µs`;
+		for (const v of COST_VARIANTS) {
+			const c = rounds.map((r) => r[v.name]!);
+			const cpu = c.every((x) => x.backendCpuMs !== undefined)
+				? `; backend CPU ${us(perDeposit(c.map((x) => x.backendCpuMs!)))}`
+				: "";
+			console.log(
+				`  ${v.name.padEnd(5)} Postgres time ${us(perDeposit(c.map(statementMs)))} per deposit (planning ${median(c.map((x) => x.planMs)).toFixed(2)} + execution ${median(c.map((x) => x.execMs)).toFixed(2)} ms per batch)${cpu}; ${perDeposit(c.map((x) => x.buffersTouched)).toFixed(1)} buffers touched and ${perDeposit(c.map((x) => x.buffersDirtied)).toFixed(2)} dirtied, ${fmt(perDeposit(c.map((x) => x.walBytes))).trim()} bytes of WAL per deposit (${median(c.map((x) => x.walFullPageImages))} full-page images per batch)`,
+			);
+		}
+		const timeRatios = rounds.map((r) => statementMs(r.floor!) / statementMs(r.ours!));
+		console.log(
+			`  floor/ours Postgres time per deposit: ${describeSpread(spread(timeRatios), timeRatios.length)}`,
+		);
+		// The backend's CPU time leaves out the moments the OS gave its core to someone else,
+		// which the statements' time (a clock inside the server) counts: on a busy machine a
+		// 15 ms batch is taken off its core several times, and the rounds' time ratios spread
+		// four times wider than their CPU ratios. So the closing ratio and one core's capacity
+		// use the CPU time whenever the OS shows it (a server on this machine, as the scratch
+		// cluster is), and the statements' time otherwise.
+		const haveCpu = rounds.every(
+			(r) => r.ours!.backendCpuMs !== undefined && r.floor!.backendCpuMs !== undefined,
+		);
+		const cpuRatios = haveCpu ? rounds.map((r) => r.floor!.backendCpuMs! / r.ours!.backendCpuMs!) : [];
+		if (haveCpu) {
+			console.log(
+				`  floor/ours backend CPU per deposit:   ${describeSpread(spread(cpuRatios), cpuRatios.length)}`,
+			);
+		}
+		const ratio = spread(haveCpu ? cpuRatios : timeRatios);
+		const ours = rounds.map((r) => r.ours!);
+		const msPerDeposit = haveCpu
+			? perDeposit(ours.map((x) => x.backendCpuMs!))
+			: perDeposit(ours.map(statementMs));
+		const perCore = 1000 / msPerDeposit;
+		const cores = QUEUE_MESSAGES_PER_SECOND / perCore;
+		const neonSize = NEON_SIZES.find((s) => s >= cores / TARGET_UTILISATION) ?? Number.NaN;
+		console.log(
+			`  one Postgres core sustains about ${fmt(perCore).trim()} deposits/s at batch ${COST_BATCH} (${haveCpu ? "backend CPU" : "statement time"}: ${us(msPerDeposit)} per deposit); ${QUEUE_MESSAGES_PER_SECOND.toLocaleString("en-US")} messages/s (one queue's limit) keep ${cores.toFixed(2)} cores busy: Neon compute of ${neonSize} CU at ${Math.round(TARGET_UTILISATION * 100)} % busy, before WAL writing, replication to Neon's safekeepers and autovacuum`,
+		);
+
 		const report = await checkLedgerInvariants(async (q, p) => (await raw.query(q, p)).rows);
 		console.log(formatLedgerReport(report));
+		const loadAfter = await machineLoad();
+		console.log(describeMachineLoad("after", loadAfter));
+		if (isBusy(loadBefore) || isBusy(loadAfter)) {
+			console.log(
+				`warning: other work ran beside this benchmark (load average ${loadAverage(loadBefore.loadAverage)} before, ${loadAverage(loadAfter.loadAverage)} after); trust the per-deposit cost, not the deposits/s`,
+			);
+		}
+		console.log(`throughput ratio: ${throughputRatio.toFixed(2)}`);
 		console.log(
-			`load average after: ${loadavg()
-				.map((l) => l.toFixed(2))
-				.join(" ")}`,
+			`ratio: ${ratio.median.toFixed(3)}${haveCpu ? "" : " (statement time: this machine cannot see the server's backend)"}`,
 		);
-		console.log(`ratio: ${ratio.toFixed(2)}`);
 		if (!report.ok) console.error("the ledger invariants do not hold after the benchmark");
 		if (!report.ok) process.exitCode = 1;
 	} finally {
@@ -332,6 +348,7 @@ async function main() {
 		await backend.close();
 		await admin.query(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`).catch(() => {});
 		await admin.end();
+		scratch?.stop();
 	}
 }
 

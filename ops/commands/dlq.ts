@@ -1,6 +1,8 @@
 /**
- * `ops dlq list|redrive`: the dead letters (messages settlement gave up on), through the edge
- * Worker's admin API: list them, and send chosen ones (or all) back onto the deposits queue.
+ * `ops dlq list|redrive|last-net`: the dead letters (messages settlement gave up on), through
+ * the edge Worker's admin API: list them, and send chosen ones (or all) back onto the deposits
+ * queue; and the last net behind the dead-letter queue (R2): list it, or `--redrive` it all
+ * back onto the dead-letter queue, whose consumer stores it in the dead letters.
  *
  * @module
  */
@@ -38,6 +40,7 @@ const OPTIONS = {
 	limit: { type: "string", default: "50" },
 	all: { type: "boolean", default: false },
 	"include-redriven": { type: "boolean", default: false },
+	redrive: { type: "boolean", default: false },
 	json: { type: "boolean", default: false },
 } as const;
 
@@ -141,15 +144,90 @@ async function redrive(api: AdminApi, ids: string[], all: boolean) {
 	return failed ? 1 : 0;
 }
 
+interface LastNetItem {
+	key: string;
+	tx_id: string | null;
+	attempts: number;
+	stored_at: string;
+	reason: string;
+}
+
+async function lastNet(api: AdminApi, values: { redrive: boolean; json: boolean }) {
+	if (!values.redrive) {
+		const items: LastNetItem[] = [];
+		let cursor: string | null = null;
+		do {
+			const query = new URLSearchParams({ limit: "100" });
+			if (cursor) query.set("cursor", cursor);
+			const { status, body } = await api.get<{ items: LastNetItem[]; next_cursor: string | null }>(
+				`/admin/last-net?${query}`,
+			);
+			if (status !== 200)
+				throw new AdminApiError(`listing the last net answered ${status}: ${describeError(body)}`);
+			items.push(...body.items);
+			cursor = body.next_cursor;
+		} while (cursor);
+		if (values.json) console.log(JSON.stringify(items, null, 2));
+		else if (!items.length) console.log("the last net is empty");
+		else {
+			const rows = items.map((i) => [
+				i.key,
+				i.stored_at,
+				i.tx_id ?? "-",
+				String(i.attempts),
+				i.reason.slice(0, 60),
+			]);
+			console.log(formatTable(["KEY", "STORED", "TX_ID", "ATTEMPTS", "REASON"], rows));
+			console.log(
+				`${items.length} message(s) in the last net: \`dlq last-net --redrive\` once the database is back`,
+			);
+		}
+		return 0;
+	}
+	let total = 0;
+	for (let round = 1; ; round++) {
+		const { status, body } = await api.post<{
+			redriven?: number;
+			remaining?: boolean;
+			audit_log_id?: string;
+		}>("/admin/last-net/redrive");
+		if (status === 503) {
+			console.log(
+				`✗ ${describeError(body)}: the database (or the queue) cannot take them yet; nothing was moved. Run the command again once it is back.`,
+			);
+			console.log(`${total} redriven before that`);
+			return 1;
+		}
+		if (status !== 200 && status !== 202)
+			throw new AdminApiError(`redriving the last net answered ${status}: ${describeError(body)}`);
+		total += body.redriven ?? 0;
+		console.log(
+			`[round ${round}] ${body.redriven ?? 0} sent back onto the dead-letter queue${body.audit_log_id ? ` (audit ${body.audit_log_id})` : ""}; ${total} in all`,
+		);
+		if (!body.remaining) break;
+	}
+	console.log(
+		total
+			? `${total} redriven: they reach the dead letters within seconds (\`dlq list\`), then \`dlq redrive\` settles them`
+			: "the last net is empty: nothing to redrive",
+	);
+	return 0;
+}
+
 export const dlq: Command = {
 	summary: "list dead letters, or send them back onto the deposits queue (admin API)",
 	help: `usage: npm run ops -- dlq list [options]
        npm run ops -- dlq redrive <id>... | --all [options]
+       npm run ops -- dlq last-net [--redrive] [options]
 
 list      dead letters waiting for review, newest first (GET /api/v1/admin/dead-letters)
 redrive   send each named dead letter back onto the deposits queue
           (POST /api/v1/admin/dead-letters/<id>/redrive); one whose stored message is not a
           valid deposit message is refused (it can never settle). Audited by the API.
+last-net  what the dead-letter queue could not store in Postgres on its last deliveries, kept
+          in R2 (GET /api/v1/admin/last-net); --redrive puts all of it back onto the
+          dead-letter queue, 100 at a time (POST /api/v1/admin/last-net/redrive), whose consumer
+          stores it in the dead letters; refused with nothing moved while the database is down
 
   --host <url>          the edge Worker (default ${localBaseUrl()}, the local stack)
   --token <jwt>         an admin access token (default $OPS_TOKEN), or log in with:
@@ -159,20 +237,24 @@ redrive   send each named dead letter back onto the deposits queue
   --limit <n>           page size for list (default 50, at most 100)
   --all                 list: every page; redrive: every dead letter waiting
   --include-redriven    list: show redriven ones too
-  --json                list: JSON instead of a table
+  --json                list, last-net: JSON instead of a table
+  --redrive             last-net: redrive it all
 
 Exit codes:
   0  done (every named letter redriven)
-  1  some letters were not redriven (each one's reason is printed)
+  1  some letters were not redriven (each one's reason is printed), or the last net could not
+     be redriven yet (database or queue unavailable)
   2  usage error
   4  the API could not be reached, or refused the credentials`,
 	async run(args) {
 		const { values, positionals } = parseArgs({ args, options: OPTIONS, allowPositionals: true });
 		const [action, ...ids] = positionals;
-		if (action !== "list" && action !== "redrive") {
-			throw new UsageError(`dlq needs an action: list or redrive${action ? `, not "${action}"` : ""}`);
+		if (action !== "list" && action !== "redrive" && action !== "last-net") {
+			throw new UsageError(
+				`dlq needs an action: list, redrive or last-net${action ? `, not "${action}"` : ""}`,
+			);
 		}
-		if (action === "list" && ids.length) throw new UsageError("dlq list takes no ids");
+		if (action !== "redrive" && ids.length) throw new UsageError(`dlq ${action} takes no ids`);
 		try {
 			const api = await adminApi({
 				host: values.host,
@@ -181,6 +263,7 @@ Exit codes:
 				password: values.password ?? process.env.OPS_PASSWORD,
 				totp: values.totp,
 			});
+			if (action === "last-net") return await lastNet(api, values);
 			return action === "list" ? await list(api, values) : await redrive(api, ids, values.all);
 		} catch (error) {
 			if (error instanceof AdminApiError) {

@@ -32,6 +32,8 @@ export interface Anvil {
 	port: number;
 	/** Stops anvil (SIGTERM, SIGKILL after 5 s); the chain's state is gone. */
 	stop(): Promise<void>;
+	/** Resolves, with how it ended, when anvil exits by itself (not through `stop`). */
+	readonly exited: Promise<string>;
 }
 
 const PLATFORM_PACKAGES: Record<string, string> = {
@@ -92,7 +94,9 @@ export async function startAnvil(options: AnvilOptions = {}): Promise<Anvil> {
 	const args = ["--host", "127.0.0.1", "--port", String(options.port ?? 0), "--mnemonic", ANVIL_MNEMONIC];
 	if (options.chainId !== undefined) args.push("--chain-id", String(options.chainId));
 	if (options.blockTime !== undefined) args.push("--block-time", String(options.blockTime));
-	const child = spawn(anvilBinary(), args, { stdio: ["ignore", "pipe", "pipe"] });
+	// A process group of its own: Ctrl-C in a terminal reaches the process that started it,
+	// which stops it in its turn (after draining, for the local stack).
+	const child = spawn(anvilBinary(), args, { stdio: ["ignore", "pipe", "pipe"], detached: true });
 	const output: string[] = [];
 	const timeoutMs = options.readyTimeoutMs ?? 20_000;
 	try {
@@ -125,7 +129,21 @@ export async function startAnvil(options: AnvilOptions = {}): Promise<Anvil> {
 		child.stdout?.removeAllListeners("data").resume();
 		child.stderr?.removeAllListeners("data").resume();
 		const rpcUrl = `http://127.0.0.1:${port}`;
-		return { rpcUrl, port, stop: () => stopChild(child) };
+		let stopping = false;
+		const exited = new Promise<string>((resolve) => {
+			child.once("exit", (code, signal) => {
+				if (!stopping) resolve(signal ? `killed by ${signal}` : `exited with code ${code}`);
+			});
+		});
+		return {
+			rpcUrl,
+			port,
+			stop: () => {
+				stopping = true;
+				return stopChild(child);
+			},
+			exited,
+		};
 	} catch (error) {
 		await stopChild(child);
 		const taken = /Address already in use|os error 98/i.test(output.join(""))

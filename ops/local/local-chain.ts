@@ -59,6 +59,8 @@ export interface LocalChain {
 	/** The funded sender: anvil's account 1 (a development key everyone knows). */
 	sender: { address: Address; privateKey: Hex };
 	stop(): Promise<void>;
+	/** Resolves, with how it ended, when anvil exits by itself (not through `stop`). */
+	readonly exited: Promise<string>;
 }
 
 /** A viem chain for anvil at `rpcUrl` (anvil's chain id unless told otherwise). */
@@ -166,6 +168,7 @@ export async function startLocalChain(options: AnvilOptions = {}): Promise<Local
 			tokens,
 			sender: { address: SENDER.address, privateKey: SENDER_PRIVATE_KEY },
 			stop: anvil.stop,
+			exited: anvil.exited,
 		};
 	} catch (error) {
 		await anvil.stop();

@@ -54,6 +54,15 @@ export function postgresBackend(baseUrl: string, options: { poolSize?: number } 
 		query: (database, q) => run(pool(database), q),
 		async transaction(database, queries, options) {
 			const client = await pool(database).connect();
+			// A checked-out client has no listener of the pool's: a server crash or a reset
+			// connection would be an unhandled 'error' event and kill the whole process. Here it
+			// fails this transaction (the endpoint answers 503, the Workers retry) and the
+			// broken client is destroyed instead of going back to the pool.
+			let broken: Error | undefined;
+			const onError = (error: Error) => {
+				broken = error;
+			};
+			client.on("error", onError);
 			try {
 				await client.query(beginStatement(options));
 				const results: WireResult[] = [];
@@ -61,10 +70,11 @@ export function postgresBackend(baseUrl: string, options: { poolSize?: number } 
 				await client.query("COMMIT");
 				return results;
 			} catch (error) {
-				await client.query("ROLLBACK").catch(() => {});
+				if (!broken) await client.query("ROLLBACK").catch(() => {});
 				throw error;
 			} finally {
-				client.release();
+				client.off("error", onError);
+				client.release(broken);
 			}
 		},
 		async close() {

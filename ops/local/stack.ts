@@ -3,11 +3,23 @@
  * URL), the committed migrations applied, the local Neon HTTP endpoint in front of it, a local
  * EVM chain with USDT-like tokens to verify deposits on (anvil, ./local-chain.ts), and
  * `wrangler dev` running the edge Worker and the consumer Worker together, sharing the local
- * queue. `npm start` prints around it; tests start and stop it.
+ * queue, behind the intake gate (./intake-gate.ts) that owns the public edge port. `npm start`
+ * prints around it; tests start and stop it.
+ *
+ * Supervised: every fixed port is checked before anything starts; readiness waits for the
+ * health answer carrying this start's own id (`LOCAL_START_ID`), so Workers left over from an
+ * earlier start are never taken for ours; once running, any part that dies (wrangler, anvil,
+ * the Neon endpoint or the gate failing) resolves `failed`, and the caller stops the rest.
+ *
+ * Miniflare's local queue lives in memory: what it holds when the process ends is lost.
+ * `drain()` closes intake (503 + Retry-After) and waits until the ledger holds every deposit
+ * accepted since start, so a stop loses nothing; Cloudflare's queue in production keeps its
+ * messages across any restart of the Workers.
  *
  * @module
  */
 import { type ChildProcess, spawn } from "node:child_process";
+import { randomUUID } from "node:crypto";
 import { createServer } from "node:net";
 import { splitSecrets } from "../../worker/src/lib/webhook-secrets";
 import { redact } from "../migrate";
@@ -21,6 +33,8 @@ import {
 	LOCAL_WEBHOOK_SECRET,
 	localSourceSecrets,
 } from "./defaults";
+import { type DrainResult, waitForLedger } from "./drain";
+import { type IntakeGate, startIntakeGate } from "./intake-gate";
 import {
 	consumerChainVars,
 	DEFAULT_ANVIL_PORT,
@@ -39,7 +53,10 @@ export interface LocalStackOptions {
 	databaseUrl?: string;
 	/** Where the embedded database keeps its files. Default `.data/pglite`. */
 	dataDir?: string;
-	/** Where wrangler keeps local queue state. Default `.wrangler/state`. */
+	/**
+	 * Where wrangler keeps its local state (Durable Objects, rate limits, R2). Default
+	 * `.wrangler/state`. Not the queue: Miniflare's queue is in memory only.
+	 */
 	persistTo?: string;
 	/** Port of the local chain (anvil); 0 picks a free one. Default 8545. */
 	chainPort?: number;
@@ -66,7 +83,60 @@ export interface LocalStack {
 	/** The local chain's JSON-RPC endpoint. */
 	chainRpcUrl: string;
 	describeDatabase: string;
+	/** This start's id, which the edge Worker's health answer carries (`start_id`). */
+	startId: string;
+	/** Deposits answered 202 since start that the ledger may not hold yet. */
+	readonly accepted: ReadonlyMap<string, number | null>;
+	/**
+	 * Resolves with what happened when a part of the stack dies by itself; the stack is then
+	 * half alive and the caller must `stop()` it.
+	 */
+	readonly failed: Promise<string>;
+	/**
+	 * Closes intake (503 + Retry-After from then on), waits for requests under way, then until
+	 * the ledger holds every deposit accepted since start, at most `timeoutMs` (default 120 s)
+	 * or until `signal` aborts. Progress through `onProgress`.
+	 */
+	drain(options?: {
+		timeoutMs?: number;
+		signal?: AbortSignal;
+		onProgress?: (line: string) => void;
+	}): Promise<DrainResult>;
 	stop(): Promise<void>;
+}
+
+/** Seconds a sender is told to wait while the stack stops (Retry-After). */
+export const STOPPING_RETRY_AFTER_SECONDS = 30;
+
+/** A port the stack listens on, and the variable that moves it, for the error when it is taken. */
+interface FixedPort {
+	port: number;
+	what: string;
+	variable: string;
+}
+
+function portTaken(port: number): Promise<boolean> {
+	return new Promise((resolve) => {
+		const probe = createServer();
+		probe.once("error", () => resolve(true));
+		probe.listen(port, "127.0.0.1", () => probe.close(() => resolve(false)));
+	});
+}
+
+/**
+ * Refuses to start, before anything starts, when a port the stack needs is in use: most often
+ * by an earlier `npm start` still running (or its leftover Workers).
+ */
+export async function assertPortsFree(ports: FixedPort[]): Promise<void> {
+	const taken: FixedPort[] = [];
+	for (const p of ports) if (p.port !== 0 && (await portTaken(p.port))) taken.push(p);
+	if (!taken.length) return;
+	const list = taken.map((p) => `${p.port} (${p.what}, ${p.variable})`).join(", ");
+	throw new Error(
+		`port${taken.length > 1 ? "s" : ""} ${list} ${taken.length > 1 ? "are" : "is"} already in use on 127.0.0.1, so nothing was started. ` +
+			"Another npm start (or Workers left over from one) is probably running: stop it (Ctrl-C in its terminal, " +
+			`or find it with \`lsof -i :${taken[0]!.port}\`), or set ${taken.map((p) => p.variable).join(" / ")} to free ports.`,
+	);
 }
 
 function freePort(): Promise<number> {
@@ -80,8 +150,15 @@ function freePort(): Promise<number> {
 	});
 }
 
-async function waitForHealth(url: string, child: ChildProcess, output: () => string, timeoutMs: number) {
+async function waitForHealth(
+	url: string,
+	startId: string,
+	child: ChildProcess,
+	output: () => string,
+	timeoutMs: number,
+) {
 	const deadline = Date.now() + timeoutMs;
+	let stranger = false;
 	while (Date.now() < deadline) {
 		if (child.exitCode !== null) {
 			throw new Error(
@@ -90,21 +167,45 @@ async function waitForHealth(url: string, child: ChildProcess, output: () => str
 		}
 		try {
 			const res = await fetch(url, { signal: AbortSignal.timeout(2_000) });
-			if (res.ok) return;
+			if (res.ok) {
+				// Only our own Workers know this start's id.
+				if (((await res.json()) as { start_id?: unknown }).start_id === startId) return;
+				stranger = true;
+			}
 		} catch {
 			// Not listening yet.
 		}
 		await new Promise((r) => setTimeout(r, 250));
 	}
-	throw new Error(`the Workers did not answer ${url} within ${timeoutMs / 1000} s:\n${output()}`);
+	throw new Error(
+		stranger
+			? `${url} answered, but not with this start's id: those are other Workers (an earlier start left running?). Stop them and start again.\n${output()}`
+			: `the Workers did not answer ${url} within ${timeoutMs / 1000} s:\n${output()}`,
+	);
+}
+
+/** Signals the child's whole process group (it is `detached`: wrangler's workerd is in it). */
+function signalGroup(child: ChildProcess, signal: NodeJS.Signals): boolean {
+	try {
+		process.kill(-child.pid!, signal);
+		return true;
+	} catch {
+		return false; // the group is gone
+	}
 }
 
 function stopChild(child: ChildProcess): Promise<void> {
-	if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+	if (child.exitCode !== null || child.signalCode !== null) {
+		// wrangler itself is gone, but what it started (workerd) may live on in its group.
+		signalGroup(child, "SIGKILL");
+		return Promise.resolve();
+	}
 	return new Promise((resolve) => {
-		const kill = setTimeout(() => child.kill("SIGKILL"), 10_000);
+		const kill = setTimeout(() => signalGroup(child, "SIGKILL"), 10_000);
 		child.once("exit", () => {
 			clearTimeout(kill);
+			// Leftovers of its group (workerd) go with it.
+			signalGroup(child, "SIGKILL");
 			resolve();
 		});
 		child.kill("SIGTERM");
@@ -115,9 +216,26 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 	const progress = options.onProgress ?? (() => {});
 	const webhookSecrets = options.webhookSecrets ?? LOCAL_WEBHOOK_SECRET;
 	const cleanups: (() => Promise<void>)[] = [];
+	let stopping = false;
 	const cleanup = async () => {
+		stopping = true;
 		for (const fn of cleanups.reverse()) await fn().catch(() => {});
+		cleanups.length = 0;
 	};
+	let reportFailure: (what: string) => void = () => {};
+	const failed = new Promise<string>((resolve) => {
+		reportFailure = (what) => {
+			if (!stopping) resolve(what);
+		};
+	});
+	const edgePortOption = options.edgePort ?? DEFAULT_EDGE_PORT;
+	const neonPortOption = options.neonPort ?? DEFAULT_NEON_PORT;
+	const chainPortOption = options.chainPort ?? DEFAULT_ANVIL_PORT;
+	await assertPortsFree([
+		{ port: edgePortOption, what: "the edge Worker", variable: "EDGE_PORT" },
+		{ port: neonPortOption, what: "the local Neon endpoint", variable: "NEON_PORT" },
+		{ port: chainPortOption, what: "the local chain", variable: "ANVIL_PORT" },
+	]);
 	try {
 		let database: LocalDatabase;
 		let databaseName: string;
@@ -135,30 +253,29 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 		}
 		cleanups.push(() => database.close());
 
-		const neon: NeonHttpServer = await startNeonHttpServer(
-			database.backend,
-			options.neonPort ?? DEFAULT_NEON_PORT,
-		).catch((error: NodeJS.ErrnoException) => {
-			throw error.code === "EADDRINUSE"
-				? new Error(
-						`port ${options.neonPort ?? DEFAULT_NEON_PORT} for the local Neon endpoint is taken: stop what uses it or set NEON_PORT`,
-					)
-				: error;
-		});
+		const neon: NeonHttpServer = await startNeonHttpServer(database.backend, neonPortOption).catch(
+			(error: NodeJS.ErrnoException) => {
+				throw error.code === "EADDRINUSE"
+					? new Error(
+							`port ${neonPortOption} for the local Neon endpoint is taken: stop what uses it or set NEON_PORT`,
+						)
+					: error;
+			},
+		);
 		cleanups.push(() => neon.close());
 		progress(`Neon HTTP endpoint: ${neon.endpoint}`);
 
-		const chain = await startLocalChain({
-			port: options.chainPort ?? DEFAULT_ANVIL_PORT,
-			blockTime: LOCAL_BLOCK_TIME_SECONDS,
-		});
+		const chain = await startLocalChain({ port: chainPortOption, blockTime: LOCAL_BLOCK_TIME_SECONDS });
 		cleanups.push(() => chain.stop());
+		chain.exited.then((how) => reportFailure(`the local chain (anvil) ${how}`));
 		progress(
 			`local chain: anvil at ${chain.rpcUrl}, USDT-like tokens deployed (${options.chainVerification ?? "chain"} verification)`,
 		);
 
-		const edgePort = options.edgePort === 0 ? await freePort() : (options.edgePort ?? DEFAULT_EDGE_PORT);
+		// wrangler listens on a private port; the gate takes the public one once the Workers answer.
+		const workersPort = await freePort();
 		const inspectorPort = await freePort();
+		const startId = randomUUID();
 		const databaseUrl = database.connectionString(databaseName);
 		progress("starting both Workers with wrangler dev (edge Worker + queue consumer, shared local queue) …");
 		const args = [
@@ -171,16 +288,22 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 			"--ip",
 			"127.0.0.1",
 			"--port",
-			String(edgePort),
+			String(workersPort),
 			"--inspector-port",
 			String(inspectorPort),
 			"--show-interactive-dev-session=false",
 			"--log-level",
 			"log",
+			// The edge Worker's health answer carries it: readiness proves the Workers are ours.
+			"--var",
+			`LOCAL_START_ID:${startId}`,
 		];
 		if (options.persistTo) args.push("--persist-to", options.persistTo);
 		const child = spawn(process.execPath, args, {
 			stdio: ["ignore", "pipe", "pipe"],
+			// A group of its own: Ctrl-C in the terminal reaches only this process, which drains
+			// the queue first and then stops wrangler itself.
+			detached: true,
 			// Secrets reach both Workers from the environment (both configs declare them); a
 			// .dev.vars file beside a config would take precedence.
 			env: wranglerEnv({
@@ -209,15 +332,32 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 		child.stdout?.on("data", onLine);
 		child.stderr?.on("data", onLine);
 
-		const baseUrl = `http://127.0.0.1:${edgePort}`;
 		await waitForHealth(
-			`${baseUrl}/api/v1/health`,
+			`http://127.0.0.1:${workersPort}/api/v1/health`,
+			startId,
 			child,
 			() => recent.join("\n"),
 			options.readyTimeoutMs ?? 90_000,
 		);
 		ready = true;
-		progress(`edge Worker answering at ${baseUrl}`);
+		child.once("exit", (code, signal) =>
+			reportFailure(
+				`wrangler dev (both Workers and the local queue) ${signal ? `was killed by ${signal}` : `exited with code ${code}`}:\n${recent.slice(-15).join("\n")}`,
+			),
+		);
+		const gate: IntakeGate = await startIntakeGate(
+			edgePortOption === 0 ? 0 : edgePortOption,
+			workersPort,
+		).catch((error: NodeJS.ErrnoException) => {
+			throw error.code === "EADDRINUSE"
+				? new Error(
+						`port ${edgePortOption} for the edge Worker was taken while starting: stop what uses it or set EDGE_PORT`,
+					)
+				: error;
+		});
+		cleanups.push(() => gate.close());
+		const baseUrl = `http://127.0.0.1:${gate.port}`;
+		progress(`edge Worker answering at ${baseUrl} (start ${startId})`);
 		return {
 			baseUrl,
 			webhookSecret: splitSecrets(webhookSecrets)[0] ?? webhookSecrets,
@@ -225,6 +365,19 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 			neonEndpoint: neon.endpoint,
 			chainRpcUrl: chain.rpcUrl,
 			describeDatabase: database.backend.description,
+			startId,
+			accepted: gate.accepted,
+			failed,
+			async drain(drainOptions = {}) {
+				gate.closeIntake(STOPPING_RETRY_AFTER_SECONDS);
+				// Requests under way get their answer (and a 202 is counted) before the wait.
+				await Promise.race([gate.idle(), new Promise((r) => setTimeout(r, 15_000))]);
+				return waitForLedger(database.backend, databaseName, gate.accepted, {
+					timeoutMs: drainOptions.timeoutMs ?? 120_000,
+					signal: drainOptions.signal,
+					onProgress: drainOptions.onProgress,
+				});
+			},
 			stop: cleanup,
 		};
 	} catch (error) {

@@ -46,6 +46,27 @@ describe("the rules", () => {
 		expect((await evaluateRules(rule, figures(3), T))[0]).toMatchObject({ state: "firing", value: 3 });
 	});
 
+	it("add DeadLetterLastNet, firing on one message in the last net, and DeadLetterQueueBacklog after ten minutes", async () => {
+		const lastNet = RULES.filter((r) => r.name === "DeadLetterLastNet");
+		const written =
+			(n: number): FigureSource =>
+			async () => ({ lastNetMessages: n, messages: 10 });
+		expect((await evaluateRules(lastNet, written(0), T))[0]).toMatchObject({ state: "ok" });
+		expect((await evaluateRules(lastNet, written(1), T))[0]).toMatchObject({ state: "firing", value: 1 });
+		expect(lastNet[0]).toMatchObject({ severity: "critical", forMinutes: 0 });
+
+		const backlog = RULES.filter((r) => r.name === "DeadLetterQueueBacklog");
+		// Waiting since 4 minutes ago: pending, not yet firing; waiting for 10 and more: firing.
+		const waitingFor =
+			(minutes: number): FigureSource =>
+			async (_signal, _window, at) => ({
+				deadLetterBacklogMessages: (T.getTime() - at.getTime()) / MINUTE <= minutes ? 7 : 0,
+				backlogMessages: 0,
+			});
+		expect((await evaluateRules(backlog, waitingFor(4), T))[0]).toMatchObject({ state: "pending" });
+		expect((await evaluateRules(backlog, waitingFor(12), T))[0]).toMatchObject({ state: "firing", value: 7 });
+	});
+
 	it("each read a figure its signal provides (a misspelt field would report no data forever)", () => {
 		for (const rule of RULES) expect(SIGNALS[rule.signal].fields, rule.name).toContain(rule.field);
 	});

@@ -128,6 +128,19 @@ describe("ops dlq", () => {
 		expect(again.stdout).toContain("already redriven");
 	});
 
+	it("shows the last net, and redrives it (empty here: the local stack's database never went away)", async () => {
+		const listed = await dlq("last-net");
+		expect(listed.code).toBe(0);
+		expect(listed.stdout).toContain("the last net is empty");
+		const redriven = await dlq("last-net", "--redrive");
+		expect(redriven.code).toBe(0);
+		expect(redriven.stdout).toContain("[round 1] 0 sent back onto the dead-letter queue");
+		expect(redriven.stdout).toContain("the last net is empty: nothing to redrive");
+		const ids = await runOps(["dlq", "last-net", "some-id", "--host", stack.baseUrl], { OPS_TOKEN: token });
+		expect(ids.code).toBe(2);
+		expect(ids.stderr).toContain("dlq last-net takes no ids");
+	});
+
 	it("logs in with username, password and the current TOTP code", async () => {
 		// A TOTP code works once per 30-second step: wait for a step no login has used.
 		await new Promise((r) => setTimeout(r, 30_000 - (Date.now() % 30_000) + 500));
@@ -161,6 +174,6 @@ describe("ops dlq", () => {
 		expect(none.stderr).toContain("pass --token (or set OPS_TOKEN)");
 		const bare = await runOps(["dlq"]);
 		expect(bare.code).toBe(2);
-		expect(bare.stderr).toContain("dlq needs an action: list or redrive");
+		expect(bare.stderr).toContain("dlq needs an action: list, redrive or last-net");
 	});
 });

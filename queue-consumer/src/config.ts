@@ -53,7 +53,15 @@ const configSchema = z.object({
 	DATABASE_TIMEOUT_MS: count(100, 120_000, 10_000),
 	/** Backoff of a retried message: base × 2^(attempts − 1) seconds, at most the max. */
 	RETRY_BASE_SECONDS: count(0, 3_600, 2),
-	RETRY_MAX_SECONDS: count(0, 43_200, 900),
+	RETRY_MAX_SECONDS: count(0, 43_200, 60),
+	/**
+	 * The dead-letter queue's `max_retries` (queue-consumer/wrangler.toml; a test keeps the two
+	 * equal): from that delivery on, a message the database still cannot take goes to the last
+	 * net instead of being deleted by the queue.
+	 */
+	DEAD_LETTER_MAX_RETRIES: count(1, 100, 100),
+	/** The dead-letter queue's longer backoff cap: it outlasts a long outage, not a short one. */
+	DEAD_LETTER_RETRY_MAX_SECONDS: count(0, 43_200, 900),
 	/** The one currency wallets hold; a deposit in another one is never credited. */
 	WALLET_CURRENCY: z.preprocess(
 		(v) => v ?? "USDT",
@@ -67,6 +75,9 @@ export interface ConsumerConfig {
 	databaseTimeoutMs: number;
 	retryBaseSeconds: number;
 	retryMaxSeconds: number;
+	/** The dead-letter queue's max_retries: its last deliveries go to the last net on failure. */
+	deadLetterMaxRetries: number;
+	deadLetterRetryMaxSeconds: number;
 	walletCurrency: string;
 }
 
@@ -97,6 +108,8 @@ export function parseConsumerConfig(env: Record<string, unknown>): ConsumerConfi
 		databaseTimeoutMs: c.DATABASE_TIMEOUT_MS,
 		retryBaseSeconds: c.RETRY_BASE_SECONDS,
 		retryMaxSeconds: c.RETRY_MAX_SECONDS,
+		deadLetterMaxRetries: c.DEAD_LETTER_MAX_RETRIES,
+		deadLetterRetryMaxSeconds: c.DEAD_LETTER_RETRY_MAX_SECONDS,
 		walletCurrency: c.WALLET_CURRENCY,
 	};
 }

@@ -7,7 +7,7 @@
  */
 import { createDatabase } from "../../schema/client";
 import { ConfigError, parseConsumerConfig, retryDelaySeconds } from "./config";
-import { isDeadLetterQueue, storeDeadLetterQueueBatch } from "./dead-letter-queue";
+import { isDeadLetterQueue, keepInLastNet, storeDeadLetterQueueBatch } from "./dead-letter-queue";
 import { recordBatch } from "./metrics";
 import { type SettleContext, settleDepositBatch } from "./settle";
 
@@ -27,8 +27,19 @@ export default {
 		} catch (error) {
 			// Nothing can be settled, and guessing a threshold could credit too early: keep every
 			// message on the queue until the configuration is fixed.
-			console.error(error instanceof ConfigError ? error.message : `consumer misconfigured: ${error}`);
+			const why = error instanceof ConfigError ? error.message : `consumer misconfigured: ${error}`;
+			console.error(why);
 			for (const m of batch.messages) {
+				// The dead-letter queue deletes a message after its last retry: keep it in the last net.
+				if (
+					isDeadLetterQueue(batch.queue) &&
+					env.LAST_NET &&
+					m.attempts >= (Number(env.DEAD_LETTER_MAX_RETRIES) || 100) &&
+					(await keepInLastNet(env.LAST_NET, batch.queue, m, why))
+				) {
+					m.ack();
+					continue;
+				}
 				m.retry({ delaySeconds: retryDelaySeconds(m.attempts, UNCONFIGURED_RETRY) });
 			}
 			recordBatch(env.METRICS, env.CF_VERSION_METADATA?.id ?? "", [], {
@@ -40,7 +51,7 @@ export default {
 			});
 			return;
 		}
-		if (isDeadLetterQueue(batch.queue)) await storeDeadLetterQueueBatch(batch, context);
+		if (isDeadLetterQueue(batch.queue)) await storeDeadLetterQueueBatch(batch, context, env.LAST_NET);
 		else await settleDepositBatch(batch, context);
 	},
 } satisfies ExportedHandler<Env, unknown>;

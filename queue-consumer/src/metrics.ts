@@ -10,7 +10,7 @@ import type { MetricsSink } from "./queue-types";
 import type { SettleOutcome } from "./settle-sql";
 
 /** What became of a message, as the SETTLE layout's `outcome` column records it. */
-export type MessageOutcome = SettleOutcome | "retry";
+export type MessageOutcome = SettleOutcome | "retry" | "last_net";
 
 export interface MessageMetric {
 	outcome: MessageOutcome;
@@ -21,7 +21,7 @@ export interface MessageMetric {
 }
 
 export interface BatchMetric {
-	outcome: "ok" | "db_error" | "isolated" | "config_error" | "dead_letter_queue";
+	outcome: "ok" | "db_error" | "isolated" | "config_error" | "dead_letter_queue" | "last_net";
 	queue: string;
 	size: number;
 	dbMs: number;

@@ -25,3 +25,11 @@ export interface QueueBatch {
 export interface MetricsSink {
 	writeDataPoint(point: { blobs?: string[]; doubles?: number[]; indexes?: string[] }): void;
 }
+
+/**
+ * Where the dead-letter queue puts what Postgres cannot take on its last delivery: an R2
+ * bucket (`LAST_NET`), which does not depend on Postgres. Cloudflare's `R2Bucket` fits it.
+ */
+export interface LastNetStore {
+	put(key: string, value: string, options?: { httpMetadata?: { contentType?: string } }): Promise<unknown>;
+}

@@ -137,7 +137,8 @@ ON CONFLICT (message_id) DO NOTHING`;
  * Defines `k` (per deposit, what its agreeing messages say; the others are conflicts) and
  * `ruled` (per deposit not inserted here, the outcome and the values to store):
  *
- * - already `reverted` / `reversed`: nothing changes (a reorged deposit stays dropped);
+ * - already `reverted` / `reversed`: nothing changes (a reorged deposit stays dropped), nor
+ *   for `held` / `rejected` (only an admin's review moves those: routes/admin/deposit-review.ts);
  * - a `removed` message: `credited` → `reversed` (a reversal row for what the wallet still
  *   holds; the rest is a shortfall and the user is frozen), otherwise → `reverted`;
  * - already `credited`: only the confirmations may grow;
@@ -147,8 +148,10 @@ ON CONFLICT (message_id) DO NOTHING`;
  * - otherwise `pending`, with the highest confirmations seen.
  *
  * Attribution: the user the deposit already has, else the first message's `user_id` that names
- * an existing user, else the player the deposit address is issued to (one owner per address
- * family: an EVM address on every EVM chain; schema/address-family.ts).
+ * an existing user, else the player the deposit address was issued to when the deposit was first
+ * seen (one owner per address family: an EVM address on every EVM chain;
+ * schema/address-family.ts). A parked (`unmatched`) deposit takes none of these: only the owner
+ * an admin's assign or attribute wrote on its row.
  *
  * Every step reads one row per message or per deposit, without joins between the batch's own
  * intermediate results: the planner cannot estimate their sizes, and a nested loop over them
@@ -178,17 +181,23 @@ k AS (
 ),
 a AS (
 	SELECT k.*,
-		COALESCE(k.old_user, k.msg_user, addr.user_id) AS user_id,
+		-- A parked deposit goes only to the owner an admin fixed on its row (the assign and
+		-- attribute routes); no message and no address registered since can move it.
+		CASE WHEN k.old_status = 'unmatched' THEN k.old_user
+			ELSE COALESCE(k.old_user, k.msg_user, addr.user_id) END AS user_id,
 		(k.old_status = 'unmatched' OR k.asserted_final OR COALESCE(k.conf >= k.threshold, false)) AS final
 	FROM k
+	-- An address attributes a deposit only to whoever held it when the deposit was first seen.
 	LEFT JOIN deposit_addresses addr
 		ON ${addressMatchSql("addr", "k.chain", "k.to_address")} AND addr.user_id IS NOT NULL
+			AND addr.issued_at <= COALESCE((SELECT d.first_seen_at FROM deposits d WHERE d.id = k.id), now())
 	WHERE NOT k.inserted_here
 ),
 d0 AS (
 	SELECT a.*,
 		CASE
-			WHEN a.old_status IN ('reverted', 'reversed') THEN 'duplicate'
+			-- dropped, or held for review / rejected by it: only the review moves these
+			WHEN a.old_status IN ('reverted', 'reversed', 'held', 'rejected') THEN 'duplicate'
 			WHEN a.removed AND a.old_status = 'credited' THEN 'reversed'
 			WHEN a.removed THEN 'reverted'
 			WHEN a.old_status = 'credited' THEN 'duplicate'
@@ -408,7 +417,7 @@ deposit_moves AS (
 	FROM dec
 	WHERE d.id = dec.id
 		AND NOT dec.inserted_here
-		AND dec.old_status NOT IN ('reverted', 'reversed')
+		AND dec.old_status NOT IN ('reverted', 'reversed', 'held', 'rejected')
 		AND (dec.new_status <> dec.old_status
 			OR dec.conf IS DISTINCT FROM dec.old_conf
 			OR dec.new_user IS DISTINCT FROM dec.old_user

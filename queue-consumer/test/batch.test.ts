@@ -8,6 +8,7 @@ import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { BATCH, SETTLE } from "../../schema/metrics";
 import { resetDatabase } from "../../test/support/database";
+import { lastNetKey } from "../src/dead-letter-queue";
 import {
 	again,
 	balance,
@@ -273,6 +274,61 @@ describe("the dead-letter queue", () => {
 		const d = await deliver([{ broken: true }], { queue: "deposits-dlq" });
 		expect(d.acked.size).toBe(0);
 		expect(d.retried.size).toBe(1);
+		// The dead-letter queue's own, longer backoff: 2 s doubling, capped at 15 minutes.
+		const late = await deliver([{ broken: true }], {
+			queue: "deposits-dlq",
+			attempts: 20,
+			env: { ...env, RETRY_BASE_SECONDS: 2 },
+		});
+		expect([...late.retried.values()]).toEqual([900]);
+	});
+
+	it("puts what the database cannot take on the last deliveries into the last net, and only then acks it", async () => {
+		const m = await depositMessage({ user_id: await createUser() });
+		await faults.set({ errorRate: 1, timeoutRate: 0, dropAfterCommitRate: 0 });
+		const metrics = recordingMetrics();
+		const d = await deliver([m, { broken: true }], {
+			queue: "deposits-dlq",
+			attempts: [100, 99],
+			env: { ...env, METRICS: metrics.binding },
+		});
+		// The last delivery (the queue's max_retries, 100) is kept in R2 and acked; the other retried.
+		expect(d.acked).toEqual(new Set([d.ids[0]]));
+		expect([...d.retried.keys()]).toEqual([d.ids[1]]);
+		const object = await env.LAST_NET.get(lastNetKey("deposits-dlq", d.ids[0]!));
+		expect(object).not.toBeNull();
+		const record = (await object!.json()) as Record<string, unknown>;
+		expect(record).toMatchObject({
+			v: 1,
+			queue: "deposits-dlq",
+			message_id: d.ids[0],
+			attempts: 100,
+			body: m,
+		});
+		expect(String(record.reason)).toContain("Postgres could not take this dead letter on delivery 100");
+		expect(await env.LAST_NET.get(lastNetKey("deposits-dlq", d.ids[1]!))).toBeNull();
+		const outcomes = metrics.points.map((p) => columns(SETTLE, p)).map((p) => [p.kind, p.outcome]);
+		expect(outcomes).toEqual([
+			["settle", "last_net"],
+			["settle", "retry"],
+			["batch", "last_net"],
+		]);
+		await env.LAST_NET.delete(lastNetKey("deposits-dlq", d.ids[0]!));
+	});
+
+	it("retries a last delivery that R2 refuses too, rather than acking it unrecorded", async () => {
+		await faults.set({ errorRate: 1, timeoutRate: 0, dropAfterCommitRate: 0 });
+		const refusing = {
+			put: () => Promise.reject(new Error("R2 unavailable")),
+		} as unknown as R2Bucket;
+		vi.spyOn(console, "error").mockImplementation(() => {});
+		const d = await deliver([{ broken: true }], {
+			queue: "deposits-dlq",
+			attempts: 100,
+			env: { ...env, LAST_NET: refusing },
+		});
+		expect(d.acked.size).toBe(0);
+		expect(d.retried.size).toBe(1);
 	});
 });
 
@@ -322,5 +378,17 @@ describe("configuration", () => {
 		const logged = String(errors.mock.calls[0]?.[0]);
 		expect(logged).toContain("at least 1");
 		expect(logged).toContain("at CONFIRMATIONS.bep20");
+	});
+
+	it("keeps a dead-letter-queue message on its last delivery in the last net even when misconfigured", async () => {
+		vi.spyOn(console, "error").mockImplementation(() => {});
+		const m = await depositMessage({ user_id: await createUser() });
+		const broken = { ...env, CONFIRMATIONS: { bep20: 0, erc20: 12, trc20: 19 } };
+		const d = await deliver([m, m], { queue: "deposits-dlq", attempts: [100, 3], env: broken });
+		expect(d.acked).toEqual(new Set([d.ids[0]]));
+		expect([...d.retried.keys()]).toEqual([d.ids[1]]);
+		const object = await env.LAST_NET.get(lastNetKey("deposits-dlq", d.ids[0]!));
+		expect(((await object!.json()) as { body: unknown }).body).toEqual(m);
+		await env.LAST_NET.delete(lastNetKey("deposits-dlq", d.ids[0]!));
 	});
 });

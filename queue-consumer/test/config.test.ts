@@ -11,7 +11,9 @@ describe("parseConsumerConfig", () => {
 			thresholds: CONFIRMATIONS,
 			databaseTimeoutMs: 10_000,
 			retryBaseSeconds: 2,
-			retryMaxSeconds: 900,
+			retryMaxSeconds: 60,
+			deadLetterMaxRetries: 100,
+			deadLetterRetryMaxSeconds: 900,
 			walletCurrency: "USDT",
 		});
 	});

@@ -124,9 +124,16 @@ describe("attribution", () => {
 		expect(await depositRow(stranger.tx_id)).toMatchObject({ status: "unmatched", user_id: null });
 		await checkLedger([stranger.tx_id]);
 
-		// The admin route re-sends the deposit with the chosen user and the stored confirmations.
+		// A message naming a user moves nothing by itself: a sender's redelivery, or a stale assign.
 		const user = await createUser();
 		const assign = again(stranger, { user_id: user, status: "confirmed", webhook_id: "admin-assign:1" });
+		await deliver([assign]);
+		expect(await depositRow(stranger.tx_id)).toMatchObject({ status: "unmatched", user_id: null });
+		// The admin route fixes the owner on the row, then re-sends the deposit naming them.
+		await sql().query("UPDATE deposits SET user_id = $2 WHERE id = $1 AND status = 'unmatched'", [
+			stranger.tx_id,
+			user,
+		]);
 		await deliver([assign]);
 		await deliver([assign]); // a second click, or a redelivery
 		expect(await depositRow(stranger.tx_id)).toMatchObject({ status: "credited", user_id: user });
@@ -135,14 +142,31 @@ describe("attribution", () => {
 		await checkLedger([stranger.tx_id]);
 	});
 
-	it("credits an unmatched deposit once its address is registered and it is delivered again", async () => {
+	it("leaves a parked deposit parked when its address is registered later and it is delivered again", async () => {
 		const m = await depositMessage({ to_address: "0x00000000000000000000000000000000000000aa" });
 		await deliver([m]);
 		expect(await depositRow(m.tx_id)).toMatchObject({ status: "unmatched" });
 		const user = await createUser();
 		await registerAddress(user, "0x00000000000000000000000000000000000000AA");
-		await deliver([again(m)]);
-		expect(await depositRow(m.tx_id)).toMatchObject({ status: "credited", user_id: user });
+		await deliver([again(m), again(m, { user_id: user })]);
+		expect(await depositRow(m.tx_id)).toMatchObject({ status: "unmatched", user_id: null });
+		expect(await balance(user)).toBe("0.00000000");
+		await checkLedger([m.tx_id]);
+	});
+
+	it("never gives a pending deposit to an address registered after it was first seen", async () => {
+		const m = await depositMessage({
+			to_address: "0x00000000000000000000000000000000000000bb",
+			confirmations: 2,
+			status: "pending",
+		});
+		await deliver([m]);
+		expect(await depositRow(m.tx_id)).toMatchObject({ status: "pending", user_id: null });
+		const late = await createUser();
+		await registerAddress(late, "0x00000000000000000000000000000000000000bb");
+		await deliver([again(m, { confirmations: 12, status: "confirmed" })]);
+		expect(await depositRow(m.tx_id)).toMatchObject({ status: "unmatched", user_id: null });
+		expect(await balance(late)).toBe("0.00000000");
 		await checkLedger([m.tx_id]);
 	});
 

@@ -109,7 +109,11 @@ class Disagree implements Command {
 	toString = () => `disagree(#${this.deposit}, ${this.otherCurrency ? "BUSD" : money(this.cents)})`;
 }
 
-/** What the admin route does: re-send the stored deposit with the chosen user. */
+/**
+ * What the admin route does: fix the chosen user as the parked deposit's owner, then re-send
+ * the stored deposit naming them (the message alone moves nothing: settlement credits a parked
+ * deposit only to the owner on its row).
+ */
 class Assign implements Command {
 	constructor(
 		readonly deposit: number,
@@ -126,6 +130,11 @@ class Assign implements Command {
 			"SELECT amount::text, currency, confirmations FROM deposits WHERE id = $1",
 			[base.tx_id],
 		)) as { amount: string; currency: string; confirmations: number | null }[];
+		const user = m.users[this.user % m.users.length]!;
+		await sql().query(
+			"UPDATE deposits SET user_id = $2 WHERE id = $1 AND status = 'unmatched' AND user_id IS NULL",
+			[base.tx_id, user],
+		);
 		m.assigning.add(base.tx_id);
 		seen.assigned++;
 		m.queued.push(
@@ -134,7 +143,7 @@ class Assign implements Command {
 				currency: row!.currency,
 				confirmations: row!.confirmations,
 				status: "confirmed",
-				user_id: m.users[this.user % m.users.length]!,
+				user_id: user,
 				webhook_id: `admin-assign:${crypto.randomUUID()}`,
 			}),
 		);

@@ -125,10 +125,17 @@ describe("at-least-once delivery", () => {
 		const seen = await checkAgainstModel([strangers], { thresholds: THRESHOLDS, users });
 		expect([...seen.values()].every((s) => s === "unmatched")).toBe(true);
 
-		// The admin route's message: same key and amount, stored confirmations, status confirmed.
+		// What the admin route does: fix the owner on the row, then send its message (same key
+		// and amount, stored confirmations, status confirmed).
 		const assignments = strangers.map((d, i) =>
 			again(d, { user_id: users[i % users.length]!, status: "confirmed", webhook_id: `admin-assign:${i}` }),
 		);
+		for (const a of assignments) {
+			await sql().query("UPDATE deposits SET user_id = $2 WHERE id = $1 AND status = 'unmatched'", [
+				a.tx_id,
+				a.user_id,
+			]);
+		}
 		await deliverAtLeastOnce(assignments, { random, maxCopies: 4 });
 		const after = await checkAgainstModel([strangers, assignments], { thresholds: THRESHOLDS, users }, seen);
 		expect([...after.values()].every((s) => s === "credited")).toBe(true);

@@ -1,7 +1,16 @@
 import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
 import { resetDatabase } from "../../test/support/database";
-import { adminWithToken, call, count, expectError, registerUser, seedDeposit, sql } from "./support/accounts";
+import {
+	adminWithToken,
+	call,
+	count,
+	expectError,
+	json,
+	registerUser,
+	seedDeposit,
+	sql,
+} from "./support/accounts";
 import { recordingQueue } from "./support/queue";
 import { randomTxHash } from "./support/webhooks";
 
@@ -119,7 +128,12 @@ describe("assign errors change nothing", () => {
 			expect(error.deposit_status).toBe(status);
 		}
 		expect(sent).toEqual([]);
-		expect(await count("audit_logs", "action = 'deposit.assign'")).toBe(0);
+		// Each refused attempt is audited as refused, naming nobody as assigned but the owner.
+		const audits = await sql().query(
+			"SELECT details->>'outcome' AS outcome, details->>'assigned_user_id' AS assigned FROM audit_logs WHERE action = 'deposit.assign'",
+		);
+		expect(audits).toEqual([1, 2, 3].map(() => ({ outcome: "refused", assigned: owner.id })));
+		expect(await count("deposits", "user_id = $1", [other.id])).toBe(0);
 	});
 
 	it("answers 503 with Retry-After when the queue refuses, and audits the failure", async () => {
@@ -138,7 +152,22 @@ describe("assign errors change nothing", () => {
 			"SELECT action FROM audit_logs WHERE action LIKE 'deposit.%' ORDER BY created_at",
 		);
 		expect(actions.map((a) => a.action).sort()).toEqual(["deposit.assign", "deposit.assign_failed"]);
-		// Still unmatched: the admin can simply retry.
+		// The claim stands (the player is the deposit's owner): another player cannot take it,
+		// and the same assign, retried, sends the message.
+		expect(
+			await sql().query("SELECT status::text AS status, user_id FROM deposits WHERE id = $1", [txId]),
+		).toEqual([{ status: "unmatched", user_id: user.id }]);
+		const other = await registerUser();
+		const taken = await expectError(
+			await call(`/api/v1/admin/deposits/${txId}/assign`, {
+				body: { user_id: other.id },
+				token: admin.token,
+				envOverrides: { DEPOSITS: recordingQueue().queue },
+			}),
+			409,
+			"conflict",
+		);
+		expect(taken).toMatchObject({ deposit_status: "unmatched", user_id: user.id });
 		const retry = recordingQueue();
 		const again = await call(`/api/v1/admin/deposits/${txId}/assign`, {
 			body: { user_id: user.id },
@@ -146,7 +175,8 @@ describe("assign errors change nothing", () => {
 			envOverrides: { DEPOSITS: retry.queue },
 		});
 		expect(again.status).toBe(202);
-		expect(retry.sent).toHaveLength(1);
+		expect((await json(again)).outcome).toBe("already_assigned");
+		expect(retry.sent).toEqual([expect.objectContaining({ tx_id: txId, user_id: user.id })]);
 	});
 
 	it("answers 401 when the admin was deleted after logging in", async () => {

@@ -94,7 +94,7 @@ describe("GET /api/v1/admin/deposits/conflicts", () => {
 });
 
 describe("POST /api/v1/admin/deposits/:tx_id/assign", () => {
-	it("audits the action and sends the agreed v1 message, then answers 202", async () => {
+	it("claims the deposit for the player, audits the outcome and sends the agreed v1 message, then answers 202", async () => {
 		const admin = await adminWithToken();
 		const user = await registerUser();
 		const hash = randomTxHash();
@@ -116,7 +116,13 @@ describe("POST /api/v1/admin/deposits/:tx_id/assign", () => {
 		});
 		expect(res.status).toBe(202);
 		const body = await json(res);
-		expect(body).toEqual({ ok: true, tx_id: txId, user_id: user.id, audit_log_id: expect.any(String) });
+		expect(body).toEqual({
+			ok: true,
+			tx_id: txId,
+			user_id: user.id,
+			outcome: "assigned",
+			audit_log_id: expect.any(String),
+		});
 
 		expect(sent).toHaveLength(1);
 		const message = sent[0]!;
@@ -146,14 +152,30 @@ describe("POST /api/v1/admin/deposits/:tx_id/assign", () => {
 		expect(audit).toEqual({
 			admin_id: admin.id,
 			action: "deposit.assign",
-			details: expect.objectContaining({ tx_id: txId, user_id: user.id, amount: "42.12345678" }),
+			details: {
+				tx_id: txId,
+				requested_user_id: user.id,
+				outcome: "assigned",
+				deposit_status: "unmatched",
+				assigned_user_id: user.id,
+				chain: "bep20",
+				tx_hash: hash,
+				log_index: 3,
+				amount: "42.12345678",
+				currency: "USDT",
+				confirmations: 14,
+				webhook_id: `admin-assign:${body.audit_log_id}`,
+			},
 		});
-		// The route itself moves no money: settlement does, from the message.
+		// The route moves no money: it fixes the owner on the row, and settlement credits that
+		// owner when the message (or any later delivery) reaches it.
 		const [deposit] = await sql().query(
 			"SELECT status::text AS status, user_id FROM deposits WHERE id = $1",
 			[txId],
 		);
-		expect(deposit).toEqual({ status: "unmatched", user_id: null });
+		expect(deposit).toEqual({ status: "unmatched", user_id: user.id });
+		const listed = await json(await call("/api/v1/admin/deposits/unmatched", { token: admin.token }));
+		expect(listed.items).toEqual([expect.objectContaining({ tx_id: txId, user_id: user.id })]);
 	});
 });
 

@@ -27,6 +27,21 @@ const ADMIN_ROUTES: { method: string; path: (id: string) => string; body?: (user
 		path: (id) => `/api/v1/admin/deposits/${id}/assign`,
 		body: (userId) => ({ user_id: userId }),
 	},
+	{ method: "GET", path: () => "/api/v1/admin/deposits?status=held" },
+	{
+		method: "POST",
+		path: () => "/api/v1/admin/deposits/attribute",
+		body: (userId) => ({
+			chain: "bep20",
+			address: "0xcccccccccccccccccccccccccccccccccccccccc",
+			user_id: userId,
+		}),
+	},
+	{
+		method: "POST",
+		path: (id) => `/api/v1/admin/deposits/${id}/review`,
+		body: () => ({ decision: "reject", reason: "not a transfer to the platform" }),
+	},
 	{ method: "GET", path: () => "/api/v1/admin/dead-letters" },
 	{ method: "POST", path: (id) => `/api/v1/admin/dead-letters/${id}/redrive` },
 	{
@@ -127,6 +142,26 @@ describe("SQL metacharacters in admin input change nothing", () => {
 			[`/api/v1/admin/deposit-addresses?family=${enc}`, {}],
 			[`/api/v1/admin/dead-letters?include_redriven=${enc}`, {}],
 			[`/api/v1/admin/deposits/unmatched?limit=${enc}`, {}],
+			[`/api/v1/admin/deposits?status=${enc}`, {}],
+			[`/api/v1/admin/deposits?user_id=${enc}`, {}],
+			[
+				`/api/v1/admin/deposits/${enc}/review`,
+				{ body: { decision: "reject", reason: "a reason long enough" } },
+			],
+			[`/api/v1/admin/deposits/${crypto.randomUUID()}/review`, { body: { decision: nasty, reason: nasty } }],
+			["/api/v1/admin/deposits/attribute", { body: { chain: "bep20", address: nasty, user_id: player.id } }],
+			[
+				"/api/v1/admin/deposits/attribute",
+				{
+					body: {
+						chain: "bep20",
+						address: "0xcccccccccccccccccccccccccccccccccccccccc",
+						user_id: player.id,
+						apply: true,
+						tx_ids: [nasty],
+					},
+				},
+			],
 			[`/api/v1/admin/deposits/conflicts?cursor=${enc}`, {}],
 		];
 		for (const [path, options] of cases) {

@@ -11,8 +11,8 @@ import { type DepositMessage, parseDepositMessage } from "../../../schema/queue-
 import { type ApiError, serviceUnavailable } from "../errors";
 
 /** The 503 an admin gets when the queue refused the message: nothing was sent, retry. */
-export function queueUnavailable(): ApiError {
-	return serviceUnavailable("the deposit queue is unavailable; retry later");
+export function queueUnavailable(message = "the deposit queue is unavailable; retry later"): ApiError {
+	return serviceUnavailable(message);
 }
 
 /** Sends `message` as it is; false (and a log line) when the queue did not take it. */

@@ -1,6 +1,7 @@
 /**
  * Where one deposit stands, as `GET /api/v1/transactions/:tx_id` reports it: `pending` (with
  * confirmations and the chain's threshold), `credited`, `unmatched`, `reverted`, `reversed`,
+ * `held` (kept for an admin's review), `rejected` (refused by that review, never credited),
  * `conflict` (the deposit and its unresolved conflicting deliveries, both reported) or
  * `dead_lettered` (no deposit row, but a dead letter that carries this tx_id).
  *
@@ -21,6 +22,8 @@ export type DepositStatus =
 	| "unmatched"
 	| "reverted"
 	| "reversed"
+	| "held"
+	| "rejected"
 	| "conflict"
 	| "dead_lettered";
 

@@ -18,7 +18,11 @@ import {
 	listSchema as addressListSchema,
 	registerSchema as addressRegisterSchema,
 } from "../routes/admin/deposit-addresses";
-import { listQuery as unmatchedListQuery } from "../routes/admin/deposits";
+import { assignSchema } from "../routes/admin/deposit-assign";
+import { attributeSchema } from "../routes/admin/deposit-attribute";
+import { reviewSchema } from "../routes/admin/deposit-review";
+import { byStatusQuery, listQuery as unmatchedListQuery } from "../routes/admin/deposits";
+import { listQuery as lastNetListQuery, redriveQuery as lastNetRedriveQuery } from "../routes/admin/last-net";
 import { loginSchema } from "../routes/auth/login";
 import { refreshSchema } from "../routes/auth/refresh";
 import { registerSchema } from "../routes/auth/register";
@@ -64,9 +68,6 @@ interface Operation {
 }
 
 const page = "a page `{items, next_cursor}`, newest first";
-
-/** The assign route's body (its route parses `{user_id}`, a UUID). */
-const assignBody = z.object({ user_id: z.uuid() });
 
 const OPERATIONS: Operation[] = [
 	{
@@ -166,6 +167,56 @@ const OPERATIONS: Operation[] = [
 	},
 	{
 		method: "get",
+		route: "/api/v1/admin/deposits",
+		tag: "admin",
+		summary: "Deposits in any state (`?status=held`: the held-for-review queue)",
+		auth: "admin",
+		query: byStatusQuery,
+		ok: { 200: page },
+		errors: [401, 403, 422, 503],
+	},
+	{
+		method: "post",
+		route: "/api/v1/admin/deposits/attribute",
+		tag: "admin",
+		summary: "The deposits parked for an address, to the player who holds it (dry run unless `apply`)",
+		auth: "admin",
+		body: attributeSchema,
+		ok: { 200: "the dry run: the deposits that would move", 202: "the listed deposits moved" },
+		errors: [401, 403, 404, 409, 413, 415, 422, 503],
+	},
+	{
+		method: "post",
+		route: "/api/v1/admin/deposits/:tx_id/review",
+		tag: "admin",
+		summary: "Resolve a held deposit: reject it, or release it to settlement",
+		auth: "admin",
+		body: reviewSchema,
+		ok: { 200: "rejected, or released to unmatched", 202: "released to settlement" },
+		errors: [401, 403, 404, 409, 413, 415, 422, 503],
+	},
+	{
+		method: "get",
+		route: "/api/v1/admin/last-net",
+		tag: "admin",
+		summary: "What the dead-letter queue could not store in Postgres, kept in R2",
+		auth: "admin",
+		query: lastNetListQuery,
+		ok: { 200: "the stored messages" },
+		errors: [401, 403, 422, 503],
+	},
+	{
+		method: "post",
+		route: "/api/v1/admin/last-net/redrive",
+		tag: "admin",
+		summary: "Put up to `limit` last-net messages back on the dead-letter queue",
+		auth: "admin",
+		query: lastNetRedriveQuery,
+		ok: { 202: "the messages put back" },
+		errors: [401, 403, 422, 503],
+	},
+	{
+		method: "get",
 		route: "/api/v1/admin/deposits/unmatched",
 		tag: "admin",
 		summary: "Deposits parked for no known player or address",
@@ -200,7 +251,7 @@ const OPERATIONS: Operation[] = [
 		tag: "admin",
 		summary: "Attribute an unmatched deposit to a player (settled once, through the queue)",
 		auth: "admin",
-		body: assignBody,
+		body: assignSchema,
 		ok: { 202: "`{ok: true, tx_id, user_id, audit_log_id}`" },
 		errors: [401, 403, 404, 409, 413, 415, 422, 503],
 	},

@@ -65,7 +65,9 @@ function deepCheck(env: Env): { check: DeepCheck; reused: boolean } {
 export const health = new Hono<AppEnv>().get("/", async (c) => {
 	const version = c.env.CF_VERSION_METADATA?.id ?? "";
 	c.header("Cache-Control", "no-store");
-	if (!wantsDeep(c.req.query("deep"))) return c.json({ status: "ok", version });
+	// A local stack's start id (ops/local/stack.ts): how a start knows these Workers are its own.
+	const startId = c.env.LOCAL_START_ID ? { start_id: c.env.LOCAL_START_ID } : {};
+	if (!wantsDeep(c.req.query("deep"))) return c.json({ status: "ok", version, ...startId });
 	await limitByAddress(c, c.env.HEALTH_LIMITER, "HEALTH_LIMITER", "deep health", HEALTH_LIMIT_PERIOD_SECONDS);
 	const { check, reused } = deepCheck(c.env);
 	let answer: { ms: number; at: string };

@@ -10,6 +10,7 @@ import { env, exports } from "cloudflare:workers";
 import { decode } from "hono/jwt";
 import { Secret, TOTP } from "otpauth";
 import { expect } from "vitest";
+import type { DepositState } from "../../../schema/deposit-states";
 import { depositTxId } from "../../../schema/tx-id";
 import { TEST_TELEGRAM_BOT_TOKEN } from "../../../test/projects";
 import { testDatabase } from "../../../test/support/database";
@@ -194,10 +195,13 @@ export interface SeedDeposit {
 	currency?: string;
 	toAddress?: string | null;
 	userId?: string | null;
-	status?: "pending" | "credited" | "unmatched" | "reverted" | "reversed";
+	status?: DepositState;
 	confirmations?: number;
 	requiredConfirmations?: number;
 	metadata?: Record<string, unknown> | null;
+	/** For a `held` deposit: why, and what the rules or the chain said (as settlement holds one). */
+	holdReason?: string;
+	holdDetail?: Record<string, unknown>;
 }
 
 /** Inserts a deposit row as settlement leaves it; returns its tx_id. */
@@ -208,9 +212,9 @@ export async function seedDeposit(d: SeedDeposit = {}): Promise<string> {
 	const id = await depositTxId(chain, hash, logIndex);
 	await sql().query(
 		`INSERT INTO deposits (id, chain, tx_hash, log_index, amount, currency, to_address, user_id, status,
-			confirmations, required_confirmations, metadata, webhook_id, credited_at)
+			confirmations, required_confirmations, metadata, webhook_id, credited_at, hold_reason, hold_detail)
 		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::deposit_state, $10, $11, $12::jsonb, $13,
-			CASE WHEN $9::deposit_state IN ('credited', 'reversed') THEN now() END)`,
+			CASE WHEN $9::deposit_state IN ('credited', 'reversed') THEN now() END, $14, $15::jsonb)`,
 		[
 			id,
 			chain,
@@ -225,6 +229,8 @@ export async function seedDeposit(d: SeedDeposit = {}): Promise<string> {
 			d.requiredConfirmations ?? 12,
 			d.metadata === undefined ? null : JSON.stringify(d.metadata),
 			`msg_${hash.slice(2, 18)}`,
+			d.holdReason ?? null,
+			d.holdDetail === undefined ? null : JSON.stringify(d.holdDetail),
 		],
 	);
 	return id;

@@ -1,38 +1,65 @@
 /**
  * Admin review of deposits settlement could not finish on its own:
- * - `GET /deposits/unmatched`: deposits for no known user or address, parked for review.
+ * - `GET /deposits?status=&hold_reason=&user_id=`: deposits in any state, newest first, with
+ *   what a reviewer needs (hold reason and detail, block hash, inclusion, last chain check,
+ *   review); `?status=held` is the review queue of held deposits.
+ * - `GET /deposits/unmatched`: deposits for no known user or address, parked for review (one
+ *   assigned but not yet settled shows its `user_id`).
  * - `GET /deposits/conflicts`: unresolved deliveries that disagree with a known deposit.
- * - `POST /deposits/:tx_id/assign` `{user_id}`: attributes an unmatched deposit to a player.
- *
- * Assign does not touch balances itself: it writes the audit row, then sends a v1 message with
- * the deposit's own chain, tx_hash, log_index, amount, currency and stored confirmations,
- * status "confirmed", the chosen `user_id` and `webhook_id` = `admin-assign:<audit row id>`, and
- * answers 202. The consumer credits it through its normal path, so it is credited once however
- * often the message is sent, and never before the chain's confirmation threshold.
+ * - `POST /deposits/:tx_id/assign`, `POST /deposits/attribute`, `POST /deposits/:tx_id/review`:
+ *   the actions (deposit-assign.ts, deposit-attribute.ts, deposit-review.ts).
  *
  * @module
  */
 import { Hono } from "hono";
 import { z } from "zod";
-import type { DepositMessage } from "../../../../schema/queue-message";
-import { ApiError } from "../../errors";
+import { DEPOSIT_STATES } from "../../../../schema/deposit-states";
 import type { AuthedEnv } from "../../lib/auth";
 import { database } from "../../lib/database";
-import { isPlainObject } from "../../lib/decimal";
-import { queueUnavailable, sendDeposit } from "../../lib/deposit-queue";
 import { fetchPage, isoTimestamp, pageQuery } from "../../lib/pagination";
-import { jsonBody, pathParam, queryInput } from "../../lib/request-input";
+import { queryInput } from "../../lib/request-input";
+import { depositAssign } from "./deposit-assign";
+import { depositAttribute } from "./deposit-attribute";
+import { depositReview } from "./deposit-review";
 
 export const listQuery = z.object(pageQuery);
 
 const UNMATCHED = `
-SELECT id, chain, tx_hash, log_index, amount::text AS amount, currency, to_address, confirmations,
+SELECT id, chain, tx_hash, log_index, amount::text AS amount, currency, to_address, user_id, confirmations,
 	required_confirmations, block_number::text AS block_number, metadata, webhook_id,
 	${isoTimestamp("first_seen_at")} AS first_seen_at, ${isoTimestamp("updated_at")} AS updated_at
 FROM deposits
 WHERE status = 'unmatched' AND ($1::timestamptz IS NULL OR (first_seen_at, id) < ($1::timestamptz, $2::uuid))
 ORDER BY first_seen_at DESC, id DESC
 LIMIT $3::int`;
+
+export const byStatusQuery = z.object({
+	...pageQuery,
+	status: z.enum(DEPOSIT_STATES).optional(),
+	hold_reason: z.string().trim().min(1).max(64).optional(),
+	user_id: z
+		.uuid()
+		.transform((s) => s.toLowerCase())
+		.optional(),
+});
+
+// $1 status, $2 hold reason, $3 player, then the page.
+const BY_STATUS = `
+SELECT d.id, d.status::text AS status, d.chain, d.tx_hash, d.log_index, d.amount::text AS amount, d.currency,
+	d.to_address, d.user_id, d.confirmations, d.required_confirmations,
+	d.block_number::text AS block_number, d.block_hash, d.inclusion, d.hold_reason, d.hold_detail,
+	${isoTimestamp("d.chain_checked_at")} AS chain_checked_at,
+	CASE WHEN d.review_decision IS NULL THEN NULL ELSE json_build_object('decision', d.review_decision,
+		'admin_id', d.reviewed_by, 'reason', d.review_reason, 'at', ${isoTimestamp("d.reviewed_at")}) END AS review,
+	d.webhook_id, d.metadata,
+	${isoTimestamp("d.first_seen_at")} AS first_seen_at, ${isoTimestamp("d.updated_at")} AS updated_at
+FROM deposits d
+WHERE ($1::deposit_state IS NULL OR d.status = $1::deposit_state)
+	AND ($2::text IS NULL OR d.hold_reason = $2::text)
+	AND ($3::uuid IS NULL OR d.user_id = $3::uuid)
+	AND ($4::timestamptz IS NULL OR (d.first_seen_at, d.id) < ($4::timestamptz, $5::uuid))
+ORDER BY d.first_seen_at DESC, d.id DESC
+LIMIT $6::int`;
 
 const CONFLICTS_SORT = "COALESCE(c.created_at, 'epoch'::timestamptz)";
 const CONFLICTS = `
@@ -47,41 +74,20 @@ WHERE c.resolved_at IS NULL
 ORDER BY ${CONFLICTS_SORT} DESC, c.id DESC
 LIMIT $3::int`;
 
-const ASSIGN_READ = `
-SELECT (SELECT id FROM admins WHERE id = $3) AS admin_id, (SELECT id FROM users WHERE id = $2) AS assignee,
-	d.id, d.chain, d.tx_hash, d.log_index, d.amount::text AS amount, d.currency, d.to_address,
-	d.status::text AS status, d.confirmations, d.block_number::text AS block_number, d.metadata
-FROM (SELECT 1) AS one LEFT JOIN deposits d ON d.id = $1`;
-
-// Written only while the deposit is still unmatched and the admin still exists.
-const ASSIGN_AUDIT = `
-INSERT INTO audit_logs (id, admin_id, action, details)
-SELECT $1, $2, 'deposit.assign', $3::jsonb
-WHERE EXISTS (SELECT 1 FROM deposits WHERE id = $4 AND status = 'unmatched')
-	AND EXISTS (SELECT 1 FROM admins WHERE id = $2)
-RETURNING id`;
-
-const AUDIT_FAILED = `
-INSERT INTO audit_logs (admin_id, action, details) VALUES ($1, $2, $3::jsonb)`;
-
-type AssignRow = {
-	admin_id: string | null;
-	assignee: string | null;
-	id: string | null;
-	chain: DepositMessage["chain"];
-	tx_hash: string;
-	log_index: number;
-	amount: string;
-	currency: string;
-	to_address: string | null;
-	status: string;
-	// null when the sender never said (a deposit the sender declared final).
-	confirmations: number | null;
-	block_number: string | null;
-	metadata: unknown;
-};
-
 export const deposits = new Hono<AuthedEnv>()
+	.get("/", async (c) => {
+		const query = queryInput(c, byStatusQuery);
+		return c.json(
+			await fetchPage(
+				database(c.env),
+				BY_STATUS,
+				[query.status ?? null, query.hold_reason ?? null, query.user_id ?? null],
+				query,
+				(row: { id: string; first_seen_at: string }) => row.first_seen_at,
+				({ id, ...row }) => ({ tx_id: id, ...row }),
+			),
+		);
+	})
 	.get("/unmatched", async (c) => {
 		const query = queryInput(c, listQuery);
 		return c.json(
@@ -108,81 +114,6 @@ export const deposits = new Hono<AuthedEnv>()
 			),
 		);
 	})
-	.post("/:tx_id/assign", async (c) => {
-		const txId = pathParam(c, "tx_id", z.uuid()).toLowerCase();
-		const { user_id: userId } = await jsonBody(
-			c,
-			z.object({ user_id: z.uuid().transform((s) => s.toLowerCase()) }),
-		);
-		const adminId = c.var.auth.sub;
-		const db = database(c.env);
-
-		const [row] = await db.query<AssignRow>(ASSIGN_READ, [txId, userId, adminId]);
-		if (!row?.admin_id) throw new ApiError(401, "unauthorized", "this admin account no longer exists");
-		if (!row.id) throw new ApiError(404, "not_found", "no deposit with this tx_id");
-		if (!row.assignee) {
-			throw new ApiError(422, "validation_failed", "user_id names no user", {
-				fields: [{ path: "user_id", message: "no such user" }],
-			});
-		}
-		if (row.status !== "unmatched") {
-			throw new ApiError(
-				409,
-				"conflict",
-				`the deposit is ${row.status}; only unmatched deposits can be assigned`,
-				{
-					deposit_status: row.status,
-				},
-			);
-		}
-
-		const auditId = crypto.randomUUID();
-		const message: DepositMessage = {
-			v: 1,
-			tx_id: row.id,
-			chain: row.chain,
-			tx_hash: row.tx_hash,
-			log_index: row.log_index,
-			amount: row.amount,
-			currency: row.currency,
-			confirmations: row.confirmations,
-			status: "confirmed",
-			to_address: row.to_address,
-			user_id: userId,
-			block_number: row.block_number,
-			// The contract carries an object or null; anything else stored is not forwarded.
-			metadata: isPlainObject(row.metadata) ? row.metadata : null,
-			webhook_id: `admin-assign:${auditId}`,
-			received_at: new Date().toISOString(),
-		};
-		const details = {
-			tx_id: txId,
-			user_id: userId,
-			chain: row.chain,
-			tx_hash: row.tx_hash,
-			log_index: row.log_index,
-			amount: row.amount,
-			currency: row.currency,
-			confirmations: row.confirmations,
-			webhook_id: message.webhook_id,
-		};
-		const written = await db.query(ASSIGN_AUDIT, [auditId, adminId, JSON.stringify(details), txId]);
-		if (!written.length) {
-			throw new ApiError(
-				409,
-				"conflict",
-				"the deposit changed while it was being assigned; reload it and retry",
-			);
-		}
-		if (!(await sendDeposit(c.env.DEPOSITS, message))) {
-			await db
-				.query(AUDIT_FAILED, [
-					adminId,
-					"deposit.assign_failed",
-					JSON.stringify({ ...details, audit_log_id: auditId }),
-				])
-				.catch((error) => console.error("could not record the failed assign:", error));
-			throw queueUnavailable();
-		}
-		return c.json({ ok: true as const, tx_id: txId, user_id: userId, audit_log_id: auditId }, 202);
-	});
+	.route("/", depositAssign)
+	.route("/", depositAttribute)
+	.route("/", depositReview);

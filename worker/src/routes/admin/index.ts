@@ -13,6 +13,7 @@ import { deadLetters } from "./dead-letters";
 import { depositAddressPool } from "./deposit-address-pool";
 import { depositAddresses } from "./deposit-addresses";
 import { deposits } from "./deposits";
+import { lastNet } from "./last-net";
 
 export const admin = new Hono<AuthedEnv>();
 
@@ -25,4 +26,5 @@ admin.use(limitBody());
 admin.route("/deposits/conflicts", conflictResolution);
 admin.route("/deposits", deposits);
 admin.route("/dead-letters", deadLetters);
+admin.route("/last-net", lastNet);
 admin.route("/deposit-addresses", depositAddresses);
