@@ -177,39 +177,46 @@ describe("redriving a filtered set of dead letters", () => {
 			user_id: null,
 			block_number: null,
 			metadata: null,
-			webhook_id: `msg_filtered_${n}`,
+			webhook_id: `msg_filtered_${run}_${n}`,
 			received_at: new Date().toISOString(),
 		});
 		const letters = await sql().query(
 			`INSERT INTO dead_letters (message_id, tx_id, source, reason, body, attempts) VALUES
-				('dl-f1', NULL, 'queue_dlq', 'database unavailable after 10 attempts', $1::jsonb, 10),
-				('dl-f2', NULL, 'queue_dlq', 'Database unavailable after 10 attempts', $2::jsonb, 10),
-				('dl-f3', NULL, 'consumer', 'database unavailable after 10 attempts', $3::jsonb, 10),
-				('dl-f4', NULL, 'queue_dlq', 'not a valid deposit message', $4::jsonb, 1)
+				($5 || '-f1', NULL, 'queue_dlq', 'database unavailable after 10 attempts (' || $5 || ')', $1::jsonb, 10),
+				($5 || '-f2', NULL, 'queue_dlq', 'Database UNAVAILABLE after 10 attempts (' || $5 || ')', $2::jsonb, 10),
+				($5 || '-f3', NULL, 'consumer', 'database unavailable after 10 attempts (' || $5 || ')', $3::jsonb, 10),
+				($5 || '-f4', NULL, 'queue_dlq', 'not a valid deposit message', $4::jsonb, 1)
 			RETURNING id, message_id`,
-			[JSON.stringify(body(1)), JSON.stringify(body(2)), JSON.stringify(body(3)), JSON.stringify(body(4))],
+			[
+				JSON.stringify(body(1)),
+				JSON.stringify(body(2)),
+				JSON.stringify(body(3)),
+				JSON.stringify(body(4)),
+				`dl-${run}`,
+			],
 		);
 		const csrf = await browser.csrf("/console/dead-letters");
 		const res = await browser.request("/console/dead-letters/redrive", {
-			form: { csrf, source: "queue_dlq", reason: "database unavailable" },
+			form: { csrf, source: "queue_dlq", reason: `unavailable after 10 attempts (dl-${run})` },
 		});
 		expect(res.status).toBe(303);
 		expect(res.headers.get("location")).toBe("/console/dead-letters?done=redriven&n=2");
 		const redriven = await sql().query(
-			"SELECT message_id FROM dead_letters WHERE redriven_at IS NOT NULL ORDER BY message_id",
+			"SELECT message_id FROM dead_letters WHERE redriven_at IS NOT NULL AND message_id LIKE $1 ORDER BY message_id",
+			[`dl-${run}-%`],
 		);
-		expect(redriven.map((r) => r.message_id)).toEqual(["dl-f1", "dl-f2"]);
+		expect(redriven.map((r) => r.message_id)).toEqual([`dl-${run}-f1`, `dl-${run}-f2`]);
 		expect(await count("audit_logs", "admin_id = $1 AND action = 'dead_letter.redrive'", [admin.id])).toBe(2);
 		expect(letters).toHaveLength(4);
 		// Settlement takes the two redriven messages off the queue (and only those).
 		const settled = async () =>
 			(
-				await sql().query(
-					"SELECT webhook_id FROM deposits WHERE webhook_id LIKE 'msg_filtered_%' ORDER BY webhook_id",
-				)
+				await sql().query("SELECT webhook_id FROM deposits WHERE webhook_id LIKE $1 ORDER BY webhook_id", [
+					`msg_filtered_${run}_%`,
+				])
 			).map((r) => r.webhook_id);
 		for (let i = 0; i < 100 && (await settled()).length < 2; i++)
 			await new Promise((r) => setTimeout(r, 100));
-		expect(await settled()).toEqual(["msg_filtered_1", "msg_filtered_2"]);
+		expect(await settled()).toEqual([`msg_filtered_${run}_1`, `msg_filtered_${run}_2`]);
 	});
 });
