@@ -24,6 +24,7 @@ import { AuditPage } from "./pages/audit";
 import { ConflictsPage } from "./pages/conflicts";
 import { DeadLettersPage, type LetterFilter } from "./pages/dead-letters";
 import { DepositPage } from "./pages/deposit";
+import { HeldPage } from "./pages/held";
 import { HomePage } from "./pages/home";
 import { PlayerPage } from "./pages/player";
 import { SearchPage } from "./pages/search";
@@ -313,6 +314,44 @@ operatorsConsole.post("/conflicts/:id/resolve", async (c) => {
 		});
 	}
 	return c.redirect("/console/conflicts?done=resolved", 303);
+});
+
+async function heldPage(c: Ctx, notice?: { kind: "ok" | "error"; text: string }) {
+	const answer = await adminApi<{ items: Record<string, unknown>[] }>(
+		c.env,
+		c.var.admin.id,
+		"GET",
+		"/deposits?status=held&limit=100",
+	);
+	if (!answer.ok) throw apiRefusal(answer);
+	return c.html(<HeldPage admin={c.var.admin} items={answer.body.items} notice={notice} />);
+}
+
+operatorsConsole.get("/held", (c) =>
+	heldPage(
+		c,
+		c.req.query("done") === "reviewed"
+			? { kind: "ok", text: "Reviewed: the decision is in the audit log." }
+			: undefined,
+	),
+);
+
+operatorsConsole.post("/deposits/:tx_id/review", async (c) => {
+	const txId = c.req.param("tx_id").toLowerCase();
+	if (!uuid.safeParse(txId).success) return refusal(c, 404, "No such deposit", "A tx_id is a UUID.");
+	const form = await c.req.parseBody();
+	const answer = await adminApi(c.env, c.var.admin.id, "POST", `/deposits/${txId}/review`, {
+		decision: form.decision,
+		reason: typeof form.reason === "string" ? form.reason : "",
+	});
+	if (!answer.ok) {
+		c.status(answer.status as 409);
+		return heldPage(c, {
+			kind: "error",
+			text: `Not reviewed: ${answer.body.error?.message ?? `answer ${answer.status}`}`,
+		});
+	}
+	return c.redirect("/console/held?done=reviewed", 303);
 });
 
 type Letter = Record<string, unknown> & { id: string; source: string; reason: string };

@@ -12,6 +12,7 @@ const NAV = [
 	["/console", "Find"],
 	["/console/unmatched", "Unmatched"],
 	["/console/conflicts", "Conflicts"],
+	["/console/held", "Held"],
 	["/console/dead-letters", "Dead letters"],
 	["/console/audit", "Audit log"],
 ] as const;

@@ -5,11 +5,11 @@ import type { ConsoleAdmin } from "../session";
 type Sizes = Record<"unmatched" | "held" | "conflicts" | "shortfalls" | "dead_letters", number>;
 
 export function HomePage(props: { admin: ConsoleAdmin; sizes: Sizes }) {
-	// Shortfalls and held deposits have no page of their own yet: their counts show here.
+	// Shortfalls have no page of their own yet: their counts show here.
 	const queues: [string | null, string, number][] = [
 		["/console/unmatched", "Unmatched deposits", props.sizes.unmatched],
 		["/console/dead-letters", "Dead letters", props.sizes.dead_letters],
-		[null, "Held for review", props.sizes.held],
+		["/console/held", "Held for review", props.sizes.held],
 		["/console/conflicts", "Unresolved conflicts", props.sizes.conflicts],
 		[null, "Reversal shortfalls", props.sizes.shortfalls],
 	];
