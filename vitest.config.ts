@@ -36,6 +36,8 @@ function consumerWorker(databaseUrl: string, neonEndpoint: string) {
 			...(workerOptions.bindings as Record<string, unknown>),
 			DATABASE_URL: databaseUrl,
 			NEON_HTTP_ENDPOINT: neonEndpoint,
+			// The edge tests send synthetic webhooks (transactions on no chain): trust senders.
+			CHAIN_VERIFICATION: "sender",
 		},
 		// Tests wait for settlement: deliver batches quickly.
 		queueConsumers: {
@@ -114,6 +116,9 @@ export default defineConfig({
 								NEON_HTTP_ENDPOINT: inject("faultProxy").endpoint,
 								DATABASE_TIMEOUT_MS: 3000,
 								RETRY_BASE_SECONDS: 0,
+								// Most suites settle synthetic deposits; the chain suites pass their own
+								// verification settings (chain-support.ts).
+								CHAIN_VERIFICATION: "sender",
 							},
 							queueConsumers: {
 								deposits: {

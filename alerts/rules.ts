@@ -350,6 +350,38 @@ export const RULES: readonly AlertRule[] = [
 		metric: exceeded,
 	},
 	{
+		name: "DepositChainMismatch",
+		severity: "critical",
+		signal: "settle",
+		field: "chainMismatches",
+		threshold: 0,
+		unit: "count",
+		forMinutes: 0,
+		windowMinutes: WINDOW,
+		summary:
+			"A deposit the chain contradicts (no such transaction, failed, other token, recipient or amount) was held for review, or a credit the re-check found described otherwise: a forged or wrong webhook, or a wrong chain configuration (review: deposits with status held, hold_reason chain_mismatch)",
+		metric: {
+			name: "deposit_chain_mismatches",
+			help: "Deposits held because the chain contradicts them, and credits the re-check found described otherwise on chain, over the last 5 minutes.",
+		},
+	},
+	{
+		name: "ChainRpcUnavailable",
+		severity: "warning",
+		signal: "settle",
+		field: "chainUnavailablePerSecond",
+		threshold: 0,
+		unit: "per_second",
+		forMinutes: 3,
+		windowMinutes: WINDOW,
+		summary:
+			"Deposits wait because no endpoint of their chain answered (CHAIN_RPC_URLS): they are retried with backoff and credited only once verified",
+		metric: {
+			name: "deposit_chain_unavailable_per_second",
+			help: "Queue messages and re-checks the consumer could not verify because every endpoint of their chain failed, per second over the last 5 minutes.",
+		},
+	},
+	{
 		name: "LoginAccountLocked",
 		severity: "warning",
 		signal: "http",

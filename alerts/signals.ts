@@ -101,11 +101,27 @@ FORMAT JSON`,
 	},
 };
 
-/** Settle outcomes that mean the message was not settled this time. */
-export const SETTLE_FAILURES = ["retry", "dead_letter"] as const;
+/**
+ * Settle outcomes that mean the message was not settled this time: retried for the database
+ * or for its chain's endpoints, or dead-lettered.
+ */
+export const SETTLE_FAILURES = ["retry", "chain_unavailable", "dead_letter"] as const;
+
+/**
+ * Settle outcomes where the chain contradicted the ledger's claim: a deposit held for review
+ * (`held`), a credit the re-check found described otherwise on chain (`chain_disagrees`).
+ */
+export const CHAIN_MISMATCHES = ["held", "chain_disagrees"] as const;
 
 const settle: Signal = {
-	fields: ["messages", "failuresPerSecond", "lagP95Ms", "lastNetMessages"],
+	fields: [
+		"messages",
+		"failuresPerSecond",
+		"lagP95Ms",
+		"lastNetMessages",
+		"chainMismatches",
+		"chainUnavailablePerSecond",
+	],
 	async read(api, target, window) {
 		const failed = `${SETTLE.outcome} IN (${SETTLE_FAILURES.map(literal).join(", ")})`;
 		const row = await one(
@@ -113,7 +129,9 @@ const settle: Signal = {
 			`SELECT ${COUNT} AS messages,
   ${countIf(failed)} AS failures,
   ${countIf(`${SETTLE.outcome} = ${literal("last_net")}`)} AS last_net,
-  ${quantile(0.95, SETTLE.lagMs)} AS lag_p95_ms
+  ${quantile(0.95, SETTLE.lagMs)} AS lag_p95_ms,
+  ${countIf(`${SETTLE.outcome} IN (${CHAIN_MISMATCHES.map(literal).join(", ")})`)} AS chain_mismatches,
+  ${countIf(`${SETTLE.outcome} = ${literal("chain_unavailable")}`)} AS chain_unavailable
 FROM ${dataset(target.dataset)}
 WHERE ${COMMON.kind} = ${literal("settle")} AND ${within(window)}
 FORMAT JSON`,
@@ -125,6 +143,8 @@ FORMAT JSON`,
 			lagP95Ms: messages > 0 ? numberOf(row, "lag_p95_ms") : null,
 			// Dead letters Postgres could not take on their last deliveries, kept in R2.
 			lastNetMessages: numberOf(row, "last_net") ?? 0,
+			chainMismatches: numberOf(row, "chain_mismatches") ?? 0,
+			chainUnavailablePerSecond: (numberOf(row, "chain_unavailable") ?? 0) / seconds(window),
 		};
 	},
 };

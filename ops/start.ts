@@ -71,7 +71,11 @@ Make a real USDT transfer on the local chain and send its signed webhook (in ano
 
   ${envPrefix}npm run ops -- webhook --to-address <deposit address> --amount 25.5
 
-or a webhook for a transaction that is on no chain (what CHAIN_VERIFICATION=sender trusts):
+or a webhook for a transaction that is on no chain (${
+	chainVerification === "chain"
+		? "accepted, then held for review and never credited: the chain has no such transfer"
+		: "trusted and credited: CHAIN_VERIFICATION=sender"
+})
 
   ${envPrefix}npm run ops -- webhook --synthetic --amount 25.5 --confirmations 12
 

@@ -78,7 +78,11 @@ export const SETTLE = {
 	 * What became of the message: "pending" | "credited" | "duplicate" | "unmatched" |
 	 * "conflict" | "reverted" | "reversed" | "dead_letter" | "retry" | "last_net" (the
 	 * dead-letter queue's last delivery could not be stored in Postgres: kept in the R2 last
-	 * net for `ops dlq last-net --redrive`).
+	 * net for `ops dlq last-net --redrive`); with on-chain
+	 * verification also "held" (the chain contradicts it: held for review, never credited),
+	 * "chain_unavailable" (no endpoint of its chain answered: retried) and, from the re-check,
+	 * "chain_disagrees" (a credit the chain describes otherwise). Re-check points have queue
+	 * "recheck" in their batch point.
 	 */
 	outcome: "blob4",
 	chain: "blob5",

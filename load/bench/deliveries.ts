@@ -138,6 +138,7 @@ async function main() {
 					b.rows,
 					[],
 					10_000,
+					undefined,
 					withDeliveries ? b.deliveries : [],
 				);
 				for (const outcome of outcomes.values()) {

@@ -42,6 +42,7 @@ import {
 	startLocalChain,
 } from "./local-chain";
 import { type NeonHttpServer, startNeonHttpServer } from "./neon-http-server";
+import { startRecheckRunner } from "./recheck-runner";
 import { wranglerEnv, wranglerScript } from "./wrangler";
 
 export interface LocalStackOptions {
@@ -277,6 +278,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 		const inspectorPort = await freePort();
 		const startId = randomUUID();
 		const databaseUrl = database.connectionString(databaseName);
+		const chainVars = consumerChainVars(chain, options.chainVerification ?? "chain");
 		progress("starting both Workers with wrangler dev (edge Worker + queue consumer, shared local queue) …");
 		const args = [
 			wranglerScript(),
@@ -313,7 +315,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 				// The other webhook sources' secrets (X-Signature, Moralis, Alchemy).
 				...localSourceSecrets(),
 				JWT_SECRET: process.env.JWT_SECRET ?? LOCAL_JWT_SECRET,
-				...consumerChainVars(chain, options.chainVerification ?? "chain"),
+				...chainVars,
 				FORCE_COLOR: "0",
 			}),
 		});
@@ -358,6 +360,17 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 		cleanups.push(() => gate.close());
 		const baseUrl = `http://127.0.0.1:${gate.port}`;
 		progress(`edge Worker answering at ${baseUrl} (start ${startId})`);
+		if ((options.chainVerification ?? "chain") === "chain") {
+			// The consumer's cron trigger, which wrangler dev does not fire (recheck-runner.ts).
+			const recheck = await startRecheckRunner({
+				databaseUrl,
+				neonEndpoint: neon.endpoint,
+				vars: chainVars,
+				onLog: (line) => options.onLog?.(line),
+			});
+			cleanups.push(() => recheck.stop());
+			progress("chain re-check of pending and recent deposits every 3 s (the consumer's cron trigger)");
+		}
 		return {
 			baseUrl,
 			webhookSecret: splitSecrets(webhookSecrets)[0] ?? webhookSecrets,

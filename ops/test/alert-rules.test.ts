@@ -67,6 +67,25 @@ describe("the rules", () => {
 		expect((await evaluateRules(backlog, waitingFor(12), T))[0]).toMatchObject({ state: "firing", value: 7 });
 	});
 
+	it("add DepositChainMismatch, firing at the first deposit the chain contradicts, and ChainRpcUnavailable after 3 minutes", async () => {
+		const mismatch = RULES.filter((r) => r.name === "DepositChainMismatch");
+		const held =
+			(n: number): FigureSource =>
+			async () => ({ chainMismatches: n, messages: 100 });
+		expect((await evaluateRules(mismatch, held(0), T))[0]).toMatchObject({ state: "ok" });
+		expect((await evaluateRules(mismatch, held(1), T))[0]).toMatchObject({ state: "firing", value: 1 });
+
+		const unavailable = RULES.filter((r) => r.name === "ChainRpcUnavailable");
+		const down =
+			(minutes: number): FigureSource =>
+			async (_signal, _window, at) => ({
+				chainUnavailablePerSecond: (T.getTime() - at.getTime()) / MINUTE < minutes ? 0.2 : 0,
+				messages: 100,
+			});
+		expect((await evaluateRules(unavailable, down(2), T))[0]).toMatchObject({ state: "pending" });
+		expect((await evaluateRules(unavailable, down(4), T))[0]).toMatchObject({ state: "firing", value: 0.2 });
+	});
+
 	it("each read a figure its signal provides (a misspelt field would report no data forever)", () => {
 		for (const rule of RULES) expect(SIGNALS[rule.signal].fields, rule.name).toContain(rule.field);
 	});

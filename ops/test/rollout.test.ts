@@ -316,7 +316,11 @@ describe("ops rollout", () => {
 		cf.scenario = [
 			{
 				api: "sql",
-				contains: ["blob1 = 'settle'", "blob4 IN ('retry', 'dead_letter')", "GROUP BY version"],
+				contains: [
+					"blob1 = 'settle'",
+					"blob4 IN ('retry', 'chain_unavailable', 'dead_letter')",
+					"GROUP BY version",
+				],
 				rowsFor: (query) =>
 					[...query.matchAll(/'([0-9a-f-]{36})'/g)].map(([, id = ""]) =>
 						id === STABLE

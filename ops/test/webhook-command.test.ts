@@ -68,12 +68,63 @@ describe("ops webhook", () => {
 		expect(row.confirmations).toBeGreaterThanOrEqual(3);
 	});
 
-	it("keeps the synthetic webhook behind --synthetic", async () => {
+	it("credits a real transfer once it is final on chain, with no second webhook (the stack's re-check)", async () => {
+		const sql = neon(stack.databaseUrl);
+		const address = "0x00000000000000000000000000000000000b0b01";
+		const [player] = (await sql.query(
+			`WITH u AS (INSERT INTO users (username) VALUES ('bob_' || substr(md5(random()::text), 1, 8)) RETURNING id),
+			 w AS (INSERT INTO wallets (user_id) SELECT id FROM u)
+			 INSERT INTO deposit_addresses (family, address, user_id, origin, issued_at)
+			 SELECT 'evm', $1, id, 'admin', now() FROM u RETURNING user_id`,
+			[address],
+		)) as { user_id: string }[];
+		const run = await webhook([
+			"--to-address",
+			address,
+			"--amount",
+			"8",
+			"--confirmations",
+			"1",
+			"--status",
+			"pending",
+		]);
+		expect(run.code, run.output).toBe(0);
+		const txId = /"tx_id":"([0-9a-f-]{36})"/.exec(run.stdout)?.[1];
+		await deposit(txId!);
+		const deadline = Date.now() + 45_000;
+		let status = "";
+		while (status !== "credited" && Date.now() < deadline) {
+			await new Promise((r) => setTimeout(r, 500));
+			const rows = (await sql.query("SELECT status::text AS status FROM deposits WHERE id = $1", [txId])) as {
+				status: string;
+			}[];
+			status = rows[0]?.status ?? "";
+		}
+		expect(status).toBe("credited");
+		const [wallet] = await sql.query("SELECT deposit_balance::text AS b FROM wallets WHERE user_id = $1", [
+			player!.user_id,
+		]);
+		expect(wallet).toEqual({ b: "8.00000000" });
+		const credits = await sql.query("SELECT count(*)::int AS n FROM transactions WHERE related_id = $1", [
+			txId,
+		]);
+		expect(credits).toEqual([{ n: 1 }]);
+	});
+
+	it("sends a synthetic webhook behind --synthetic: signed, accepted, and held by the chain-verifying consumer, never credited", async () => {
 		const run = await webhook(["--synthetic", "--amount", "1.25", "--confirmations", "12"]);
 		expect(run.code, run.output).toBe(0);
 		const txId = /"tx_id":"([0-9a-f-]{36})"/.exec(run.stdout)?.[1];
 		const row = await deposit(txId!);
-		expect(row).toMatchObject({ amount: "1.25000000", confirmations: 12 });
+		expect(row).toMatchObject({ amount: "1.25000000", confirmations: null });
+		const [review] = await neon(stack.databaseUrl).query(
+			"SELECT status::text, hold_reason, hold_detail->>'mismatch' AS mismatch FROM deposits WHERE id = $1",
+			[txId],
+		);
+		expect(review).toEqual({ status: "held", hold_reason: "chain_mismatch", mismatch: "not_found" });
+		expect(
+			await neon(stack.databaseUrl).query("SELECT 1 FROM transactions WHERE related_id = $1", [txId]),
+		).toEqual([]);
 		await expect(
 			createPublicClient({ transport: http(stack.chainRpcUrl) }).getTransactionReceipt({
 				hash: row.tx_hash as `0x${string}`,

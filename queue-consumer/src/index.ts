@@ -1,33 +1,47 @@
 /**
- * The consumer Worker's entry point: batches of the `deposits` queue are settled into the
- * ledger (settle.ts); what its dead-letter queue hands over is stored in `dead_letters`
- * (dead-letter-queue.ts).
+ * The consumer Worker's entry point: batches of the `deposits` queue are verified on chain and
+ * settled into the ledger (settle.ts); what its dead-letter queue hands over is stored in
+ * `dead_letters` (dead-letter-queue.ts); its cron trigger re-checks on chain the deposits that
+ * are not final yet or still inside their reorg window (recheck.ts).
  *
  * @module
  */
 import { createDatabase } from "../../schema/client";
+import { parseChainConfig } from "./chain/chain-config";
 import { ConfigError, parseConsumerConfig, retryDelaySeconds } from "./config";
 import { isDeadLetterQueue, keepInLastNet, storeDeadLetterQueueBatch } from "./dead-letter-queue";
 import { recordBatch } from "./metrics";
+import { recheckDeposits } from "./recheck";
 import { type SettleContext, settleDepositBatch } from "./settle";
 
 /** Backoff for a batch that cannot even start (bad configuration): long enough to fix it. */
 const UNCONFIGURED_RETRY = { retryBaseSeconds: 60, retryMaxSeconds: 3_600 };
 
+/** Everything settlement needs, read from the environment; throws a ConfigError naming what is wrong. */
+function settleContext(env: Env): SettleContext {
+	const vars = env as unknown as Record<string, unknown>;
+	return {
+		sql: createDatabase(env).sql,
+		config: parseConsumerConfig(vars),
+		chain: parseChainConfig(vars),
+		metrics: env.METRICS,
+		versionId: env.CF_VERSION_METADATA?.id ?? "",
+	};
+}
+
+function configErrorMessage(error: unknown): string {
+	return error instanceof ConfigError ? error.message : `consumer misconfigured: ${error}`;
+}
+
 export default {
 	async queue(batch, env) {
 		let context: SettleContext;
 		try {
-			context = {
-				sql: createDatabase(env).sql,
-				config: parseConsumerConfig(env as unknown as Record<string, unknown>),
-				metrics: env.METRICS,
-				versionId: env.CF_VERSION_METADATA?.id ?? "",
-			};
+			context = settleContext(env);
 		} catch (error) {
 			// Nothing can be settled, and guessing a threshold could credit too early: keep every
 			// message on the queue until the configuration is fixed.
-			const why = error instanceof ConfigError ? error.message : `consumer misconfigured: ${error}`;
+			const why = configErrorMessage(error);
 			console.error(why);
 			for (const m of batch.messages) {
 				// The dead-letter queue deletes a message after its last retry: keep it in the last net.
@@ -53,5 +67,18 @@ export default {
 		}
 		if (isDeadLetterQueue(batch.queue)) await storeDeadLetterQueueBatch(batch, context, env.LAST_NET);
 		else await settleDepositBatch(batch, context);
+	},
+
+	async scheduled(_controller, env) {
+		let context: SettleContext;
+		try {
+			context = settleContext(env);
+		} catch (error) {
+			// The run fails (visible as a failed cron invocation); the next one tries again.
+			throw new Error(configErrorMessage(error));
+		}
+		const summary = await recheckDeposits(context);
+		if (summary.checked)
+			console.log(`chain re-check: ${summary.checked} deposits, ${JSON.stringify(summary.outcomes)}`);
 	},
 } satisfies ExportedHandler<Env, unknown>;

@@ -7,10 +7,15 @@
  */
 import { BATCH, SETTLE, toDataPoint } from "../../schema/metrics";
 import type { MetricsSink } from "./queue-types";
-import type { SettleOutcome } from "./settle-sql";
+import type { RowOutcome } from "./settle-transaction";
 
-/** What became of a message, as the SETTLE layout's `outcome` column records it. */
-export type MessageOutcome = SettleOutcome | "retry" | "last_net";
+/**
+ * What became of a message, as the SETTLE layout's `outcome` column records it: `retry` when
+ * it was retried for the database, `chain_unavailable` when for its chain's endpoints;
+ * `chain_disagrees` when the re-check found a credited deposit described otherwise on chain; `last_net` when the
+ * dead-letter queue's last delivery was kept in R2.
+ */
+export type MessageOutcome = RowOutcome | "retry" | "chain_unavailable" | "chain_disagrees" | "last_net";
 
 export interface MessageMetric {
 	outcome: MessageOutcome;

@@ -12,9 +12,16 @@
  * - A permanent failure (Postgres refused the data: SQLSTATE class 22 or 23) means one of the
  *   messages is poison; the batch is then settled one message at a time, and only the
  *   messages that fail on their own are dead-lettered.
+ * - Before any of it, the batch is verified on chain where its chains ask for it
+ *   (chain-stage.ts): a message the chain confirms settles with the chain's figures, one it
+ *   contradicts is held for review and never credited, and one whose chain cannot be reached
+ *   is retried with backoff like a database failure (outcome `chain_unavailable`).
  *
  * @module
  */
+import type { ChainVerificationConfig } from "./chain/chain-config";
+import type { ChainCheckRow, HoldRow } from "./chain-sql";
+import { checkOnChain, decideWebhook } from "./chain-stage";
 import { type ConsumerConfig, retryDelaySeconds } from "./config";
 import { classifyDatabaseError } from "./database-errors";
 import { type BatchMetric, type MessageMetric, type MessageOutcome, recordBatch } from "./metrics";
@@ -27,6 +34,8 @@ import { type Sql, settleInOneRoundTrip } from "./settle-transaction";
 export interface SettleContext {
 	sql: Sql;
 	config: ConsumerConfig;
+	/** On-chain verification per chain; without it every chain trusts senders (the benchmark's baseline). */
+	chain?: ChainVerificationConfig;
 	/** The Analytics Engine binding; metrics are skipped without one. */
 	metrics?: MetricsSink;
 	/** `CF_VERSION_METADATA.id`, written into every data point. */
@@ -37,10 +46,16 @@ interface Pending {
 	message: QueueMessage;
 	/** Set for a message that can be settled. */
 	row?: SettleRow;
-	/** The record of this delivery, for a message that can be settled. */
+	/** The record of this delivery, written when the message is settled or held. */
 	delivery?: DeliveryRow;
 	/** Set for a message that goes to the dead-letter table. */
 	deadLetter?: DeadLetterRow;
+	/** Set for a message the chain contradicts: its deposit is held, never credited. */
+	hold?: HoldRow;
+	/** The block the chain confirmed the message's transfer in. */
+	block?: ChainCheckRow;
+	/** Set when the message's chain could not be asked: it is retried. */
+	chainUnavailable?: boolean;
 	chain: string;
 	receivedAt: number;
 	outcome?: MessageOutcome;
@@ -97,14 +112,36 @@ export async function settleDepositBatch(
 ): Promise<Map<string, MessageOutcome>> {
 	const { sql, config } = context;
 	const pending = await readBatch(batch, context.config, context.versionId);
+	const started = performance.now();
+	try {
+		await verifyPending(pending, context);
+	} catch (error) {
+		console.error(
+			`could not read the batch's deposits before verifying them, retrying ${pending.length} messages: ${classifyDatabaseError(error).message}`,
+		);
+		return finish(batch, pending, context, { outcome: "db_error", dbMs: performance.now() - started });
+	}
 	const rows = pending.flatMap((p) => (p.row ? [p.row] : []));
 	const deadLetters = pending.flatMap((p) => (p.deadLetter ? [p.deadLetter] : []));
-	const started = performance.now();
+	const chain = {
+		holds: pending.flatMap((p) => (p.hold ? [p.hold] : [])),
+		blocks: pending.flatMap((p) => (p.block ? [p.block] : [])),
+	};
 	let batchOutcome: BatchMetric["outcome"] = "ok";
 	try {
-		const deliveries = pending.flatMap((p) => (p.row && p.delivery ? [p.delivery] : []));
-		const outcomes = await settleInOneRoundTrip(sql, rows, deadLetters, config.databaseTimeoutMs, deliveries);
-		for (const p of pending) p.outcome = p.row ? outcomes.get(p.row.i) : "dead_letter";
+		const outcomes = await settleInOneRoundTrip(
+			sql,
+			rows,
+			deadLetters,
+			config.databaseTimeoutMs,
+			chain,
+			deliveriesOf(pending),
+		);
+		for (const p of pending) {
+			if (p.row) p.outcome = outcomes.get(p.row.i);
+			else if (p.hold) p.outcome = outcomes.get(p.hold.i);
+			else if (p.deadLetter) p.outcome = "dead_letter";
+		}
 	} catch (error) {
 		const failure = classifyDatabaseError(error);
 		if (failure.permanent) {
@@ -120,20 +157,55 @@ export async function settleDepositBatch(
 	return finish(batch, pending, context, { outcome: batchOutcome, dbMs });
 }
 
+/**
+ * The verification stage: each message's row is replaced by what the chain confirms, or by
+ * a hold, or taken out to be retried (chain-stage.ts).
+ */
+async function verifyPending(pending: Pending[], context: SettleContext): Promise<void> {
+	const withRows = pending.filter((p) => p.row);
+	const checks = await checkOnChain(
+		context.sql,
+		context.chain,
+		withRows.map((p) => p.row!),
+		context.config.databaseTimeoutMs,
+	);
+	withRows.forEach((p, k) => {
+		const decision = decideWebhook(p.row!, checks[k]!);
+		if (decision.kind === "settle") {
+			p.row = decision.row;
+			if (decision.block) p.block = decision.block;
+			return;
+		}
+		p.row = undefined;
+		if (decision.kind === "hold") p.hold = decision.hold;
+		else {
+			p.chainUnavailable = true;
+			console.warn(`${p.chain} unavailable, retrying message ${p.message.id}: ${decision.error.message}`);
+		}
+	});
+}
+
+/** The deliveries of the messages this transaction settles or holds (not retried, not dead-lettered). */
+function deliveriesOf(pending: Pending[]): DeliveryRow[] {
+	return pending.flatMap((p) => ((p.row || p.hold) && p.delivery ? [p.delivery] : []));
+}
+
 /** After a permanent failure: each settleable message alone, then the dead letters together. */
 async function settleOneByOne(pending: Pending[], context: SettleContext): Promise<void> {
 	const { sql, config } = context;
 	for (const p of pending) {
-		if (!p.row) continue;
+		if (!p.row && !p.hold) continue;
 		try {
+			const chain = { holds: p.hold ? [p.hold] : [], blocks: p.block ? [p.block] : [] };
 			const outcomes = await settleInOneRoundTrip(
 				sql,
-				[p.row],
+				p.row ? [p.row] : [],
 				[],
 				config.databaseTimeoutMs,
-				p.delivery ? [p.delivery] : [],
+				chain,
+				deliveriesOf([p]),
 			);
-			p.outcome = outcomes.get(p.row.i);
+			p.outcome = outcomes.get((p.row ?? p.hold)!.i);
 		} catch (error) {
 			const failure = classifyDatabaseError(error);
 			if (!failure.permanent) continue; // left without an outcome: retried
@@ -141,9 +213,10 @@ async function settleOneByOne(pending: Pending[], context: SettleContext): Promi
 				p.message,
 				"consumer",
 				`Postgres refused to settle this message: ${failure.message}`,
-				p.row.tx_id,
+				(p.row ?? p.hold)!.tx_id,
 			);
 			p.row = undefined;
+			p.hold = undefined;
 		}
 	}
 	const deadLetters = pending.flatMap((p) => (p.deadLetter && !p.outcome ? [p] : []));
@@ -178,7 +251,7 @@ function finish(
 		if (p.outcome) {
 			p.message.ack();
 		} else {
-			p.outcome = "retry";
+			p.outcome = p.chainUnavailable ? "chain_unavailable" : "retry";
 			retried++;
 			p.message.retry({ delaySeconds: retryDelaySeconds(p.message.attempts, context.config) });
 		}

@@ -112,3 +112,18 @@ export function bep20Config(
 		CHAIN_RPC_TIMEOUT_MS: options.timeoutMs ?? 3_000,
 	});
 }
+
+/**
+ * The consumer's environment with bep20 verified on chain (the given endpoints, the local
+ * token), as `[vars]` give it: for the real `queue` and `scheduled` handlers.
+ */
+export function chainModeEnv(base: Env, endpoints: string[] = [local.rpcUrl]): Env {
+	return {
+		...base,
+		CHAIN_VERIFICATION: { bep20: "chain", erc20: "sender", trc20: "sender" },
+		CHAIN_RPC_URLS: { bep20: endpoints },
+		CHAIN_TOKENS: { bep20: { address: local.tokens.bep20.address, decimals: 18 } },
+		REORG_WINDOW: { bep20: 64 },
+		CHAIN_RPC_TIMEOUT_MS: 2_000,
+	} as unknown as Env;
+}
