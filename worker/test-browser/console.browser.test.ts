@@ -35,12 +35,18 @@ async function shot(name: string) {
 	await page.screenshot({ path: `${SHOTS}/${name}.png`, fullPage: true });
 }
 
-async function waitFor<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 30_000): Promise<T> {
+async function waitFor<T>(
+	probe: () => Promise<T | undefined>,
+	what: string | (() => string),
+	timeoutMs = 30_000,
+): Promise<T> {
 	const deadline = Date.now() + timeoutMs;
 	for (;;) {
 		const value = await probe();
 		if (value !== undefined) return value;
-		if (Date.now() > deadline) throw new Error(`${what}: not seen within ${timeoutMs / 1000} s`);
+		if (Date.now() > deadline) {
+			throw new Error(`${typeof what === "function" ? what() : what}: not seen within ${timeoutMs / 1000} s`);
+		}
 		await new Promise((r) => setTimeout(r, 250));
 	}
 }
@@ -60,10 +66,15 @@ async function unmatchedDeposit(amount: string) {
 	expect(res.status).toBe(202);
 	const { tx_id } = (await res.json()) as { tx_id: string };
 	const sql = neon(stack.databaseUrl);
-	await waitFor(async () => {
-		const [row] = await sql.query("SELECT status FROM deposits WHERE id = $1", [tx_id]);
-		return row?.status === "unmatched" ? row : undefined;
-	}, "the deposit parked as unmatched");
+	let last = "no deposit row";
+	await waitFor(
+		async () => {
+			const [row] = await sql.query("SELECT status, hold_reason FROM deposits WHERE id = $1", [tx_id]);
+			if (row) last = `${row.status} ${row.hold_reason ?? ""}`;
+			return row?.status === "unmatched" ? row : undefined;
+		},
+		() => `the deposit parked as unmatched (last seen: ${last})`,
+	);
 	return { txHash, txId: tx_id, webhookId: headers["webhook-id"]! };
 }
 
