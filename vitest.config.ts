@@ -70,7 +70,12 @@ export default defineConfig({
 			{
 				test: {
 					name: "node",
-					include: ["ops/**/*.test.ts", "schema/**/*.test.ts", "load/**/*.test.ts"],
+					include: [
+						"ops/**/*.test.ts",
+						"schema/**/*.test.ts",
+						"load/**/*.test.ts",
+						"worker/test-browser/**/*.test.ts",
+					],
 					environment: "node",
 					fileParallelism: false,
 					testTimeout: 60_000,

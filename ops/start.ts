@@ -53,6 +53,8 @@ console.log(`
 CricAlgo Edge is running.
 
   Edge Worker      ${stack.baseUrl}   (health: ${stack.baseUrl}/api/v1/health)
+  Console          ${stack.baseUrl}/console   (admins: npm run ops -- admin create --username <name>)
+  API document     ${stack.baseUrl}/api/v1/openapi.json
   Database         ${stack.describeDatabase}
   Local chain      ${stack.chainRpcUrl}   (anvil; USDT-like tokens for bep20 and erc20; ${
 		chainVerification === "chain"

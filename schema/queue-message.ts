@@ -57,6 +57,11 @@ const depositMessageV1 = z.object({
 		.string()
 		.regex(/^[a-z][a-z0-9_-]{0,31}$/)
 		.optional(),
+	/**
+	 * The edge Worker's version id that took the webhook (`CF_VERSION_METADATA.id`), for the
+	 * deposit's record of deliveries. Optional, added within v1, as `source`.
+	 */
+	edge_version: z.string().min(1).max(64).optional(),
 });
 
 export const depositMessageSchema = z.discriminatedUnion("v", [depositMessageV1]);

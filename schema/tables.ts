@@ -308,6 +308,41 @@ export const deadLetters = pgTable(
 );
 
 /**
+ * Every delivery of a deposit that settlement took, one row per queue message: the webhook id,
+ * when the edge took it and which Worker versions handled it, what it said (confirmations,
+ * status, amount). Written in the settlement batch's transaction, so a delivery is recorded
+ * exactly when its message is settled; a redelivered queue message adds nothing. No foreign
+ * key: the record stands whatever became of the deposit row. Read by the operators' console.
+ */
+export const depositDeliveries = pgTable(
+	"deposit_deliveries",
+	{
+		/** The deposit's `tx_id`. */
+		depositId: uuid("deposit_id").notNull(),
+		webhookId: varchar("webhook_id", { length: 256 }).notNull(),
+		messageId: varchar("message_id", { length: 128 }).notNull(),
+		attempts: integer("attempts").notNull(),
+		status: varchar("status", { length: 16 }).notNull(),
+		confirmations: integer("confirmations"),
+		amount: money("amount").notNull(),
+		currency: varchar("currency", { length: 16 }).notNull(),
+		/** The webhook source that sent it (e.g. "moralis"); NULL from producers that predate it. */
+		source: varchar("source", { length: 32 }),
+		/** The edge Worker's version id that took the webhook; NULL from producers that predate it. */
+		edgeVersion: varchar("edge_version", { length: 64 }),
+		/** The consumer Worker's version id that settled it. */
+		consumerVersion: varchar("consumer_version", { length: 64 }),
+		receivedAt: timestamp("received_at", { withTimezone: true }).notNull(),
+		recordedAt: timestamp("recorded_at", { withTimezone: true }).notNull().defaultNow(),
+	},
+	(t) => [
+		// The key is the delivery itself (no surrogate id): one index fewer to write per delivery.
+		primaryKey({ columns: [t.depositId, t.messageId] }),
+		index("idx_deposit_deliveries_webhook_id").on(t.webhookId),
+	],
+);
+
+/**
  * Refresh tokens for the account API; only a hash of each token is stored. A login starts a
  * family; each refresh revokes the token it was given (`rotated_at`) and issues the next one in
  * the same family. A rotated token presented again after the grace period revokes its family

@@ -7,6 +7,7 @@
  */
 import type { NeonQueryFunction } from "@neondatabase/serverless";
 import { type ChainCheckRow, HOLD_DEPOSITS, type HoldRow, RECORD_CHAIN_CHECKS } from "./chain-sql";
+import { type DeliveryRow, RECORD_DELIVERIES } from "./record-deliveries";
 import {
 	type DeadLetterRow,
 	SETTLE_OUTCOMES,
@@ -34,8 +35,9 @@ export type RowOutcome = SettleOutcome | "held";
 const NO_CHAIN_WRITES: ChainWrites = { holds: [], blocks: [] };
 
 /**
- * Settles `rows`, stores `deadLetters` and writes what the chain said (`chain`) atomically:
- * either all of it commits or nothing does. Returns the outcome of each row by its `i`.
+ * Settles `rows`, stores `deadLetters`, writes what the chain said (`chain`) and records
+ * `deliveries` (the delivery of each settled or held message) atomically: either all of it
+ * commits or nothing does. Returns the outcome of each row by its `i`.
  *
  * @throws the driver's error (a `NeonDbError` with `code` when Postgres refused, without when
  * the request failed or timed out); see database-errors.ts.
@@ -46,9 +48,12 @@ export async function settleInOneRoundTrip(
 	deadLetters: readonly DeadLetterRow[],
 	timeoutMs: number,
 	chain: ChainWrites = NO_CHAIN_WRITES,
+	deliveries: readonly DeliveryRow[] = [],
 ): Promise<Map<number, RowOutcome>> {
 	const queries = [];
 	if (deadLetters.length) queries.push(sql.query(STORE_DEAD_LETTERS, [JSON.stringify(deadLetters)]));
+	// Its own table and parameter only: it cannot change what the batch settles.
+	if (deliveries.length) queries.push(sql.query(RECORD_DELIVERIES, [JSON.stringify(deliveries)]));
 	let outcomesAt = -1;
 	if (rows.length) {
 		const batch = JSON.stringify(rows);

@@ -27,6 +27,7 @@ import { classifyDatabaseError } from "./database-errors";
 import { type BatchMetric, type MessageMetric, type MessageOutcome, recordBatch } from "./metrics";
 import type { MetricsSink, QueueBatch, QueueMessage } from "./queue-types";
 import { cleanStrings, readMessage, storableJson } from "./read-message";
+import { type DeliveryRow, deliveryRow } from "./record-deliveries";
 import type { DeadLetterRow, SettleRow } from "./settle-sql";
 import { type Sql, settleInOneRoundTrip } from "./settle-transaction";
 
@@ -45,6 +46,8 @@ interface Pending {
 	message: QueueMessage;
 	/** Set for a message that can be settled. */
 	row?: SettleRow;
+	/** The record of this delivery, written when the message is settled or held. */
+	delivery?: DeliveryRow;
 	/** Set for a message that goes to the dead-letter table. */
 	deadLetter?: DeadLetterRow;
 	/** Set for a message the chain contradicts: its deposit is held, never credited. */
@@ -75,7 +78,7 @@ export function deadLetterRow(
 	};
 }
 
-async function readBatch(batch: QueueBatch, config: ConsumerConfig): Promise<Pending[]> {
+async function readBatch(batch: QueueBatch, config: ConsumerConfig, versionId: string): Promise<Pending[]> {
 	return Promise.all(
 		batch.messages.map(async (message, i): Promise<Pending> => {
 			const read = await readMessage(message.body, config);
@@ -90,6 +93,7 @@ async function readBatch(batch: QueueBatch, config: ConsumerConfig): Promise<Pen
 			return {
 				message,
 				row: { i, message_id: message.id, attempts: message.attempts, ...read.row },
+				delivery: deliveryRow(read.message, message, versionId),
 				chain: read.message.chain,
 				receivedAt: Date.parse(read.message.received_at),
 			};
@@ -107,7 +111,7 @@ export async function settleDepositBatch(
 	context: SettleContext,
 ): Promise<Map<string, MessageOutcome>> {
 	const { sql, config } = context;
-	const pending = await readBatch(batch, context.config);
+	const pending = await readBatch(batch, context.config, context.versionId);
 	const started = performance.now();
 	try {
 		await verifyPending(pending, context);
@@ -125,7 +129,14 @@ export async function settleDepositBatch(
 	};
 	let batchOutcome: BatchMetric["outcome"] = "ok";
 	try {
-		const outcomes = await settleInOneRoundTrip(sql, rows, deadLetters, config.databaseTimeoutMs, chain);
+		const outcomes = await settleInOneRoundTrip(
+			sql,
+			rows,
+			deadLetters,
+			config.databaseTimeoutMs,
+			chain,
+			deliveriesOf(pending),
+		);
 		for (const p of pending) {
 			if (p.row) p.outcome = outcomes.get(p.row.i);
 			else if (p.hold) p.outcome = outcomes.get(p.hold.i);
@@ -174,6 +185,11 @@ async function verifyPending(pending: Pending[], context: SettleContext): Promis
 	});
 }
 
+/** The deliveries of the messages this transaction settles or holds (not retried, not dead-lettered). */
+function deliveriesOf(pending: Pending[]): DeliveryRow[] {
+	return pending.flatMap((p) => ((p.row || p.hold) && p.delivery ? [p.delivery] : []));
+}
+
 /** After a permanent failure: each settleable message alone, then the dead letters together. */
 async function settleOneByOne(pending: Pending[], context: SettleContext): Promise<void> {
 	const { sql, config } = context;
@@ -187,6 +203,7 @@ async function settleOneByOne(pending: Pending[], context: SettleContext): Promi
 				[],
 				config.databaseTimeoutMs,
 				chain,
+				deliveriesOf([p]),
 			);
 			p.outcome = outcomes.get((p.row ?? p.hold)!.i);
 		} catch (error) {

@@ -10,6 +10,7 @@ import type { QueryRows } from "./ledger-invariants";
 /** Every table the migrations create, children first. */
 const TABLES = [
 	"login_throttle",
+	"deposit_deliveries",
 	"wallet_baselines",
 	"legacy_deposit_rows",
 	"adoptions",

@@ -5,11 +5,12 @@
  * @module
  */
 import { Hono } from "hono";
-import { HTTPException } from "hono/http-exception";
+import { operatorsConsole } from "./console";
 import type { AppEnv } from "./env";
-import { ApiError, errorResponse } from "./errors";
+import { ApiError, errorResponse, handleError } from "./errors";
 import { recordRequest } from "./lib/metrics";
 import { limitBody } from "./lib/request-input";
+import { openApiDocument } from "./openapi/document";
 import { admin } from "./routes/admin";
 import { auth } from "./routes/auth";
 import { health } from "./routes/health";
@@ -46,33 +47,18 @@ app.use("/api/v1/*", (c, next) =>
 );
 
 app.route("/api/v1/health", health);
+app.get("/api/v1/openapi.json", (c) => c.json(openApiDocument()));
 app.route("/api/v1/webhooks", webhooks);
 app.route("/api/v1", auth);
 app.route("/api/v1/auth", auth);
 app.route("/api/v1/wallet", wallet);
 app.route("/api/v1/transactions", transactions);
 app.route("/api/v1/admin", admin);
+app.route("/console", operatorsConsole);
 
 app.notFound((c) => {
 	c.set("errorCode", "not_found");
 	return errorResponse(c, new ApiError(404, "not_found", `no route for ${c.req.method} ${c.req.path}`));
 });
 
-app.onError((error, c) => {
-	if (error instanceof ApiError) {
-		c.set("errorCode", error.code);
-		return errorResponse(c, error);
-	}
-	if (error instanceof HTTPException) {
-		const apiError = new ApiError(
-			error.status as ApiError["status"],
-			"bad_request",
-			error.message || "bad request",
-		);
-		c.set("errorCode", apiError.code);
-		return errorResponse(c, apiError);
-	}
-	console.error("unhandled error:", error);
-	c.set("errorCode", "internal_error");
-	return errorResponse(c, new ApiError(500, "internal_error", "internal error"));
-});
+app.onError(handleError);

@@ -5,6 +5,7 @@
  * @module
  */
 import type { Context } from "hono";
+import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 
 export type ErrorCode =
@@ -68,4 +69,28 @@ export function errorResponse(c: Context, error: ApiError): Response {
 		{ ok: false as const, error: { code: error.code, message: error.message, ...error.details } },
 		error.status,
 	);
+}
+
+/**
+ * The error handler of every app that serves the API (the Worker's, and the operators' console's
+ * dispatch to the admin routes): an {@link ApiError} in its own shape, Hono's HTTP exceptions as
+ * `bad_request`, anything else as a 500 that says nothing of its cause.
+ */
+export function handleError(error: Error, c: Context): Response {
+	if (error instanceof ApiError) {
+		c.set("errorCode", error.code);
+		return errorResponse(c, error);
+	}
+	if (error instanceof HTTPException) {
+		const apiError = new ApiError(
+			error.status as ApiError["status"],
+			"bad_request",
+			error.message || "bad request",
+		);
+		c.set("errorCode", apiError.code);
+		return errorResponse(c, apiError);
+	}
+	console.error("unhandled error:", error);
+	c.set("errorCode", "internal_error");
+	return errorResponse(c, new ApiError(500, "internal_error", "internal error"));
 }

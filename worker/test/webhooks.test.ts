@@ -114,8 +114,11 @@ describe("POST /api/v1/webhooks/:chain: accepted", () => {
 				webhook_id: "msg_enqueue_1",
 				received_at: expect.any(String),
 				source: "cricalgo",
+				// The version of the Worker that took it, for the deposit's record of deliveries.
+				edge_version: env.CF_VERSION_METADATA.id,
 			},
 		]);
+		expect(env.CF_VERSION_METADATA.id).toMatch(/./);
 		const receivedAt = Date.parse((sent[0] as { received_at: string }).received_at);
 		expect(receivedAt).toBeGreaterThanOrEqual(before - 1000);
 		expect(receivedAt).toBeLessThanOrEqual(Date.now() + 1000);

@@ -56,3 +56,12 @@ export async function sendDeposit(queue: Queue, message: DepositMessage): Promis
 	}
 	return enqueue(queue, parsed.data);
 }
+
+/**
+ * This Worker's version id for a message's `edge_version`, or nothing when the runtime gives
+ * none (an empty id would not pass the contract).
+ */
+export function edgeVersion(env: { CF_VERSION_METADATA?: { id?: string } }): { edge_version?: string } {
+	const id = env.CF_VERSION_METADATA?.id;
+	return id ? { edge_version: id.slice(0, 64) } : {};
+}

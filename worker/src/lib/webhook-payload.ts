@@ -305,7 +305,7 @@ function bodySchema(chain: Chain) {
 
 // Built once per isolate: building a zod schema costs far more than running it.
 const schemas = new Map<Chain, ReturnType<typeof bodySchema>>();
-function schemaFor(chain: Chain) {
+export function schemaFor(chain: Chain) {
 	const schema = schemas.get(chain) ?? bodySchema(chain);
 	schemas.set(chain, schema);
 	return schema;

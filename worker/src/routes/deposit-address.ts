@@ -37,7 +37,7 @@ import { jsonBody } from "../lib/request-input";
 /** The route, as error messages elsewhere name it. */
 export const ISSUE_ROUTE = "POST /api/v1/wallet/deposit-address";
 
-const bodySchema = z.object({
+export const bodySchema = z.object({
 	chain: z
 		.string({ error: `must be one of ${CHAINS.join(", ")}` })
 		.transform((v) => v.trim().toLowerCase())

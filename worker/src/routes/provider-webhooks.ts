@@ -21,7 +21,7 @@ import type { DepositMessage } from "../../../schema/queue-message";
 import { depositTxId } from "../../../schema/tx-id";
 import type { AppEnv } from "../env";
 import { ApiError, serviceUnavailable } from "../errors";
-import { enqueueAll } from "../lib/deposit-queue";
+import { edgeVersion, enqueueAll } from "../lib/deposit-queue";
 import { scanJson } from "../lib/json-scan";
 import { parseProviderPayload } from "../lib/provider-payload";
 import { bodyDigest } from "../lib/signature";
@@ -156,6 +156,7 @@ export async function providerWebhook(c: Ctx, source: WebhookSource) {
 				webhook_id: webhookId,
 				received_at: receivedAt,
 				source: source.name,
+				...edgeVersion(c.env),
 			});
 			continue;
 		}

@@ -19,7 +19,7 @@ import { depositStatus } from "../lib/deposit-status";
 import { fetchPage, isoTimestamp, pageQuery } from "../lib/pagination";
 import { pathParam, queryInput } from "../lib/request-input";
 
-const listQuery = z.object({
+export const listQuery = z.object({
 	...pageQuery,
 	type: z
 		.string()

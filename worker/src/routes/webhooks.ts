@@ -20,7 +20,7 @@ import { CHAINS, type Chain, type DepositMessage } from "../../../schema/queue-m
 import { depositTxId } from "../../../schema/tx-id";
 import type { AppEnv } from "../env";
 import { ApiError, serviceUnavailable } from "../errors";
-import { enqueue } from "../lib/deposit-queue";
+import { edgeVersion, enqueue } from "../lib/deposit-queue";
 import { bodyDigest, hasStandardHeaders, type Scheme } from "../lib/signature";
 import { admit, authenticate, jsonText, refuse, sendOnce } from "../lib/webhook-intake";
 import { parseWebhookPayload } from "../lib/webhook-payload";
@@ -114,6 +114,7 @@ async function ownFormat(c: Context<AppEnv>, chain: Chain, sources: ReadonlyMap<
 		webhook_id: webhookId ?? `legacy:${digest}`,
 		received_at: new Date().toISOString(),
 		source: source.name,
+		...edgeVersion(c.env),
 	};
 	if (source.sunset) c.header("Sunset", source.sunset.toUTCString());
 	const outcome = await sendOnce(c, source, digest, () => enqueue(c.env.DEPOSITS, message));

@@ -20,7 +20,7 @@ import { enqueue, queueUnavailable } from "../../lib/deposit-queue";
 import { fetchPage, isoTimestamp, pageQuery } from "../../lib/pagination";
 import { pathParam, queryInput, validationError } from "../../lib/request-input";
 
-const listQuery = z.object({
+export const listQuery = z.object({
 	...pageQuery,
 	include_redriven: z.enum(["true", "false"]).default("false"),
 });

@@ -32,7 +32,7 @@ export const MAX_POOL_IMPORT = 1000;
 /** Room for {@link MAX_POOL_IMPORT} quoted addresses of either family. */
 export const POOL_MAX_BODY_BYTES = 64 * 1024;
 
-const importSchema = z.object({
+export const importSchema = z.object({
 	family: z.enum(FAMILIES),
 	addresses: z
 		.array(z.unknown())

@@ -37,7 +37,7 @@ import { jsonBody, queryInput } from "../../lib/request-input";
 
 const uuid = z.uuid().transform((s) => s.toLowerCase());
 
-const registerSchema = z
+export const registerSchema = z
 	.object({
 		user_id: uuid,
 		chain: z.enum(CHAINS),
@@ -98,7 +98,7 @@ function conflictMessage(existing: Existing, family: Family): string {
 	return `this address already belongs to a player (one owner on every ${family} chain: ${chainsOf(family).join(", ")})`;
 }
 
-const listSchema = z.object({
+export const listSchema = z.object({
 	...pageQuery,
 	user_id: uuid.optional(),
 	family: z.enum(FAMILIES).optional(),

@@ -104,12 +104,12 @@ function refusal(row: AssignRow): ApiError {
 	);
 }
 
+/** The body: the player to give the deposit to. */
+export const assignSchema = z.object({ user_id: z.uuid().transform((s) => s.toLowerCase()) });
+
 export const depositAssign = new Hono<AuthedEnv>().post("/:tx_id/assign", async (c) => {
 	const txId = pathParam(c, "tx_id", z.uuid()).toLowerCase();
-	const { user_id: userId } = await jsonBody(
-		c,
-		z.object({ user_id: z.uuid().transform((s) => s.toLowerCase()) }),
-	);
+	const { user_id: userId } = await jsonBody(c, assignSchema);
 	const adminId = c.var.auth.sub;
 	const db = database(c.env);
 	const auditId = crypto.randomUUID();

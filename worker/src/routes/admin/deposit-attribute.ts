@@ -38,7 +38,7 @@ export const MAX_ATTRIBUTE = MAX_BATCH_MESSAGES;
 
 const uuid = z.uuid().transform((s) => s.toLowerCase());
 
-const attributeSchema = z
+export const attributeSchema = z
 	.object({
 		chain: z.enum(CHAINS),
 		address: z.string().trim().max(128),

@@ -30,7 +30,7 @@ import { queueUnavailable, sendDeposit } from "../../lib/deposit-queue";
 import { jsonBody, pathParam } from "../../lib/request-input";
 import { type StoredDeposit, settlementMessage, storedDepositColumns } from "../../lib/settlement-message";
 
-const reviewSchema = z.object({
+export const reviewSchema = z.object({
 	decision: z.enum(["release", "reject"]),
 	reason: z.string().trim().min(10, "say why, in at least 10 characters").max(1000),
 	user_id: z

@@ -22,7 +22,7 @@ import { depositAssign } from "./deposit-assign";
 import { depositAttribute } from "./deposit-attribute";
 import { depositReview } from "./deposit-review";
 
-const listQuery = z.object(pageQuery);
+export const listQuery = z.object(pageQuery);
 
 const UNMATCHED = `
 SELECT id, chain, tx_hash, log_index, amount::text AS amount, currency, to_address, user_id, confirmations,
@@ -33,7 +33,7 @@ WHERE status = 'unmatched' AND ($1::timestamptz IS NULL OR (first_seen_at, id) <
 ORDER BY first_seen_at DESC, id DESC
 LIMIT $3::int`;
 
-const byStatusQuery = z.object({
+export const byStatusQuery = z.object({
 	...pageQuery,
 	status: z.enum(DEPOSIT_STATES).optional(),
 	hold_reason: z.string().trim().min(1).max(64).optional(),

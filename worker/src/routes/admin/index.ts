@@ -8,6 +8,7 @@
 import { Hono } from "hono";
 import { type AuthedEnv, requireAuth } from "../../lib/auth";
 import { limitBody } from "../../lib/request-input";
+import { conflictResolution } from "./conflict-resolution";
 import { deadLetters } from "./dead-letters";
 import { depositAddressPool } from "./deposit-address-pool";
 import { depositAddresses } from "./deposit-addresses";
@@ -22,6 +23,7 @@ admin.use(requireAuth("admin"));
 // route's handler answers before any middleware registered after it.
 admin.route("/deposit-addresses/pool", depositAddressPool);
 admin.use(limitBody());
+admin.route("/deposits/conflicts", conflictResolution);
 admin.route("/deposits", deposits);
 admin.route("/dead-letters", deadLetters);
 admin.route("/last-net", lastNet);

@@ -35,12 +35,14 @@ interface LastNetRecord {
 
 const MAX_PAGE = 100;
 
-const listQuery = z.object({
+export const listQuery = z.object({
 	limit: z.coerce.number().int().min(1).max(MAX_PAGE).default(50),
 	cursor: z.string().max(1024).optional(),
 });
 
-const redriveQuery = z.object({ limit: z.coerce.number().int().min(1).max(MAX_PAGE).default(MAX_PAGE) });
+export const redriveQuery = z.object({
+	limit: z.coerce.number().int().min(1).max(MAX_PAGE).default(MAX_PAGE),
+});
 
 const AUDIT = `
 INSERT INTO audit_logs (admin_id, action, details)

@@ -35,7 +35,7 @@ import { newRefreshToken, REFRESH_TOKEN_TTL_SECONDS } from "../../lib/refresh-to
 import { jsonBody } from "../../lib/request-input";
 import { matchTotp, totpBypassEnabled } from "../../lib/totp";
 
-const loginSchema = z
+export const loginSchema = z
 	.object({
 		username: z.string().min(1).max(64),
 		password: z.string().min(1).max(256),

@@ -20,7 +20,7 @@ import { database } from "../../lib/database";
 import { hashRefreshToken, newRefreshToken, REFRESH_TOKEN_TTL_SECONDS } from "../../lib/refresh-token";
 import { jsonBody } from "../../lib/request-input";
 
-const refreshSchema = z.object({ refresh_token: z.string().min(16).max(256) });
+export const refreshSchema = z.object({ refresh_token: z.string().min(16).max(256) });
 
 /** How long after its rotation a refresh token may still be traded, for a concurrent refresh. */
 export const REFRESH_REUSE_GRACE_SECONDS = 20;

@@ -38,7 +38,7 @@ export const usernameSchema = z
 /** Long enough to resist guessing; bounded so hashing cost stays bounded. */
 export const passwordSchema = z.string().min(8, "at least 8 characters").max(256);
 
-const registerSchema = z.object({
+export const registerSchema = z.object({
 	username: usernameSchema,
 	password: passwordSchema.nullish(),
 	telegram_login: telegramLoginSchema.nullish(),

@@ -1,0 +1,289 @@
+/**
+ * The operators' console in a real headless Chromium (Debian's `chromium`, driven by
+ * playwright-core) against the local stack: both Workers under `wrangler dev`, the real local
+ * queue, Postgres through the Neon driver. An operator signs in with a real TOTP code, finds a
+ * deposit by its hash, assigns an unmatched one and sees it credited, redrives a dead letter,
+ * resolves a conflict with a note, and finds the actions in the audit log, by keyboard and by the controls' accessible names.
+ * A screenshot of each page goes to /tmp/console-shots/.
+ */
+
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync } from "node:fs";
+import { neon } from "@neondatabase/serverless";
+import { URI } from "otpauth";
+import { type Browser, chromium, type Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { LocalStack } from "../../ops/local/stack";
+import { runOps } from "../../ops/test/support/run-ops";
+import { startTestStack } from "../../ops/test/support/test-stack";
+import { signWebhook } from "../../ops/webhook-signing";
+import { depositTxId } from "../../schema/tx-id";
+
+const CHROMIUM = "/usr/bin/chromium";
+const SHOTS = "/tmp/console-shots";
+const ADMIN = `console_${randomBytes(3).toString("hex")}`;
+const PASSWORD = randomBytes(18).toString("base64url");
+const PLAYER = `player_${randomBytes(3).toString("hex")}`;
+
+let stack: LocalStack;
+let browser: Browser;
+let page: Page;
+let totpUri: string;
+const consoleErrors: string[] = [];
+
+async function shot(name: string) {
+	await page.screenshot({ path: `${SHOTS}/${name}.png`, fullPage: true });
+}
+
+async function waitFor<T>(
+	probe: () => Promise<T | undefined>,
+	what: string | (() => string),
+	timeoutMs = 30_000,
+): Promise<T> {
+	const deadline = Date.now() + timeoutMs;
+	for (;;) {
+		const value = await probe();
+		if (value !== undefined) return value;
+		if (Date.now() > deadline) {
+			throw new Error(`${typeof what === "function" ? what() : what}: not seen within ${timeoutMs / 1000} s`);
+		}
+		await new Promise((r) => setTimeout(r, 250));
+	}
+}
+
+/** Sends a signed webhook for a deposit to an address nobody holds: it is parked as unmatched. */
+async function unmatchedDeposit(amount: string) {
+	const txHash = `0x${randomBytes(32).toString("hex")}`;
+	const { headers, body } = signWebhook(stack.webhookSecret, {
+		tx_hash: txHash,
+		amount,
+		confirmations: 12,
+		chain: "bep20",
+		currency: "USDT",
+		to_address: `0x${randomBytes(20).toString("hex")}`,
+	});
+	const res = await fetch(`${stack.baseUrl}/api/v1/webhooks/bep20`, { method: "POST", headers, body });
+	expect(res.status).toBe(202);
+	const { tx_id } = (await res.json()) as { tx_id: string };
+	const sql = neon(stack.databaseUrl);
+	let last = "no deposit row";
+	await waitFor(
+		async () => {
+			const [row] = await sql.query("SELECT status, hold_reason FROM deposits WHERE id = $1", [tx_id]);
+			if (row) last = `${row.status} ${row.hold_reason ?? ""}`;
+			return row?.status === "unmatched" ? row : undefined;
+		},
+		() => `the deposit parked as unmatched (last seen: ${last})`,
+	);
+	return { txHash, txId: tx_id, webhookId: headers["webhook-id"]! };
+}
+
+beforeAll(async () => {
+	if (!existsSync(CHROMIUM)) {
+		throw new Error(
+			`${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium); .ci/run does`,
+		);
+	}
+	mkdirSync(SHOTS, { recursive: true });
+	stack = await startTestStack("console");
+	const created = await runOps(["admin", "create", "--username", ADMIN, "--password", PASSWORD, "--no-qr"], {
+		DATABASE_URL: stack.databaseUrl,
+		NEON_HTTP_ENDPOINT: stack.neonEndpoint,
+	});
+	expect(created.code, created.output).toBe(0);
+	totpUri = /otpauth:\/\/\S+/.exec(created.stdout)![0];
+	const registered = await fetch(`${stack.baseUrl}/api/v1/register`, {
+		method: "POST",
+		headers: { "content-type": "application/json" },
+		body: JSON.stringify({ username: PLAYER, password: "correct horse battery staple" }),
+	});
+	expect(registered.status).toBe(201);
+
+	browser = await chromium.launch({
+		executablePath: CHROMIUM,
+		headless: true,
+		args: [
+			"--headless",
+			"--no-sandbox",
+			"--disable-gpu",
+			"--disable-background-networking",
+			"--disable-component-update",
+			"--disable-sync",
+		],
+	});
+	page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+	// A CSP violation (an inline style or script the policy refuses) is reported here.
+	page.on("console", (m) => {
+		if (m.type() === "error") consoleErrors.push(m.text());
+	});
+}, 180_000);
+
+afterAll(async () => {
+	await browser?.close();
+	await stack?.stop();
+});
+
+describe("the console in a browser", () => {
+	it("signs in by keyboard with a TOTP code, labels and focus order as an operator meets them", async () => {
+		await page.goto(`${stack.baseUrl}/console`);
+		expect(new URL(page.url()).pathname).toBe("/console/sign-in");
+		await shot("sign-in");
+		await page.getByLabel("Username").focus();
+		const order: string[] = [];
+		for (let i = 0; i < 4; i++) {
+			order.push(
+				await page.evaluate(
+					() => document.activeElement?.getAttribute("name") ?? document.activeElement?.tagName ?? "",
+				),
+			);
+			await page.keyboard.press("Tab");
+		}
+		expect(order).toEqual(["username", "password", "totp", "BUTTON"]);
+		await page.getByLabel("Username").focus();
+		await page.keyboard.type(ADMIN);
+		await page.keyboard.press("Tab");
+		await page.keyboard.type(PASSWORD);
+		await page.keyboard.press("Tab");
+		await page.keyboard.type(URI.parse(totpUri).generate());
+		await page.keyboard.press("Enter");
+		await page.waitForURL(`${stack.baseUrl}/console`);
+		expect(await page.getByRole("heading", { name: "Find", level: 1 }).count()).toBe(1);
+		expect(await page.getByRole("button", { name: "Sign out" }).count()).toBe(1);
+		await shot("home");
+	});
+
+	it("finds a deposit by its hash and tells its story", async () => {
+		const deposit = await unmatchedDeposit("17.25");
+		await page
+			.getByLabel("Find a deposit or a player")
+			.fill(deposit.txHash.toUpperCase().replace("0X", "0x"));
+		await page.keyboard.press("Enter");
+		await page.waitForURL(`${stack.baseUrl}/console/deposits/${deposit.txId}`);
+		const facts = page.getByLabel("Deposit", { exact: true });
+		expect(await facts.textContent()).toContain("17.25000000 USDT");
+		expect(await facts.textContent()).toContain("unmatched");
+		const deliveries = page.getByRole("region", { name: "Deliveries received" });
+		expect(await deliveries.getByRole("row").count()).toBe(2);
+		expect(await deliveries.textContent()).toContain(deposit.webhookId);
+		await shot("deposit-unmatched");
+	});
+
+	it("assigns an unmatched deposit to a player by username and sees it credited", async () => {
+		const deposit = await unmatchedDeposit("8.5");
+		await page.getByRole("link", { name: "Unmatched" }).click();
+		await page.waitForURL(`${stack.baseUrl}/console/unmatched`);
+		await shot("unmatched");
+		await page.getByLabel(`Player for ${deposit.txId.slice(0, 8)}`).fill(PLAYER);
+		await page.getByRole("button", { name: `Assign deposit ${deposit.txId}` }).click();
+		await page.waitForURL(`${stack.baseUrl}/console/deposits/${deposit.txId}?done=assigned`);
+		expect(await page.getByRole("status").first().textContent()).toContain("Assigned");
+		await waitFor(async () => {
+			await page.reload();
+			const text = (await page.getByLabel("Deposit", { exact: true }).textContent()) ?? "";
+			return text.includes("credited") ? text : undefined;
+		}, "the assigned deposit credited");
+		const ledger = page.getByRole("region", { name: "Ledger rows" });
+		expect(await ledger.textContent()).toContain("8.50000000 USDT");
+		expect(await ledger.textContent()).toContain(PLAYER);
+		expect(await page.getByRole("region", { name: "Admin actions" }).textContent()).toContain(
+			"deposit.assign",
+		);
+		await shot("deposit-credited");
+		// The player's page shows the balance the assignment credited.
+		await page.getByRole("link", { name: PLAYER }).first().click();
+		expect(await page.getByLabel("Player", { exact: true }).textContent()).toContain("8.50000000");
+		await shot("player");
+	});
+
+	it("redrives a dead letter, which settlement then takes", async () => {
+		const txHash = `0x${randomBytes(32).toString("hex")}`;
+		const txId = await depositTxId("bep20", txHash, 0);
+		const body = {
+			v: 1,
+			tx_id: txId,
+			chain: "bep20",
+			tx_hash: txHash,
+			log_index: 0,
+			amount: "3.75",
+			currency: "USDT",
+			confirmations: 12,
+			status: "confirmed",
+			to_address: null,
+			user_id: null,
+			block_number: null,
+			metadata: null,
+			webhook_id: `msg_${randomBytes(6).toString("hex")}`,
+			received_at: new Date().toISOString(),
+		};
+		const sql = neon(stack.databaseUrl);
+		const [letter] = await sql.query(
+			`INSERT INTO dead_letters (message_id, tx_id, source, reason, body, attempts)
+			VALUES ($1, $2, 'queue_dlq', 'database unavailable after 10 attempts', $3::jsonb, 10) RETURNING id`,
+			[`dl-${randomBytes(4).toString("hex")}`, txId, JSON.stringify(body)],
+		);
+		await page.getByRole("link", { name: "Dead letters" }).click();
+		await page.getByLabel("Reason contains").fill("database unavailable");
+		await page.getByRole("button", { name: "Filter" }).click();
+		await shot("dead-letters");
+		await page.getByRole("button", { name: `Redrive dead letter ${letter!.id}` }).click();
+		await page.waitForURL(/\/console\/dead-letters\?done=redriven/);
+		expect(await page.getByRole("status").first().textContent()).toContain("Redriven: 1");
+		await waitFor(async () => {
+			const [row] = await sql.query("SELECT status FROM deposits WHERE id = $1", [txId]);
+			return row;
+		}, "the redriven message settled");
+		await shot("dead-letters-redriven");
+	});
+
+	it("finds a player by username among the results and resolves a conflict with a note", async () => {
+		await page.getByRole("link", { name: "Find" }).click();
+		await page.getByLabel("Find a deposit or a player").fill(PLAYER.toUpperCase());
+		await page.keyboard.press("Enter");
+		await page.waitForURL(/\/console\/search\?q=/);
+		const players = page.getByRole("table", { name: /^Players/ });
+		expect(await players.getByRole("link", { name: PLAYER }).count()).toBe(1);
+		await shot("search-results");
+
+		const deposit = await unmatchedDeposit("2.5");
+		const sql = neon(stack.databaseUrl);
+		const [conflict] = await sql.query(
+			"INSERT INTO deposit_conflicts (deposit_id, amount, currency, webhook_id, payload) VALUES ($1, 25, 'USDT', 'msg_other', '{}') RETURNING id",
+			[deposit.txId],
+		);
+		await page.getByRole("link", { name: "Conflicts" }).click();
+		await page.waitForURL(`${stack.baseUrl}/console/conflicts`);
+		await shot("conflicts");
+		await page
+			.getByLabel(`Note for ${String(conflict!.id).slice(0, 8)}`)
+			.fill("the watcher misread the amount");
+		await page.getByRole("button", { name: `Resolve conflict ${conflict!.id}` }).click();
+		await page.waitForURL(/\/console\/conflicts\?done=resolved/);
+		expect(await page.getByRole("status").first().textContent()).toContain("Resolved");
+	});
+
+	it("shows both actions in the audit log", async () => {
+		await page.getByRole("link", { name: "Audit log" }).click();
+		const table = page.getByRole("table", { name: "Admin actions, newest first" });
+		const text = (await table.textContent()) ?? "";
+		expect(text).toContain("deposit.assign");
+		expect(text).toContain("dead_letter.redrive");
+		expect(text).toContain("admin.login");
+		expect(text).toContain("deposit_conflict.resolve");
+		await page.getByLabel("Action starts with").fill("dead_letter.");
+		await page.keyboard.press("Enter");
+		await page.waitForURL(/action=dead_letter/);
+		const filtered =
+			(await page.getByRole("table", { name: "Admin actions, newest first" }).textContent()) ?? "";
+		expect(filtered).toContain("dead_letter.redrive");
+		expect(filtered).not.toContain("deposit.assign");
+		await shot("audit");
+	});
+
+	it("signs out, after which a page leads to the sign-in; no page logged an error (a CSP violation would)", async () => {
+		await page.getByRole("button", { name: "Sign out" }).click();
+		await page.waitForURL(`${stack.baseUrl}/console/sign-in`);
+		await page.goto(`${stack.baseUrl}/console/audit`);
+		expect(new URL(page.url()).pathname).toBe("/console/sign-in");
+		expect(consoleErrors).toEqual([]);
+	});
+});
