@@ -8,7 +8,7 @@
  * - Workers versions and deployments: `POST/GET /accounts/:id/workers/scripts/:name/versions`,
  *   `GET /versions/:id`, `GET/POST /deployments`, plus the metadata wrangler reads around an
  *   upload (`/workers/services/:name`, `/secrets`, `/settings`, `PATCH /script-settings`,
- *   `GET /queues?name=`). Versions and deployments are kept in memory, so a deploy changes
+ *   `GET /queues?name=`, `GET /r2/buckets/:name`). Versions and deployments are kept in memory, so a deploy changes
  *   what the next `deployments status` says.
  * - Analytics Engine SQL (`POST /accounts/:id/analytics_engine/sql`) and GraphQL Analytics
  *   (`POST /graphql`): answered from a scenario the test sets (entries matched by the query
@@ -104,6 +104,8 @@ export interface CloudflareStandIn {
 	/** Deployments of a script, newest first. */
 	deployments(name: string): Deployment[];
 	queues: string[];
+	/** R2 buckets that exist (wrangler checks a bound bucket before an upload). */
+	buckets: string[];
 	reset(): void;
 	close(): Promise<void>;
 }
@@ -155,6 +157,7 @@ export async function startCloudflareStandIn(
 			"deposits-production",
 			"deposits-production-dlq",
 		],
+		buckets: ["cricalgo-last-net", "cricalgo-last-net-staging", "cricalgo-last-net-production"],
 		seedScript(name, seed = {}) {
 			const version = newVersion(1, { "workers/message": "initial" });
 			if (seed.versionId) version.id = seed.versionId;
@@ -292,6 +295,16 @@ export async function startCloudflareStandIn(
 					found.map((q) => ({ queue_id: `queue-id-${q}`, queue_name: q, producers: [], consumers: [] })),
 					{ result_info: { page: 1, per_page: 100, count: found.length, total_count: found.length } },
 				),
+			};
+		}
+
+		const bucket = /^\/r2\/buckets\/([^/]+)$/.exec(rest);
+		if (bucket && method === "GET") {
+			if (!state.buckets.includes(bucket[1]!))
+				return failure(404, 10006, "The specified bucket does not exist.");
+			return {
+				status: 200,
+				body: envelope({ name: bucket[1], creation_date: "2026-01-01T00:00:00.000Z", location: "WNAM" }),
 			};
 		}
 
