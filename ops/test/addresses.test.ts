@@ -12,6 +12,7 @@ import { sha256 } from "@noble/hashes/sha2.js";
 import { createBase58check } from "@scure/base";
 import { URI } from "otpauth";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { resetDatabase } from "../../test/support/database";
 import type { LocalStack } from "../local/stack";
 import { runOps } from "./support/run-ops";
 import { startTestStack } from "./support/test-stack";
@@ -34,6 +35,8 @@ function file(name: string, lines: string[]): string {
 beforeAll(async () => {
 	scratch = mkdtempSync(join(tmpdir(), "cricalgo-addresses-"));
 	stack = await startTestStack("addresses");
+	// The node project's stacks share one database: the pool's counts below start from nothing.
+	await resetDatabase({ DATABASE_URL: stack.databaseUrl, NEON_HTTP_ENDPOINT: stack.neonEndpoint });
 	const created = await runOps(["admin", "create", "--username", ADMIN, "--password", PASSWORD, "--no-qr"], {
 		DATABASE_URL: stack.databaseUrl,
 		NEON_HTTP_ENDPOINT: stack.neonEndpoint,
