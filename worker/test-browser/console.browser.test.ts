@@ -4,11 +4,14 @@
  * queue, Postgres through the Neon driver. An operator signs in with a real TOTP code, finds a
  * deposit by its hash, assigns an unmatched one and sees it credited, redrives a dead letter,
  * resolves a conflict with a note, and finds the actions in the audit log, by keyboard and by the controls' accessible names.
- * A screenshot of each page goes to /tmp/console-shots/.
+ * A screenshot of each page goes to CONSOLE_SCREENSHOTS (default: cricalgo-console-shots in the
+ * system's temporary folder).
  */
 
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { neon } from "@neondatabase/serverless";
 import { URI } from "otpauth";
 import { type Browser, chromium, type Page } from "playwright-core";
@@ -20,7 +23,7 @@ import { signWebhook } from "../../ops/webhook-signing";
 import { depositTxId } from "../../schema/tx-id";
 
 const CHROMIUM = "/usr/bin/chromium";
-const SHOTS = "/tmp/console-shots";
+const SHOTS = process.env.CONSOLE_SCREENSHOTS ?? join(tmpdir(), "cricalgo-console-shots");
 const ADMIN = `console_${randomBytes(3).toString("hex")}`;
 const PASSWORD = randomBytes(18).toString("base64url");
 const PLAYER = `player_${randomBytes(3).toString("hex")}`;
