@@ -21,7 +21,8 @@ let stack: LocalStack;
 let token: string;
 let scratch: string;
 const ADMIN = `ops_addr_${randomBytes(3).toString("hex")}`;
-const PASSWORD = randomBytes(18).toString("base64url");
+// A letter first: a base64url string may begin with "-", which the CLI would read as an option.
+const PASSWORD = `pw${randomBytes(18).toString("base64url")}`;
 
 const evm = () => `0x${randomBytes(20).toString("hex")}`;
 const tron = () => createBase58check(sha256).encode(Uint8Array.from([0x41, ...randomBytes(20)]));

@@ -18,7 +18,8 @@ let stack: LocalStack;
 let token: string;
 let playerId: string;
 const ADMIN = `ops_dep_${randomBytes(3).toString("hex")}`;
-const PASSWORD = randomBytes(18).toString("base64url");
+// A letter first: a base64url string may begin with "-", which the CLI would read as an option.
+const PASSWORD = `pw${randomBytes(18).toString("base64url")}`;
 const ADDRESS = `0x${randomBytes(20).toString("hex")}`;
 const held = { a: "", b: "" };
 const parked: string[] = [];

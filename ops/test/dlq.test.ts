@@ -17,7 +17,8 @@ let stack: LocalStack;
 let token: string;
 let totpUri: string;
 const ADMIN = `ops_dlq_${randomBytes(3).toString("hex")}`;
-const PASSWORD = randomBytes(18).toString("base64url");
+// A letter first: a base64url string may begin with "-", which the CLI would read as an option.
+const PASSWORD = `pw${randomBytes(18).toString("base64url")}`;
 const letters = { valid: "", invalid: "", txId: "" };
 
 function totpNow(): string {

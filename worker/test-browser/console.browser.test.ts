@@ -25,7 +25,8 @@ import { depositTxId } from "../../schema/tx-id";
 const CHROMIUM = "/usr/bin/chromium";
 const SHOTS = process.env.CONSOLE_SCREENSHOTS ?? join(tmpdir(), "cricalgo-console-shots");
 const ADMIN = `console_${randomBytes(3).toString("hex")}`;
-const PASSWORD = randomBytes(18).toString("base64url");
+// A letter first: a base64url string may begin with "-", which the CLI would read as an option.
+const PASSWORD = `pw${randomBytes(18).toString("base64url")}`;
 const PLAYER = `player_${randomBytes(3).toString("hex")}`;
 
 let stack: LocalStack;
