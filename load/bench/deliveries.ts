@@ -18,51 +18,28 @@ import pg from "pg";
 import { startNeonHttpServer } from "../../ops/local/neon-http-server";
 import { postgresBackend } from "../../ops/local/postgres-backend";
 import { migratePostgres, redact } from "../../ops/migrate";
-import { parseConsumerConfig } from "../../queue-consumer/src/config";
 import { settleRow } from "../../queue-consumer/src/read-message";
 import { type DeliveryRow, deliveryRow } from "../../queue-consumer/src/record-deliveries";
 import type { SettleRow } from "../../queue-consumer/src/settle-sql";
 import { type Sql, settleInOneRoundTrip } from "../../queue-consumer/src/settle-transaction";
 import type { DepositMessage } from "../../schema/queue-message";
-import { depositTxId } from "../../schema/tx-id";
+import { config, syntheticDeposits } from "./settle-fixtures";
 
 const BASE_URL = process.env.BENCH_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
 const USERS = 2_000;
 const BATCH = 100;
 const DEPOSITS_PER_RUN = 5_000;
 const REPEATS = 5;
-const config = parseConsumerConfig({ CONFIRMATIONS: { bep20: 12, erc20: 12, trc20: 19 } });
 
-let serial = 0;
 async function batches(users: string[]) {
-	const now = new Date().toISOString();
 	const out: { rows: SettleRow[]; deliveries: DeliveryRow[] }[] = [];
 	for (let b = 0; b < DEPOSITS_PER_RUN / BATCH; b++) {
-		const messages: DepositMessage[] = await Promise.all(
-			Array.from({ length: BATCH }, async () => {
-				const n = ++serial;
-				const txHash = `0x${n.toString(16).padStart(64, "0")}`;
-				return {
-					v: 1 as const,
-					tx_id: await depositTxId("bep20", txHash, 0),
-					chain: "bep20" as const,
-					tx_hash: txHash,
-					log_index: 0,
-					amount: `${(n % 997) + 1}.${String(n % 100_000_000).padStart(8, "0")}`,
-					currency: "USDT",
-					confirmations: 15,
-					status: "confirmed" as const,
-					to_address: "0x2222222222222222222222222222222222222222",
-					user_id: users[n % users.length]!,
-					block_number: String(40_000_000 + n),
-					metadata: { source: "bench" },
-					webhook_id: `msg_bench_${n}`,
-					received_at: now,
-					source: "cricalgo",
-					edge_version: "00000000-0000-4000-8000-000000000001",
-				};
-			}),
-		);
+		// The settle benchmark's deposits, as the edge now sends them: with their source and version.
+		const messages: DepositMessage[] = (await syntheticDeposits(BATCH, users)).map((m) => ({
+			...m,
+			source: "cricalgo",
+			edge_version: "00000000-0000-4000-8000-000000000001",
+		}));
 		out.push({
 			rows: messages.map((m, i) => ({
 				i,
