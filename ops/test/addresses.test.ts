@@ -10,19 +10,16 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { createBase58check } from "@scure/base";
-import { URI } from "otpauth";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { resetDatabase } from "../../test/support/database";
 import type { LocalStack } from "../local/stack";
 import { runOps } from "./support/run-ops";
+import { signedInAdmin } from "./support/stack-admin";
 import { startTestStack } from "./support/test-stack";
 
 let stack: LocalStack;
 let token: string;
 let scratch: string;
-const ADMIN = `ops_addr_${randomBytes(3).toString("hex")}`;
-// A letter first: a base64url string may begin with "-", which the CLI would read as an option.
-const PASSWORD = `pw${randomBytes(18).toString("base64url")}`;
 
 const evm = () => `0x${randomBytes(20).toString("hex")}`;
 const tron = () => createBase58check(sha256).encode(Uint8Array.from([0x41, ...randomBytes(20)]));
@@ -38,19 +35,7 @@ beforeAll(async () => {
 	stack = await startTestStack("addresses");
 	// The node project's stacks share one database: the pool's counts below start from nothing.
 	await resetDatabase({ DATABASE_URL: stack.databaseUrl, NEON_HTTP_ENDPOINT: stack.neonEndpoint });
-	const created = await runOps(["admin", "create", "--username", ADMIN, "--password", PASSWORD, "--no-qr"], {
-		DATABASE_URL: stack.databaseUrl,
-		NEON_HTTP_ENDPOINT: stack.neonEndpoint,
-	});
-	expect(created.code, created.output).toBe(0);
-	const totp = URI.parse(/otpauth:\/\/\S+/.exec(created.stdout)![0]).generate();
-	const login = await fetch(`${stack.baseUrl}/api/v1/login`, {
-		method: "POST",
-		headers: { "content-type": "application/json" },
-		body: JSON.stringify({ username: ADMIN, password: PASSWORD, totp }),
-	});
-	expect(login.status).toBe(200);
-	token = ((await login.json()) as { access_token: string }).access_token;
+	token = await signedInAdmin(stack, "ops_addr");
 });
 
 afterAll(async () => {

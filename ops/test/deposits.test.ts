@@ -7,19 +7,16 @@
  */
 import { randomBytes } from "node:crypto";
 import { neon } from "@neondatabase/serverless";
-import { URI } from "otpauth";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { depositTxId } from "../../schema/tx-id";
 import type { LocalStack } from "../local/stack";
 import { runOps } from "./support/run-ops";
+import { signedInAdmin } from "./support/stack-admin";
 import { startTestStack } from "./support/test-stack";
 
 let stack: LocalStack;
 let token: string;
 let playerId: string;
-const ADMIN = `ops_dep_${randomBytes(3).toString("hex")}`;
-// A letter first: a base64url string may begin with "-", which the CLI would read as an option.
-const PASSWORD = `pw${randomBytes(18).toString("base64url")}`;
 const ADDRESS = `0x${randomBytes(20).toString("hex")}`;
 const held = { a: "", b: "" };
 const parked: string[] = [];
@@ -39,19 +36,7 @@ async function seedDeposit(status: string, extra: { user?: string; to?: string; 
 
 beforeAll(async () => {
 	stack = await startTestStack("deposits");
-	const created = await runOps(["admin", "create", "--username", ADMIN, "--password", PASSWORD, "--no-qr"], {
-		DATABASE_URL: stack.databaseUrl,
-		NEON_HTTP_ENDPOINT: stack.neonEndpoint,
-	});
-	expect(created.code, created.output).toBe(0);
-	const totp = URI.parse(/otpauth:\/\/\S+/.exec(created.stdout)![0]).generate();
-	const login = await fetch(`${stack.baseUrl}/api/v1/login`, {
-		method: "POST",
-		headers: { "content-type": "application/json" },
-		body: JSON.stringify({ username: ADMIN, password: PASSWORD, totp }),
-	});
-	expect(login.status).toBe(200);
-	token = ((await login.json()) as { access_token: string }).access_token;
+	token = await signedInAdmin(stack, "ops_dep");
 	const registered = await fetch(`${stack.baseUrl}/api/v1/register`, {
 		method: "POST",
 		headers: { "content-type": "application/json" },
