@@ -11,7 +11,6 @@ import { join } from "node:path";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { createBase58check } from "@scure/base";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { resetDatabase } from "../../test/support/database";
 import type { LocalStack } from "../local/stack";
 import { runOps } from "./support/run-ops";
 import { signedInAdmin } from "./support/stack-admin";
@@ -33,8 +32,6 @@ function file(name: string, lines: string[]): string {
 beforeAll(async () => {
 	scratch = mkdtempSync(join(tmpdir(), "cricalgo-addresses-"));
 	stack = await startTestStack("addresses");
-	// The node project's stacks share one database: the pool's counts below start from nothing.
-	await resetDatabase({ DATABASE_URL: stack.databaseUrl, NEON_HTTP_ENDPOINT: stack.neonEndpoint });
 	token = await signedInAdmin(stack, "ops_addr");
 });
 

@@ -1,7 +1,9 @@
 /**
  * The local stack for a Node test: free ports (its chain's too), throw-away folders, and the
  * node project's database when the run has a real Postgres (embedded PGlite otherwise). The
- * Neon driver in the test process is pointed at the stack's endpoint.
+ * node project runs its files one at a time on that one database, so each stack starts it
+ * empty: a file's counts and lists never see what an earlier file left. The Neon driver in the
+ * test process is pointed at the stack's endpoint.
  *
  * @module
  */
@@ -10,6 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { neonConfig } from "@neondatabase/serverless";
 import { inject } from "vitest";
+import { resetDatabase } from "../../../test/support/database";
 import { type LocalStack, startLocalStack } from "../../local/stack";
 
 /**
@@ -32,6 +35,7 @@ export async function startTestStack(
 			persistTo: join(scratch, "wrangler-state"),
 		});
 		neonConfig.fetchEndpoint = stack.neonEndpoint;
+		await resetDatabase({ DATABASE_URL: stack.databaseUrl, NEON_HTTP_ENDPOINT: stack.neonEndpoint });
 		return {
 			...stack,
 			async stop() {
