@@ -56,9 +56,8 @@ app.route("/api/v1/transactions", transactions);
 app.route("/api/v1/admin", admin);
 app.route("/console", operatorsConsole);
 
-app.notFound((c) => {
-	c.set("errorCode", "not_found");
-	return errorResponse(c, new ApiError(404, "not_found", `no route for ${c.req.method} ${c.req.path}`));
-});
+app.notFound((c) =>
+	errorResponse(c, new ApiError("not_found", `no route for ${c.req.method} ${c.req.path}`)),
+);
 
 app.onError(handleError);

@@ -16,6 +16,8 @@ export type OptionalSecrets = {
 export type AppEnv = {
 	Bindings: Env & OptionalSecrets;
 	Variables: {
+		/** The request's id, as error answers report it (lib/request-id.ts; unset until needed). */
+		requestId?: string;
 		/** Error code of the response, for the metrics data point ("" on success). */
 		errorCode: string;
 		/** The route pattern a handler served when one path pattern serves several ("" otherwise). */

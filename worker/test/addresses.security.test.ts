@@ -202,7 +202,7 @@ describe("TRON addresses keep their case and their base58check checksum holds", 
 				),
 			);
 			const refused = await expectError(webhook, 422, "validation_failed");
-			expect(refused.issues).toEqual([{ field: "to_address", message: expect.stringContaining("checksum") }]);
+			expect(refused.fields).toEqual([{ path: "to_address", message: expect.stringContaining("checksum") }]);
 		}
 		const pool = await importPool(admin.token, "tron", [badChecksum, good.toLowerCase(), flipCase(good)]);
 		expect(pool).toMatchObject({ imported: 0, invalid: 3 });

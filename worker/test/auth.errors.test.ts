@@ -85,7 +85,7 @@ describe("register: duplicates", () => {
 			ip: freshIp(),
 		});
 		const error = await expectError(res, 409, "conflict");
-		expect(error.field).toBe("username");
+		expect(error.fields).toEqual([{ path: "username", message: "this username is taken" }]);
 		expect(await count("users")).toBe(1);
 		expect(await count("wallets")).toBe(1);
 	});
@@ -97,7 +97,9 @@ describe("register: duplicates", () => {
 			ip: freshIp(),
 		});
 		const error = await expectError(res, 409, "conflict");
-		expect(error.field).toBe("telegram_login");
+		expect(error.fields).toEqual([
+			{ path: "telegram_login", message: "this Telegram account is already registered" },
+		]);
 		expect(await count("users")).toBe(1);
 	});
 });

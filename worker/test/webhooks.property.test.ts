@@ -133,8 +133,8 @@ describe("webhook intake under arbitrary input", () => {
 					const outcome = await deliver(signedInit(watcherDeposit({ metadata })));
 					expectRefused(outcome);
 					expect(outcome.status).toBe(422);
-					const issues = (outcome.body as { error: { issues: { field: string }[] } }).error.issues;
-					expect(issues[0]!.field.startsWith(`metadata.${path.join(".")}.`)).toBe(true);
+					const fields = (outcome.body as { error: { fields: { path: string }[] } }).error.fields;
+					expect(fields[0]!.path.startsWith(`metadata.${path.join(".")}.`)).toBe(true);
 				},
 			),
 			{ numRuns: RUNS },

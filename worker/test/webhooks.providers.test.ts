@@ -278,8 +278,8 @@ describe("Moralis Streams", () => {
 		const transfer = moralisTransfer({ to: randomAddress(), value: "1" });
 		const unknown = await deliver(MORALIS_URL, moralisInit(moralisPayload([transfer], { chainId: "0x89" })));
 		expect(unknown.res.status).toBe(422);
-		expect(unknown.body.error.issues).toEqual([
-			{ field: "chainId", message: expect.stringMatching(/0x38, 0x1/) },
+		expect(unknown.body.error.fields).toEqual([
+			{ path: "chainId", message: expect.stringMatching(/0x38, 0x1/) },
 		]);
 		const disabled = await deliver(
 			MORALIS_URL,
@@ -299,13 +299,13 @@ describe("Moralis Streams", () => {
 			moralisInit(moralisPayload([transfer], { tag: "deposits\u0000" })),
 		);
 		expect(nul.res.status).toBe(422);
-		expect(nul.body.error.issues).toEqual([{ field: "tag", message: expect.stringMatching(/U\+0000/) }]);
+		expect(nul.body.error.fields).toEqual([{ path: "tag", message: expect.stringMatching(/U\+0000/) }]);
 		const surrogate = await deliver(MORALIS_URL, moralisInit(moralisPayload([transfer], { tag: "\ud800" })));
-		expect(surrogate.body.error.issues).toEqual([
-			{ field: "tag", message: expect.stringMatching(/lone surrogate/) },
+		expect(surrogate.body.error.fields).toEqual([
+			{ path: "tag", message: expect.stringMatching(/lone surrogate/) },
 		]);
 		const bad = await deliver(MORALIS_URL, moralisInit(moralisPayload([{ ...transfer, value: "-1" }])));
-		expect(bad.body.error.issues).toEqual([{ field: "erc20Transfers.0.value", message: expect.any(String) }]);
+		expect(bad.body.error.fields).toEqual([{ path: "erc20Transfers.0.value", message: expect.any(String) }]);
 		for (const r of [nul, surrogate, bad]) expect(r.sent).toEqual([]);
 	});
 
@@ -317,16 +317,16 @@ describe("Moralis Streams", () => {
 		);
 		const twice = await deliver(MORALIS_URL, moralisInit(text));
 		expect(twice.res.status).toBe(422);
-		expect(twice.body.error.issues).toEqual([
-			{ field: "confirmed", message: expect.stringMatching(/more than once/) },
+		expect(twice.body.error.fields).toEqual([
+			{ path: "confirmed", message: expect.stringMatching(/more than once/) },
 		]);
 		const repeated = await deliver(
 			MORALIS_URL,
 			moralisInit(moralisPayload([transfer, { ...transfer, value: usdt(1000).toString() }])),
 		);
 		expect(repeated.res.status).toBe(422);
-		expect((repeated.body.error.issues as { field: string }[])[0]).toMatchObject({
-			field: "erc20Transfers.1",
+		expect((repeated.body.error.fields as { path: string }[])[0]).toMatchObject({
+			path: "erc20Transfers.1",
 		});
 		expect(repeated.sent).toEqual([]);
 		// The same transfer listed twice, unchanged, is one deposit.
@@ -404,8 +404,8 @@ describe("Alchemy Notify (Address Activity)", () => {
 		expect(bsc.sent[0]).toMatchObject({ chain: "bep20", amount: "7" });
 		const polygon = await deliver(ALCHEMY_URL, await alchemyInit(alchemyPayload([onBsc], "MATIC_MAINNET")));
 		expect(polygon.res.status).toBe(422);
-		expect(polygon.body.error.issues).toEqual([
-			{ field: "event.network", message: expect.stringMatching(/ETH_MAINNET/) },
+		expect(polygon.body.error.fields).toEqual([
+			{ path: "event.network", message: expect.stringMatching(/ETH_MAINNET/) },
 		]);
 	});
 
@@ -477,9 +477,7 @@ describe("Alchemy Notify (Address Activity)", () => {
 		const init = await alchemyInit({ ...alchemyPayload([]), type: "NFT_ACTIVITY" });
 		const { res, body } = await deliver(ALCHEMY_URL, init);
 		expect(res.status).toBe(422);
-		expect(body.error.issues).toEqual([
-			{ field: "type", message: expect.stringMatching(/ADDRESS_ACTIVITY/) },
-		]);
+		expect(body.error.fields).toEqual([{ path: "type", message: expect.stringMatching(/ADDRESS_ACTIVITY/) }]);
 	});
 });
 

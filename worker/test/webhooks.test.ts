@@ -24,7 +24,12 @@ async function expectError(res: Response, status: number, code: string) {
 	expect(res.status).toBe(status);
 	expect(res.headers.get("content-type")).toMatch(/^application\/json/);
 	const body = (await res.json()) as ErrorBody;
-	expect(body).toMatchObject({ ok: false, error: { code, message: expect.any(String) } });
+	const requestId = res.headers.get("request-id");
+	expect(requestId).toMatch(/^\S+$/);
+	expect(body).toMatchObject({
+		ok: false,
+		error: { code, message: expect.any(String), request_id: requestId },
+	});
 	return body;
 }
 
@@ -217,7 +222,7 @@ describe("POST /api/v1/webhooks/:chain: refused, in one JSON shape", () => {
 			signedInit(watcherDeposit({ amount: 20.123456789, user_id: "693173957", currency: "EUR" })),
 		);
 		const body = await expectError(res, 422, "validation_failed");
-		expect((body.error.issues as { field: string }[]).map((i) => i.field).sort()).toEqual([
+		expect((body.error.fields as { path: string }[]).map((f) => f.path).sort()).toEqual([
 			"amount",
 			"currency",
 			"user_id",
@@ -235,7 +240,7 @@ describe("POST /api/v1/webhooks/:chain: refused, in one JSON shape", () => {
 			const { queue, sent } = recordingQueue({ forwardTo: env.DEPOSITS });
 			const res = await app.request(WEBHOOK_URL, signedInit(text), { ...env, DEPOSITS: queue });
 			const body = await expectError(res, 422, "validation_failed");
-			expect((body.error.issues as { field: string }[]).map((i) => i.field)).toEqual([field]);
+			expect((body.error.fields as { path: string }[]).map((f) => f.path)).toEqual([field]);
 			expect(sent).toEqual([]);
 		}
 	});

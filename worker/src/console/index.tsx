@@ -15,7 +15,7 @@
 import { Hono } from "hono";
 import { secureHeaders } from "hono/secure-headers";
 import { z } from "zod";
-import { ApiError } from "../errors";
+import { ApiError, type ErrorCode, STATUS_OF } from "../errors";
 import { database } from "../lib/database";
 import { limitBody } from "../lib/request-input";
 import { adminApi, apiLogin } from "./admin-api";
@@ -239,10 +239,11 @@ async function unmatchedPage(c: Ctx, notice?: { kind: "ok" | "error"; text: stri
 	);
 }
 
+/** The admin API's refusal, raised again in the console (the same code, so the same status). */
 function apiRefusal(answer: { status: number; body: { error?: { code: string; message: string } } }) {
+	const code = answer.body.error?.code;
 	return new ApiError(
-		answer.status as 503,
-		(answer.body.error?.code ?? "internal_error") as "internal_error",
+		code && code in STATUS_OF ? (code as ErrorCode) : "internal_error",
 		answer.body.error?.message ?? `the admin API answered ${answer.status}`,
 	);
 }

@@ -43,7 +43,6 @@ export function jwtSecret(env: { JWT_SECRET?: string }): string {
 			`JWT_SECRET is ${secret ? `only ${secret.length} characters` : "not set"}: no token is signed or accepted until it holds at least ${MIN_JWT_SECRET_LENGTH} random characters (wrangler secret put JWT_SECRET)`,
 		);
 		throw new ApiError(
-			503,
 			"service_unavailable",
 			"authentication is not configured on this server",
 			{},
@@ -98,7 +97,6 @@ export async function verifyAccessToken(env: { JWT_SECRET?: string }, token: str
 	} catch (error) {
 		const expired = error instanceof JwtTokenExpired;
 		throw new ApiError(
-			401,
 			"unauthorized",
 			expired ? "the access token has expired" : "the access token is invalid",
 			{},
@@ -110,7 +108,6 @@ export async function verifyAccessToken(env: { JWT_SECRET?: string }, token: str
 	const claims = claimsSchema.safeParse(payload);
 	if (!claims.success) {
 		throw new ApiError(
-			401,
 			"unauthorized",
 			"the access token is invalid",
 			{},

@@ -15,10 +15,10 @@
  * @module
  */
 import { z } from "zod";
+import { fieldErrors, MAX_FIELD_ERRORS } from "../errors";
 import {
 	blockNumber,
 	evmAddress,
-	fieldIssues,
 	hexQuantity,
 	MAX_TRANSFERS,
 	refusalOf,
@@ -68,16 +68,20 @@ const bodySchema = z.looseObject({
 export function parseAlchemyPayload(json: unknown, source: WebhookSource): ProviderPayload {
 	const parsed = bodySchema.safeParse(json);
 	if (!parsed.success)
-		return { ok: false, reason: refusalOf(parsed.error), issues: fieldIssues(parsed.error) };
+		return {
+			ok: false,
+			reason: refusalOf(parsed.error),
+			fields: fieldErrors(parsed.error.issues, { max: MAX_FIELD_ERRORS }),
+		};
 	const { event } = parsed.data;
 	const network = source.networks.get(event.network);
 	if (!network || !source.chains.has(network.chain)) {
 		return {
 			ok: false,
 			reason: "chain_not_enabled",
-			issues: [
+			fields: [
 				{
-					field: "event.network",
+					path: "event.network",
 					message: network
 						? `is ${network.chain}, which source ${source.name} is not enabled for (chains: ${[...source.chains].join(", ")})`
 						: `is not a network source ${source.name} knows (${[...source.networks.keys()].join(", ")}); map it in its networks`,
@@ -98,7 +102,7 @@ export function parseAlchemyPayload(json: unknown, source: WebhookSource): Provi
 			return {
 				ok: false,
 				reason: refusalOf(activity.error),
-				issues: fieldIssues(activity.error).map((x) => ({ ...x, field: `${field}.${x.field}` })),
+				fields: fieldErrors(activity.error.issues, { under: field, max: MAX_FIELD_ERRORS }),
 			};
 		}
 		const a = activity.data;

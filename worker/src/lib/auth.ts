@@ -34,7 +34,6 @@ export function requireAuth(...roles: Role[]) {
 		const match = /^Bearer ([A-Za-z0-9_.~+/=-]+)$/i.exec(header.trim());
 		if (!match) {
 			throw new ApiError(
-				401,
 				"unauthorized",
 				"send an access token: Authorization: Bearer <token>",
 				{},
@@ -45,7 +44,7 @@ export function requireAuth(...roles: Role[]) {
 		}
 		const claims = await verifyAccessToken(c.env, match[1]!);
 		if (!roles.includes(claims.role)) {
-			throw new ApiError(403, "forbidden", `this route is for ${roles.join(" or ")} accounts`);
+			throw new ApiError("forbidden", `this route is for ${roles.join(" or ")} accounts`);
 		}
 		c.set("auth", claims);
 		await next();

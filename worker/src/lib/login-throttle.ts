@@ -62,7 +62,6 @@ export const CLEAR_FAILURES = "DELETE FROM login_throttle WHERE scope = $1 AND u
 /** The refusal while a name is locked; the same for every name, existing or not. */
 export function accountLocked(seconds: number): ApiError {
 	return new ApiError(
-		429,
 		"account_locked",
 		`too many failed logins for this account; try again in ${seconds} seconds`,
 		{ retry_after: seconds },

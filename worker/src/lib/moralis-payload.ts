@@ -19,11 +19,11 @@
  * @module
  */
 import { z } from "zod";
+import { fieldErrors, MAX_FIELD_ERRORS } from "../errors";
 import {
 	blockNumber,
 	decimalDigits,
 	evmAddress,
-	fieldIssues,
 	MAX_TRANSFERS,
 	refusalOf,
 	smallInteger,
@@ -67,7 +67,11 @@ const bodySchema = z.looseObject({
 export function parseMoralisPayload(json: unknown, source: WebhookSource): ProviderPayload {
 	const parsed = bodySchema.safeParse(json);
 	if (!parsed.success)
-		return { ok: false, reason: refusalOf(parsed.error), issues: fieldIssues(parsed.error) };
+		return {
+			ok: false,
+			reason: refusalOf(parsed.error),
+			fields: fieldErrors(parsed.error.issues, { max: MAX_FIELD_ERRORS }),
+		};
 	const body = parsed.data;
 	if (body.erc20Transfers.length === 0) return { ok: true, test: body.chainId === "", transfers: [] };
 	const network = source.networks.get(body.chainId.toLowerCase());
@@ -75,9 +79,9 @@ export function parseMoralisPayload(json: unknown, source: WebhookSource): Provi
 		return {
 			ok: false,
 			reason: "chain_not_enabled",
-			issues: [
+			fields: [
 				{
-					field: "chainId",
+					path: "chainId",
 					message: network
 						? `is ${network.chain}, which source ${source.name} is not enabled for (chains: ${[...source.chains].join(", ")})`
 						: `is not a chain source ${source.name} knows (${[...source.networks.keys()].join(", ")}); map it in its chain_ids`,

@@ -10,7 +10,7 @@
  * @module
  */
 import { z } from "zod";
-import { ApiError } from "../errors";
+import { validationFailed } from "../errors";
 import type { AccountsDatabase } from "./database";
 
 export const DEFAULT_PAGE_SIZE = 50;
@@ -52,14 +52,9 @@ export function decodeCursor(cursor: string | undefined): CursorPosition | null 
 		const json = atob(cursor.replaceAll("-", "+").replaceAll("_", "/"));
 		return positionSchema.parse(JSON.parse(json));
 	} catch {
-		throw new ApiError(
-			422,
-			"validation_failed",
-			"the cursor is not valid; use next_cursor from a previous page",
-			{
-				fields: [{ path: "cursor", message: "not a cursor this API issued" }],
-			},
-		);
+		throw validationFailed("the cursor is not valid; use next_cursor from a previous page", [
+			{ path: "cursor", message: "not a cursor this API issued" },
+		]);
 	}
 }
 

@@ -61,23 +61,9 @@ export const blockNumber = z
 	.refine((n) => n <= MAX_INT8, "is larger than a block number can be")
 	.transform((n) => n.toString());
 
-/** One issue of a payload, for the 422. */
-export interface FieldIssue {
-	field: string;
-	message: string;
-}
-
 /** Why zod refused a payload, for the metrics data point. */
 export function refusalOf(error: z.ZodError): "unstorable_text" | "validation_failed" {
 	return error.issues.some((i) => i.code === "custom" && i.params?.unstorable)
 		? "unstorable_text"
 		: "validation_failed";
-}
-
-/** zod's issues as `{field, message}` with dotted paths, at most `max` of them. */
-export function fieldIssues(error: z.ZodError, max = 10): FieldIssue[] {
-	return error.issues.slice(0, max).map((issue) => ({
-		field: issue.path.map(String).join(".") || "(body)",
-		message: issue.message,
-	}));
 }

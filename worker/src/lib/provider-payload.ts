@@ -4,9 +4,9 @@
  *
  * @module
  */
+import type { FieldError } from "../errors";
 import { parseAlchemyPayload } from "./alchemy-payload";
 import { parseMoralisPayload } from "./moralis-payload";
-import type { FieldIssue } from "./provider-fields";
 import type { TokenTransfer } from "./token-transfers";
 import type { WebhookSource } from "./webhook-sources";
 
@@ -24,7 +24,7 @@ export type ProviderPayload =
 	| {
 			ok: false;
 			reason: "unstorable_text" | "validation_failed" | "chain_not_enabled";
-			issues: FieldIssue[];
+			fields: FieldError[];
 	  };
 
 /** Reads a parsed provider body for `source` (a `moralis` or `alchemy` source). */

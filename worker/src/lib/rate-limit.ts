@@ -41,7 +41,6 @@ export async function limitByAddress(
 	}
 	if (!allowed) {
 		throw new ApiError(
-			429,
 			"rate_limited",
 			`too many ${route} requests from this address; retry after ${periodSeconds} seconds`,
 			{ retry_after: periodSeconds },

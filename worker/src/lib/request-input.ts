@@ -1,14 +1,15 @@
 /**
- * Request input for the account and admin routes, through one door: JSON bodies only (415
- * otherwise), bounded in size (413), valid JSON (400), then a zod schema (422 listing every
- * failing field). Query strings and path parameters go through the same 422.
+ * Request input through one door: JSON bodies only (one media-type rule for every JSON route,
+ * the webhooks' too: 415 otherwise), bounded in size (413), valid JSON (400), then a zod schema
+ * (422 listing every failing field, errors.ts `fieldErrors`). Query strings and path parameters
+ * go through the same 422.
  *
  * @module
  */
 import type { Context, MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import type { z } from "zod";
-import { ApiError } from "../errors";
+import { ApiError, fieldErrors, validationFailed } from "../errors";
 
 /** Account bodies are a few short fields; anything larger is not one of ours. */
 export const MAX_JSON_BODY_BYTES = 8 * 1024;
@@ -21,7 +22,7 @@ export function limitBody(maxBytes = MAX_JSON_BODY_BYTES): MiddlewareHandler {
 	return bodyLimit({
 		maxSize: maxBytes,
 		onError: () => {
-			throw new ApiError(413, "payload_too_large", `the body is larger than ${maxBytes} bytes`, {
+			throw new ApiError("payload_too_large", `the body is larger than ${maxBytes} bytes`, {
 				max_bytes: maxBytes,
 			});
 		},
@@ -30,11 +31,25 @@ export function limitBody(maxBytes = MAX_JSON_BODY_BYTES): MiddlewareHandler {
 
 /** A 422 that lists each failing field as `{path, message}`. */
 export function validationError(error: z.ZodError, where = "body"): ApiError {
-	const fields = error.issues.map((issue) => ({
-		path: issue.path.length ? issue.path.join(".") : where,
-		message: issue.message,
-	}));
-	return new ApiError(422, "validation_failed", `the ${where} is not valid`, { fields });
+	return validationFailed(`the ${where} is not valid`, fieldErrors(error.issues, { whole: where }));
+}
+
+/**
+ * The media types read as JSON: `application/json` and any `application/<name>+json` (RFC 6839
+ * structured syntax suffix), in any case, with parameters such as `charset`. Senders' libraries
+ * differ in which they send, and every one of them is JSON.
+ */
+export function isJsonMediaType(contentType: string | undefined): boolean {
+	const type = (contentType ?? "").split(";", 1)[0]!.trim().toLowerCase();
+	return /^application\/(?:[a-z0-9!#$&^_.+-]+\+)?json$/.test(type);
+}
+
+/** The 415 for a body not declared as JSON. */
+export function unsupportedMediaType(): ApiError {
+	return new ApiError(
+		"unsupported_media_type",
+		"send the body as JSON with Content-Type: application/json (or an application/*+json type)",
+	);
 }
 
 /**
@@ -46,19 +61,12 @@ export function validationError(error: z.ZodError, where = "body"): ApiError {
  * ```
  */
 export async function jsonBody<S extends z.ZodType>(c: Context, schema: S): Promise<z.infer<S>> {
-	const type = c.req.header("content-type") ?? "";
-	if (!/^application\/json\s*(;|$)/i.test(type)) {
-		throw new ApiError(
-			415,
-			"unsupported_media_type",
-			"send the body as JSON with Content-Type: application/json",
-		);
-	}
+	if (!isJsonMediaType(c.req.header("content-type"))) throw unsupportedMediaType();
 	let body: unknown;
 	try {
 		body = JSON.parse(await c.req.text());
 	} catch {
-		throw new ApiError(400, "bad_request", "the body is not valid JSON");
+		throw new ApiError("bad_request", "the body is not valid JSON");
 	}
 	const parsed = schema.safeParse(body);
 	if (!parsed.success) throw validationError(parsed.error);
@@ -76,9 +84,10 @@ export function queryInput<S extends z.ZodType>(c: Context, schema: S): z.infer<
 export function pathParam<S extends z.ZodType>(c: Context, name: string, schema: S): z.infer<S> {
 	const parsed = schema.safeParse(c.req.param(name));
 	if (!parsed.success) {
-		throw new ApiError(422, "validation_failed", `the path parameter ${name} is not valid`, {
-			fields: parsed.error.issues.map((issue) => ({ path: name, message: issue.message })),
-		});
+		throw validationFailed(
+			`the path parameter ${name} is not valid`,
+			fieldErrors(parsed.error.issues, { under: name }),
+		);
 	}
 	return parsed.data;
 }

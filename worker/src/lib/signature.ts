@@ -252,7 +252,7 @@ const HOW_TO_SIGN: Record<Scheme, string> = {
  * @example
  * ```ts
  * const result = await verifySignature("standard-webhooks", req.headers, body, env.WEBHOOK_SECRETS);
- * if (!result.ok) throw new ApiError(401, "signature_invalid", result.message);
+ * if (!result.ok) throw new ApiError("signature_invalid", result.message);
  * ```
  */
 export async function verifySignature(

@@ -11,7 +11,7 @@
  * @module
  */
 import { z } from "zod";
-import { ApiError, serviceUnavailable } from "../errors";
+import { serviceUnavailable, validationFailed } from "../errors";
 
 /** How old a login may be when it is used to register (Telegram's advice: check `auth_date`). */
 export const TELEGRAM_LOGIN_MAX_AGE_SECONDS = 24 * 3600;
@@ -68,14 +68,9 @@ export async function verifiedTelegramId(
 	}
 	for (const [key, value] of Object.entries(login)) {
 		if (!field.safeParse(value).success) {
-			throw new ApiError(
-				422,
-				"validation_failed",
-				`telegram_login.${key} must be a string or a whole number`,
-				{
-					field: `telegram_login.${key}`,
-				},
-			);
+			throw validationFailed(`telegram_login.${key} must be a string or a whole number`, [
+				{ path: `telegram_login.${key}`, message: "must be a string or a whole number" },
+			]);
 		}
 	}
 	const encoder = new TextEncoder();
@@ -90,23 +85,16 @@ export async function verifiedTelegramId(
 		encoder.encode(dataCheckString(login)),
 	);
 	if (!signed) {
-		throw new ApiError(
-			422,
-			"validation_failed",
-			"telegram_login is not signed by Telegram for this site's bot",
-			{
-				field: "telegram_login",
-			},
-		);
+		throw validationFailed("telegram_login is not signed by Telegram for this site's bot", [
+			{ path: "telegram_login", message: "is not signed by Telegram for this site's bot" },
+		]);
 	}
 	const age = now - Number(login.auth_date);
 	if (age > TELEGRAM_LOGIN_MAX_AGE_SECONDS || age < -FUTURE_SKEW_SECONDS) {
-		throw new ApiError(
-			422,
-			"validation_failed",
-			`telegram_login is from ${Math.round(age / 3600)} hours ago; log in with Telegram again (at most ${TELEGRAM_LOGIN_MAX_AGE_SECONDS / 3600} hours old)`,
-			{ field: "telegram_login.auth_date" },
-		);
+		const tooOld = `is from ${Math.round(age / 3600)} hours ago; log in with Telegram again (at most ${TELEGRAM_LOGIN_MAX_AGE_SECONDS / 3600} hours old)`;
+		throw validationFailed(`telegram_login ${tooOld}`, [
+			{ path: "telegram_login.auth_date", message: tooOld },
+		]);
 	}
 	return Number(login.id);
 }

@@ -9,8 +9,9 @@
  */
 import type { Context } from "hono";
 import type { AppEnv } from "../env";
-import { ApiError, serviceUnavailable } from "../errors";
+import { ApiError, describeFields, type FieldError, serviceUnavailable, validationFailed } from "../errors";
 import { deliveryGuard } from "./delivery-guard";
+import { isJsonMediaType, unsupportedMediaType } from "./request-input";
 import { type Scheme, type VerifyResult, verifySignature } from "./signature";
 import type { WebhookSource } from "./webhook-sources";
 
@@ -57,7 +58,7 @@ export async function authenticate(
 		// A deployment without secrets: refuse, but retryably, so deposits wait for the fix.
 		refuse(c, failure.reason, serviceUnavailable(`${failure.message} (set its secret binding)`));
 	}
-	return refuse(c, failure.reason, new ApiError(401, "signature_invalid", failure.message));
+	return refuse(c, failure.reason, new ApiError("signature_invalid", failure.message));
 }
 
 /** Refuses what an authenticated source may no longer send: past its sunset, or over its rate. */
@@ -67,7 +68,6 @@ export async function admit(c: Ctx, source: WebhookSource): Promise<void> {
 			c,
 			"legacy_sunset",
 			new ApiError(
-				401,
 				"signature_invalid",
 				`X-Signature was retired on ${source.sunset.toISOString().slice(0, 10)}: sign with Standard Webhooks (webhook-id, webhook-timestamp, webhook-signature); docs/cutover.md says how`,
 			),
@@ -92,7 +92,6 @@ export async function admit(c: Ctx, source: WebhookSource): Promise<void> {
 			c,
 			"rate_limited",
 			new ApiError(
-				429,
 				"rate_limited",
 				`webhook source ${source.name} is sending faster than its configured rate; retry later`,
 				{},
@@ -104,28 +103,41 @@ export async function admit(c: Ctx, source: WebhookSource): Promise<void> {
 
 const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
 
-function isJson(contentType: string | undefined): boolean {
-	const type = (contentType ?? "").split(";", 1)[0]!.trim().toLowerCase();
-	return type === "application/json" || (type.startsWith("application/") && type.endsWith("+json"));
-}
-
 /**
  * The body as text once it is declared JSON (415) and valid UTF-8 (400). Checked after the
  * signature, so that unsigned callers learn nothing but 401.
  */
 export function jsonText(c: Ctx, raw: Uint8Array): string {
-	if (!isJson(c.req.header("content-type"))) {
-		refuse(
-			c,
-			"unsupported_media_type",
-			new ApiError(415, "unsupported_media_type", "send the webhook as Content-Type: application/json"),
-		);
-	}
+	if (!isJsonMediaType(c.req.header("content-type")))
+		refuse(c, "unsupported_media_type", unsupportedMediaType());
 	try {
 		return utf8.decode(raw);
 	} catch {
-		return refuse(c, "not_utf8", new ApiError(400, "bad_request", "the body is not valid UTF-8"));
+		return refuse(c, "not_utf8", new ApiError("bad_request", "the body is not valid UTF-8"));
 	}
+}
+
+/** A body refused by its parser: not JSON (`invalid_json`), or failing `fields`. */
+export interface PayloadFailure {
+	reason: string;
+	fields: FieldError[];
+	/** What the answer says; by default the failing fields in one line. */
+	message?: string;
+}
+
+/**
+ * Refuses a body its parser refused, the one mapping of parse results to answers for every
+ * webhook format: 400 for a body that is not a JSON object, 422 listing the failing fields.
+ */
+export function refusePayload(c: Ctx, failure: PayloadFailure): never {
+	const message = failure.message ?? describeFields(failure.fields);
+	return refuse(
+		c,
+		failure.reason,
+		failure.reason === "invalid_json"
+			? new ApiError("bad_request", message)
+			: validationFailed(message, failure.fields),
+	);
 }
 
 /**

@@ -41,6 +41,7 @@
 import { z } from "zod";
 import { parseChainAddress } from "../../../schema/address-format";
 import type { Chain, DepositMessageV1 } from "../../../schema/queue-message";
+import { describeFields, type FieldError, fieldErrors, MAX_FIELD_ERRORS } from "../errors";
 import {
 	canonicalAmount,
 	canonicalInteger,
@@ -85,18 +86,16 @@ export const STATUS_SYNONYMS: ReadonlyMap<string, DepositMessageV1["status"]> = 
 /** The validated deposit: the queue message's fields that come from the body. */
 export type DepositFields = Omit<DepositMessageV1, "v" | "tx_id" | "webhook_id" | "received_at">;
 
-export interface PayloadIssue {
-	/** Dotted path of the field, e.g. "amount" or "metadata". */
-	field: string;
-	message: string;
-}
-
 /** Why a body was refused, for the metrics data point. */
 export type PayloadRefusal = "invalid_json" | "duplicate_key" | "unstorable_text" | "validation_failed";
 
-export type PayloadResult =
-	| { ok: true; deposit: DepositFields }
-	| { ok: false; status: 400 | 422; reason: PayloadRefusal; message: string; issues?: PayloadIssue[] };
+/**
+ * A refused body: `invalid_json` when it is not a JSON object (answered 400), otherwise the
+ * failing fields (answered 422); lib/webhook-intake.ts `refusePayload` answers it.
+ */
+export type PayloadFailure = { ok: false; reason: PayloadRefusal; message: string; fields: FieldError[] };
+
+export type PayloadResult = { ok: true; deposit: DepositFields } | PayloadFailure;
 
 const EVM = { txHash: /^0x[0-9a-f]{64}$/ };
 const TRON = { txHash: /^(?:0x)?[0-9a-f]{64}$/ };
@@ -312,21 +311,21 @@ export function schemaFor(chain: Chain) {
 }
 
 /** The 422 for a key given twice, naming it. */
-export function duplicateKeyFailure({ path, key }: DuplicateKey): PayloadResult & { ok: false } {
-	const field = path ? `${path}.${key}` : key;
-	const message =
-		"is given more than once: each key may appear once in a signed body, since parsers disagree on which copy counts";
-	return {
-		ok: false,
-		status: 422,
-		reason: "duplicate_key",
-		message: `${field} ${message}`,
-		issues: [{ field, message }],
-	};
+export function duplicateKeyFailure({ path, key }: DuplicateKey): PayloadFailure {
+	const fields = [
+		{
+			path: path ? `${path}.${key}` : key,
+			message:
+				"is given more than once: each key may appear once in a signed body, since parsers disagree on which copy counts",
+		},
+	];
+	return { ok: false, reason: "duplicate_key", message: describeFields(fields), fields };
 }
 
-/** Most issues listed in one answer: enough to fix a body, bounded for hostile ones. */
-const MAX_ISSUES = 10;
+/** A body that is not a JSON object. */
+export function invalidJson(message: string): PayloadFailure {
+	return { ok: false, reason: "invalid_json", message, fields: [] };
+}
 
 /**
  * Parses and validates a webhook body (already decoded as UTF-8) for `chain`.
@@ -334,7 +333,7 @@ const MAX_ISSUES = 10;
  * @example
  * ```ts
  * const result = parseWebhookPayload('{"tx_hash":"0x…","amount":"20.5"}', "bep20");
- * if (!result.ok) throw new ApiError(result.status, ..., result.message, { issues: result.issues });
+ * if (!result.ok) refusePayload(c, result);
  * ```
  */
 export function parseWebhookPayload(text: string, chain: Chain): PayloadResult {
@@ -342,30 +341,19 @@ export function parseWebhookPayload(text: string, chain: Chain): PayloadResult {
 	try {
 		json = JSON.parse(text);
 	} catch (error) {
-		return {
-			ok: false,
-			status: 400,
-			reason: "invalid_json",
-			message: `the body is not valid JSON: ${(error as Error).message}`,
-		};
+		return invalidJson(`the body is not valid JSON: ${(error as Error).message}`);
 	}
-	if (!isPlainObject(json)) {
-		return { ok: false, status: 400, reason: "invalid_json", message: "the body must be a JSON object" };
-	}
+	if (!isPlainObject(json)) return invalidJson("the body must be a JSON object");
 	const scan = scanJson(text);
 	if (scan.duplicate) return duplicateKeyFailure(scan.duplicate);
 	const parsed = schemaFor(chain).safeParse(exactJson(text, json, scan.longNumbers));
 	if (parsed.success) return { ok: true, deposit: parsed.data };
-	const issues = parsed.error.issues.slice(0, MAX_ISSUES).map((issue) => ({
-		field: issue.path.map(String).join(".") || "(body)",
-		message: issue.message,
-	}));
+	const fields = fieldErrors(parsed.error.issues, { max: MAX_FIELD_ERRORS });
 	const unstorable = parsed.error.issues.some((i) => i.code === "custom" && i.params?.unstorable);
 	return {
 		ok: false,
-		status: 422,
 		reason: unstorable ? "unstorable_text" : "validation_failed",
-		message: issues.map((i) => `${i.field} ${i.message}`).join("; "),
-		issues,
+		message: describeFields(fields),
+		fields,
 	};
 }

@@ -88,8 +88,8 @@ export const depositAddress = new Hono<AuthedEnv>().post("/", async (c) => {
 	]);
 	const status = players![0]?.status;
 	const row = issued![0] as IssueRow;
-	if (!status) throw new ApiError(401, "unauthorized", "this account no longer exists");
-	if (status === "DISABLED") throw new ApiError(403, "forbidden", "this account is disabled");
+	if (!status) throw new ApiError("unauthorized", "this account no longer exists");
+	if (status === "DISABLED") throw new ApiError("forbidden", "this account is disabled");
 	if (!row.address) {
 		throw serviceUnavailable(
 			`no ${family} deposit address is available right now; retry later (operators: import more ${family} addresses into the pool)`,

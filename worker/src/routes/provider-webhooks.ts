@@ -20,27 +20,17 @@ import type { HeldTransfer } from "../../../schema/held-transfer";
 import type { DepositMessage } from "../../../schema/queue-message";
 import { depositTxId } from "../../../schema/tx-id";
 import type { AppEnv } from "../env";
-import { ApiError, serviceUnavailable } from "../errors";
+import { serviceUnavailable } from "../errors";
 import { edgeVersion, enqueueAll } from "../lib/deposit-queue";
 import { scanJson } from "../lib/json-scan";
 import { parseProviderPayload } from "../lib/provider-payload";
 import { bodyDigest } from "../lib/signature";
 import { sortTransfer } from "../lib/token-transfers";
-import { admit, authenticate, jsonText, refuse, sendOnce } from "../lib/webhook-intake";
-import { duplicateKeyFailure } from "../lib/webhook-payload";
+import { admit, authenticate, jsonText, refuse, refusePayload, sendOnce } from "../lib/webhook-intake";
+import { duplicateKeyFailure, invalidJson } from "../lib/webhook-payload";
 import type { WebhookSource } from "../lib/webhook-sources";
 
 type Ctx = Context<AppEnv>;
-
-function validationFailed(c: Ctx, reason: string, issues: { field: string; message: string }[]): never {
-	return refuse(
-		c,
-		reason,
-		new ApiError(422, "validation_failed", issues.map((i) => `${i.field} ${i.message}`).join("; "), {
-			issues,
-		}),
-	);
-}
 
 /**
  * What identifies a provider delivery for the replay guard (./../lib/delivery-guard.ts): the
@@ -100,19 +90,12 @@ export async function providerWebhook(c: Ctx, source: WebhookSource) {
 	try {
 		json = JSON.parse(text);
 	} catch (error) {
-		refuse(
-			c,
-			"invalid_json",
-			new ApiError(400, "bad_request", `the body is not valid JSON: ${(error as Error).message}`),
-		);
+		refusePayload(c, invalidJson(`the body is not valid JSON: ${(error as Error).message}`));
 	}
 	const { duplicate } = scanJson(text);
-	if (duplicate) {
-		const failure = duplicateKeyFailure(duplicate);
-		validationFailed(c, failure.reason, failure.issues ?? []);
-	}
+	if (duplicate) refusePayload(c, duplicateKeyFailure(duplicate));
 	const payload = parseProviderPayload(json, source);
-	if (!payload.ok) return validationFailed(c, payload.reason, payload.issues);
+	if (!payload.ok) return refusePayload(c, payload);
 
 	const digest = await bodyDigest(raw);
 	const webhookId = `${source.name}:${payload.eventId ?? digest}`;
@@ -140,12 +123,15 @@ export async function providerWebhook(c: Ctx, source: WebhookSource) {
 		const earlier = seen.get(txId);
 		if (earlier) {
 			if (earlier.fingerprint === fingerprint) continue;
-			validationFailed(c, "validation_failed", [
-				{
-					field: transfer.field,
-					message: `repeats the transfer of ${earlier.field} with another recipient, value or status`,
-				},
-			]);
+			refusePayload(c, {
+				reason: "validation_failed",
+				fields: [
+					{
+						path: transfer.field,
+						message: `repeats the transfer of ${earlier.field} with another recipient, value or status`,
+					},
+				],
+			});
 		}
 		seen.set(txId, { field: transfer.field, fingerprint });
 		if (sorted.kind === "deposit") {

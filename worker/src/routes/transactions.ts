@@ -77,6 +77,6 @@ export const transactions = new Hono<AuthedEnv>()
 	.get("/:tx_id", requireAuth("user", "admin"), async (c) => {
 		const txId = pathParam(c, "tx_id", z.uuid());
 		const status = await depositStatus(database(c.env), txId.toLowerCase(), c.var.auth);
-		if (!status) throw new ApiError(404, "not_found", "no deposit with this tx_id");
+		if (!status) throw new ApiError("not_found", "no deposit with this tx_id");
 		return c.json(status);
 	});

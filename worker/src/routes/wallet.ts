@@ -30,7 +30,7 @@ export const wallet = new Hono<AuthedEnv>()
 	.use(requireAuth("user"))
 	.get("/", async (c) => {
 		const [row] = await database(c.env).query(WALLET, [c.var.auth.sub]);
-		if (!row) throw new ApiError(404, "not_found", "this account has no wallet");
+		if (!row) throw new ApiError("not_found", "this account has no wallet");
 		return c.json({
 			currency: "USDT",
 			deposit_balance: row.deposit_balance,

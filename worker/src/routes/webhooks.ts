@@ -22,7 +22,7 @@ import type { AppEnv } from "../env";
 import { ApiError, serviceUnavailable } from "../errors";
 import { edgeVersion, enqueue } from "../lib/deposit-queue";
 import { bodyDigest, hasStandardHeaders, type Scheme } from "../lib/signature";
-import { admit, authenticate, jsonText, refuse, sendOnce } from "../lib/webhook-intake";
+import { admit, authenticate, jsonText, refuse, refusePayload, sendOnce } from "../lib/webhook-intake";
 import { parseWebhookPayload } from "../lib/webhook-payload";
 import { SourceConfigError, type WebhookSource, webhookSources } from "../lib/webhook-sources";
 import { providerWebhook } from "./provider-webhooks";
@@ -70,7 +70,6 @@ async function ownFormat(c: Context<AppEnv>, chain: Chain, sources: ReadonlyMap<
 			c,
 			scheme === null ? "missing_signature" : "wrong_scheme",
 			new ApiError(
-				401,
 				"signature_invalid",
 				scheme === "x-signature"
 					? "legacy signatures (X-Signature) are not accepted here: sign with Standard Webhooks (webhook-id, webhook-timestamp, webhook-signature)"
@@ -85,7 +84,6 @@ async function ownFormat(c: Context<AppEnv>, chain: Chain, sources: ReadonlyMap<
 			c,
 			"chain_not_enabled",
 			new ApiError(
-				403,
 				"forbidden",
 				`webhook source ${source.name} is not enabled for ${chain} (chains: ${[...source.chains].join(", ")})`,
 			),
@@ -93,15 +91,7 @@ async function ownFormat(c: Context<AppEnv>, chain: Chain, sources: ReadonlyMap<
 	}
 
 	const payload = parseWebhookPayload(jsonText(c, raw), chain);
-	if (!payload.ok) {
-		refuse(
-			c,
-			payload.reason,
-			payload.status === 400
-				? new ApiError(400, "bad_request", payload.message)
-				: new ApiError(422, "validation_failed", payload.message, { issues: payload.issues }),
-		);
-	}
+	if (!payload.ok) refusePayload(c, payload);
 
 	const { deposit } = payload;
 	const txId = await depositTxId(chain, deposit.tx_hash, deposit.log_index);
@@ -150,7 +140,6 @@ export const webhooks = new Hono<AppEnv>().post("/:name", async (c) => {
 		c,
 		"unknown_route",
 		new ApiError(
-			404,
 			"not_found",
 			`unknown chain or webhook source; chains: ${CHAINS.join(", ")}; sources: ${providers.join(", ") || "none"}`,
 			{

@@ -68,10 +68,15 @@ export async function json(res: Response): Promise<any> {
 	return res.json();
 }
 
-/** Asserts the common error envelope and returns it. */
+/** Asserts the common error envelope, with the request id its header names, and returns it. */
 export async function expectError(res: Response, status: number, code: string) {
 	const body = await json(res);
-	expect({ status: res.status, body }).toMatchObject({ status, body: { ok: false, error: { code } } });
+	const requestId = res.headers.get("request-id");
+	expect(requestId).toMatch(/^\S+$/);
+	expect({ status: res.status, body }).toMatchObject({
+		status,
+		body: { ok: false, error: { code, message: expect.any(String), request_id: requestId } },
+	});
 	return body.error as { code: string; message: string; [key: string]: unknown };
 }
 

@@ -111,5 +111,5 @@ export async function legacySignature(secret: string, body: string | Uint8Array)
 /** The JSON error envelope every failure uses. */
 export interface ErrorBody {
 	ok: false;
-	error: { code: string; message: string; [detail: string]: unknown };
+	error: { code: string; message: string; request_id: string; [detail: string]: unknown };
 }

@@ -51,9 +51,9 @@ export const conflictResolution = new Hono<AuthedEnv>().post("/:id/resolve", asy
 		WHY_NOT,
 		[id, adminId],
 	);
-	if (!row?.admin_id) throw new ApiError(401, "unauthorized", "this admin account no longer exists");
-	if (!row.id) throw new ApiError(404, "not_found", "no conflict with this id");
-	throw new ApiError(409, "conflict", `this conflict was already resolved at ${row.resolved_at}`, {
+	if (!row?.admin_id) throw new ApiError("unauthorized", "this admin account no longer exists");
+	if (!row.id) throw new ApiError("not_found", "no conflict with this id");
+	throw new ApiError("conflict", `this conflict was already resolved at ${row.resolved_at}`, {
 		resolved_at: row.resolved_at,
 	});
 });

@@ -85,10 +85,10 @@ export const deadLetters = new Hono<AuthedEnv>()
 		const db = database(c.env);
 
 		const [row] = await db.query<LetterRow>(READ, [id, adminId]);
-		if (!row?.admin_id) throw new ApiError(401, "unauthorized", "this admin account no longer exists");
-		if (!row.id) throw new ApiError(404, "not_found", "no dead letter with this id");
+		if (!row?.admin_id) throw new ApiError("unauthorized", "this admin account no longer exists");
+		if (!row.id) throw new ApiError("not_found", "no dead letter with this id");
 		if (row.redriven_at) {
-			throw new ApiError(409, "conflict", `this dead letter was already redriven at ${row.redriven_at}`, {
+			throw new ApiError("conflict", `this dead letter was already redriven at ${row.redriven_at}`, {
 				redriven_at: row.redriven_at,
 			});
 		}
@@ -96,7 +96,6 @@ export const deadLetters = new Hono<AuthedEnv>()
 		if (!parsed.success) {
 			const error = validationError(parsed.error, "stored message");
 			throw new ApiError(
-				422,
 				"validation_failed",
 				"the stored message is not a valid deposit message and can never be settled; it is not redriven",
 				error.details,
@@ -105,7 +104,7 @@ export const deadLetters = new Hono<AuthedEnv>()
 
 		const details = { dead_letter_id: id, tx_id: row.tx_id, message_id: row.message_id };
 		const [audit] = await db.query<{ id: string }>(CLAIM, [id, adminId, JSON.stringify(details)]);
-		if (!audit) throw new ApiError(409, "conflict", "this dead letter was redriven meanwhile");
+		if (!audit) throw new ApiError("conflict", "this dead letter was redriven meanwhile");
 
 		if (!(await enqueue(c.env.DEPOSITS, parsed.data))) {
 			await db

@@ -120,7 +120,7 @@ export const depositAddressPool = new Hono<AuthedEnv>()
 			invalid,
 			repeats,
 		]);
-		if (!row?.admin_id) throw new ApiError(401, "unauthorized", "this admin account no longer exists");
+		if (!row?.admin_id) throw new ApiError("unauthorized", "this admin account no longer exists");
 		const imported = new Set(row.imported as string[]);
 		const present = new Map(
 			(row.present as { address: string; origin: string; state: string }[]).map((p) => [p.address, p]),

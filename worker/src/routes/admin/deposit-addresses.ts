@@ -29,7 +29,7 @@ import {
 } from "../../../../schema/address-family";
 import { parseChainAddress } from "../../../../schema/address-format";
 import { CHAINS } from "../../../../schema/queue-message";
-import { ApiError } from "../../errors";
+import { ApiError, validationFailed } from "../../errors";
 import type { AuthedEnv } from "../../lib/auth";
 import { database } from "../../lib/database";
 import { fetchPage, isoTimestamp, pageQuery } from "../../lib/pagination";
@@ -142,17 +142,14 @@ export const depositAddresses = new Hono<AuthedEnv>()
 			input.chain,
 			chainsOf(input.family),
 		]);
-		if (!row?.admin_id) throw new ApiError(401, "unauthorized", "this admin account no longer exists");
+		if (!row?.admin_id) throw new ApiError("unauthorized", "this admin account no longer exists");
 		if (!row.user_found) {
-			throw new ApiError(422, "validation_failed", "user_id names no user", {
-				fields: [{ path: "user_id", message: "no such user" }],
-			});
+			throw validationFailed("user_id names no user", [{ path: "user_id", message: "no such user" }]);
 		}
 		if (!row.id) {
 			// The snapshot of this statement predates the insert, so `existing` is the earlier row.
 			const existing = row.existing as Existing | null;
 			throw new ApiError(
-				409,
 				"conflict",
 				existing
 					? conflictMessage(existing, input.family)

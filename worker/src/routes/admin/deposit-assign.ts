@@ -22,7 +22,7 @@
  */
 import { Hono } from "hono";
 import { z } from "zod";
-import { ApiError } from "../../errors";
+import { ApiError, validationFailed } from "../../errors";
 import type { AuthedEnv } from "../../lib/auth";
 import { database } from "../../lib/database";
 import { queueUnavailable, sendDeposit } from "../../lib/deposit-queue";
@@ -97,7 +97,6 @@ function refusal(row: AssignRow): ApiError {
 				? `${row.status} (player ${row.user_id})`
 				: `${row.status}`;
 	return new ApiError(
-		409,
 		"conflict",
 		`the deposit is ${state}; only an unmatched deposit nobody holds can be assigned`,
 		{ deposit_status: row.status, user_id: row.user_id, audit_log_id: row.audit_log_id },
@@ -116,12 +115,10 @@ export const depositAssign = new Hono<AuthedEnv>().post("/:tx_id/assign", async 
 	const webhookId = `admin-assign:${auditId}`;
 
 	const [row] = await db.query<AssignRow>(ASSIGN, [txId, userId, adminId, auditId, webhookId]);
-	if (!row?.admin_id) throw new ApiError(401, "unauthorized", "this admin account no longer exists");
-	if (!row.found) throw new ApiError(404, "not_found", "no deposit with this tx_id");
+	if (!row?.admin_id) throw new ApiError("unauthorized", "this admin account no longer exists");
+	if (!row.found) throw new ApiError("not_found", "no deposit with this tx_id");
 	if (!row.assignee) {
-		throw new ApiError(422, "validation_failed", "user_id names no user", {
-			fields: [{ path: "user_id", message: "no such user" }],
-		});
+		throw validationFailed("user_id names no user", [{ path: "user_id", message: "no such user" }]);
 	}
 	if (row.outcome !== "assigned" && row.outcome !== "already_assigned") throw refusal(row);
 

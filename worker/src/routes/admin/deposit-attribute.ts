@@ -25,7 +25,7 @@ import { z } from "zod";
 import { CHAIN_FAMILY, chainsOf, type Family, storedAddressSql } from "../../../../schema/address-family";
 import { parseChainAddress } from "../../../../schema/address-format";
 import { CHAINS, parseDepositMessage } from "../../../../schema/queue-message";
-import { ApiError } from "../../errors";
+import { ApiError, validationFailed } from "../../errors";
 import type { AuthedEnv } from "../../lib/auth";
 import { database } from "../../lib/database";
 import { enqueueAll, MAX_BATCH_MESSAGES, queueUnavailable } from "../../lib/deposit-queue";
@@ -169,7 +169,6 @@ function listed(d: Listed) {
 function notTheHolder(holder: Holder, family: Family, userId: string): ApiError {
 	const who = holder?.user_id ? `player ${holder.user_id}` : "nobody";
 	return new ApiError(
-		409,
 		"conflict",
 		`this address is held by ${who}, not by player ${userId}: parked deposits move only to the address's holder (register the address to the player first with POST /api/v1/admin/deposit-addresses, or assign deposits one at a time)`,
 		{ holder_user_id: holder?.user_id ?? null, family },
@@ -192,7 +191,7 @@ export const depositAttribute = new Hono<AuthedEnv>().post("/attribute", async (
 
 	if (!input.apply) {
 		const [row] = await db.query(DRY_RUN, [...common, MAX_ATTRIBUTE + 1]);
-		if (!row?.admin_id) throw new ApiError(401, "unauthorized", "this admin account no longer exists");
+		if (!row?.admin_id) throw new ApiError("unauthorized", "this admin account no longer exists");
 		if (!row.user_found) throw noSuchUser();
 		const holder = row.holder as Holder;
 		if (holder?.user_id !== input.user_id) throw notTheHolder(holder, input.family, input.user_id);
@@ -211,7 +210,7 @@ export const depositAttribute = new Hono<AuthedEnv>().post("/attribute", async (
 	const webhookId = `admin-attribute:${auditId}`;
 	const txIds = input.tx_ids ?? [];
 	const [row] = await db.query(APPLY, [...common, txIds, auditId, input.chain, webhookId]);
-	if (!row?.admin_id) throw new ApiError(401, "unauthorized", "this admin account no longer exists");
+	if (!row?.admin_id) throw new ApiError("unauthorized", "this admin account no longer exists");
 	if (!row.user_found) throw noSuchUser();
 	const found = row.deposits as Listed[];
 	if (!row.ok) {
@@ -230,7 +229,6 @@ export const depositAttribute = new Hono<AuthedEnv>().post("/attribute", async (
 				return { tx_id: id, reason: "the deposit was not made to this address", status: d.status };
 			});
 		throw new ApiError(
-			409,
 			"conflict",
 			`${refused.length} of the ${txIds.length} deposits listed cannot be moved, so none was: run the dry run again and apply what it lists`,
 			{ refused, audit_log_id: row.audit_log_id },
@@ -261,7 +259,5 @@ export const depositAttribute = new Hono<AuthedEnv>().post("/attribute", async (
 });
 
 function noSuchUser(): ApiError {
-	return new ApiError(422, "validation_failed", "user_id names no user", {
-		fields: [{ path: "user_id", message: "no such user" }],
-	});
+	return validationFailed("user_id names no user", [{ path: "user_id", message: "no such user" }]);
 }

@@ -23,7 +23,7 @@
  */
 import { Hono } from "hono";
 import { z } from "zod";
-import { ApiError } from "../../errors";
+import { ApiError, validationFailed } from "../../errors";
 import type { AuthedEnv } from "../../lib/auth";
 import { database } from "../../lib/database";
 import { queueUnavailable, sendDeposit } from "../../lib/deposit-queue";
@@ -116,14 +116,13 @@ function refusal(row: ReviewRow, decision: string, confirmed: string | undefined
 	if (row.status !== "held") {
 		const by = row.review_decision ? ` (${row.review_decision} by an earlier review)` : "";
 		return new ApiError(
-			409,
 			"conflict",
 			`the deposit is ${row.status}${by}; only a held deposit can be reviewed`,
 			details,
 		);
 	}
 	if (decision === "release" && row.user_id && !confirmed) {
-		return new ApiError(422, "validation_failed", "a release must confirm the deposit's owner", {
+		return new ApiError("validation_failed", "a release must confirm the deposit's owner", {
 			...details,
 			fields: [
 				{ path: "user_id", message: `give the owner's id, ${row.user_id}, to confirm the release to them` },
@@ -132,7 +131,6 @@ function refusal(row: ReviewRow, decision: string, confirmed: string | undefined
 	}
 	const owner = row.user_id ? `player ${row.user_id}` : "nobody (it is released to unmatched, for an assign)";
 	return new ApiError(
-		409,
 		"conflict",
 		`the deposit's owner is ${owner}, not the user_id given; a release credits only the owner fixed on the deposit`,
 		details,
@@ -143,9 +141,9 @@ export const depositReview = new Hono<AuthedEnv>().post("/:tx_id/review", async 
 	const txId = pathParam(c, "tx_id", z.uuid()).toLowerCase();
 	const input = await jsonBody(c, reviewSchema);
 	if (input.decision === "reject" && input.user_id) {
-		throw new ApiError(422, "validation_failed", "a reject credits nobody: leave user_id out", {
-			fields: [{ path: "user_id", message: "only a release confirms an owner" }],
-		});
+		throw validationFailed("a reject credits nobody: leave user_id out", [
+			{ path: "user_id", message: "only a release confirms an owner" },
+		]);
 	}
 	const adminId = c.var.auth.sub;
 	const db = database(c.env);
@@ -161,8 +159,8 @@ export const depositReview = new Hono<AuthedEnv>().post("/:tx_id/review", async 
 		auditId,
 		webhookId,
 	]);
-	if (!row?.admin_id) throw new ApiError(401, "unauthorized", "this admin account no longer exists");
-	if (!row.found) throw new ApiError(404, "not_found", "no deposit with this tx_id");
+	if (!row?.admin_id) throw new ApiError("unauthorized", "this admin account no longer exists");
+	if (!row.found) throw new ApiError("not_found", "no deposit with this tx_id");
 	if (!row.outcome || row.outcome === "refused") throw refusal(row, input.decision, input.user_id);
 
 	const status = row.new_status ?? row.status;

@@ -107,7 +107,7 @@ export const lastNet = new Hono<AuthedEnv>()
 			c.var.auth.sub,
 			JSON.stringify(details),
 		]);
-		if (!audit) throw new ApiError(401, "unauthorized", "this admin account no longer exists");
+		if (!audit) throw new ApiError("unauthorized", "this admin account no longer exists");
 		if (
 			!(await enqueueAll(
 				c.env.DEAD_LETTERS,

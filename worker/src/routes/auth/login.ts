@@ -47,7 +47,6 @@ export const loginSchema = z
 /** The one answer to every failed login. */
 const invalidCredentials = () =>
 	new ApiError(
-		401,
 		"unauthorized",
 		"invalid username, password or TOTP code (admins send their code as totp; a code is accepted once)",
 	);
@@ -190,7 +189,7 @@ export const login = new Hono<AppEnv>().post("/", async (c) => {
 	}>(USER_ACCOUNT, [input.username]);
 	if (user && user.locked_for > 0) throw accountLocked(user.locked_for);
 	if (!(await verifyPassword(input.password, user?.password_hash))) await fail(c, db, "user", input.username);
-	if (user!.status === "DISABLED") throw new ApiError(403, "forbidden", "this account is disabled");
+	if (user!.status === "DISABLED") throw new ApiError("forbidden", "this account is disabled");
 	const refresh = await newRefreshToken();
 	const rows = await db.query(USER_LOGIN, [
 		user!.id,
@@ -198,6 +197,6 @@ export const login = new Hono<AppEnv>().post("/", async (c) => {
 		REFRESH_TOKEN_TTL_SECONDS.user,
 		input.username,
 	]);
-	if (!rows.length) throw new ApiError(403, "forbidden", "this account is disabled");
+	if (!rows.length) throw new ApiError("forbidden", "this account is disabled");
 	return tokenResponse(c, user!.id!, "user", refresh.token);
 });

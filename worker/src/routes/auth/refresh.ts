@@ -78,11 +78,7 @@ export const refresh = new Hono<AppEnv>().post("/", async (c) => {
 				`refresh token reused after rotation; revoked the ${revoked.length} live token(s) of its session`,
 			);
 		}
-		throw new ApiError(
-			401,
-			"unauthorized",
-			"the refresh token is invalid, expired or already used; log in again",
-		);
+		throw new ApiError("unauthorized", "the refresh token is invalid, expired or already used; log in again");
 	}
 	return tokenResponse(c, row.subject, row.role, next.token);
 });

@@ -23,7 +23,7 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../../env";
-import { ApiError } from "../../errors";
+import { ApiError, type FieldError } from "../../errors";
 import { database, uniqueViolation } from "../../lib/database";
 import { isoTimestamp } from "../../lib/pagination";
 import { hashPassword } from "../../lib/password";
@@ -58,10 +58,10 @@ export const registerSchema = z.object({
 });
 
 /** Which field a unique violation is about, by the columns Postgres names. */
-function takenField(columns: string[]): { field: string; message: string } | undefined {
-	if (columns.includes("username")) return { field: "username", message: "this username is taken" };
+function takenField(columns: string[]): FieldError | undefined {
+	if (columns.includes("username")) return { path: "username", message: "this username is taken" };
 	if (columns.includes("telegram_id")) {
-		return { field: "telegram_login", message: "this Telegram account is already registered" };
+		return { path: "telegram_login", message: "this Telegram account is already registered" };
 	}
 	return undefined;
 }
@@ -101,7 +101,7 @@ export const register = new Hono<AppEnv>().post("/", async (c) => {
 	} catch (error) {
 		const columns = uniqueViolation(error);
 		const taken = columns ? takenField(columns) : undefined;
-		if (taken) throw new ApiError(409, "conflict", taken.message, { field: taken.field });
+		if (taken) throw new ApiError("conflict", taken.message, { fields: [taken] });
 		throw error;
 	}
 	const user = rows[0]!;
