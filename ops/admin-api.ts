@@ -18,10 +18,25 @@ export class AdminApiError extends Error {
 	override name = "AdminApiError";
 }
 
-/** The `{ok:false, error:{code,message}}` envelope's text, or the raw body. */
+interface ErrorEnvelope {
+	error?: {
+		code?: string;
+		message?: string;
+		request_id?: string;
+		fields?: { path: string; message: string }[];
+	};
+}
+
+/**
+ * The `{ok:false, error:{code, message, request_id, fields?}}` envelope's text (with the failing
+ * fields, and the request id to quote when reporting it), or the raw body.
+ */
 export function describeError(body: unknown): string {
-	const e = (body as { error?: { code?: string; message?: string } } | null)?.error;
-	return e ? `${e.code}: ${e.message}` : typeof body === "string" ? body.slice(0, 200) : JSON.stringify(body);
+	const e = (body as ErrorEnvelope | null)?.error;
+	if (!e) return typeof body === "string" ? body.slice(0, 200) : JSON.stringify(body);
+	const fields = e.fields ?? [];
+	const listed = fields.length ? ` (${fields.map((f) => `${f.path}: ${f.message}`).join("; ")})` : "";
+	return `${e.code}: ${e.message}${listed}${e.request_id ? `, request ${e.request_id}` : ""}`;
 }
 
 async function call(host: string, method: string, path: string, token: string | null, body?: unknown) {

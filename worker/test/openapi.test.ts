@@ -55,4 +55,31 @@ describe("the OpenAPI document", () => {
 		);
 		expect(list.schema).toMatchObject({ maximum: 100, minimum: 1 });
 	});
+
+	it("documents the error shape the routes answer, and each route's error statuses", async () => {
+		const document = await fetchDocument();
+		const schema = document.components.schemas.Error.properties.error;
+		const res = await call("/api/v1/login", { body: { username: "", password: "p" } });
+		expect(res.status).toBe(422);
+		const { error } = await json(res);
+		expect(Object.keys(error).sort()).toEqual([...schema.required, "fields"].sort());
+		expect(schema.properties.code.enum).toContain(error.code);
+		expect(Object.keys(error.fields[0]).sort()).toEqual([...schema.properties.fields.items.required].sort());
+		// A JSON body implies 400, 413, 415 and 422; a bearer token 401, 403 and 503.
+		const assign = document.paths["/api/v1/admin/deposits/{tx_id}/assign"].post.responses;
+		expect(Object.keys(assign).sort()).toEqual([
+			"202",
+			"400",
+			"401",
+			"403",
+			"404",
+			"409",
+			"413",
+			"415",
+			"422",
+			"503",
+		]);
+		const health = document.paths["/api/v1/health"].get.responses;
+		expect(Object.keys(health).sort()).toEqual(["200", "429", "503"]);
+	});
 });

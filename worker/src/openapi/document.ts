@@ -10,6 +10,7 @@
  */
 import { z } from "zod";
 import { CHAINS } from "../../../schema/queue-message";
+import { STATUS_OF } from "../errors";
 import { schemaFor as webhookBodySchema } from "../lib/webhook-payload";
 import { resolveConflictSchema } from "../routes/admin/conflict-resolution";
 import { listQuery as deadLetterListQuery } from "../routes/admin/dead-letters";
@@ -38,7 +39,7 @@ function jsonSchema(schema: z.ZodType): Json {
 	return rest;
 }
 
-/** The one error shape of every failure (errors.ts). */
+/** The one error shape of every failure (errors.ts): a 422 lists its failing fields. */
 const errorEnvelope = {
 	type: "object",
 	required: ["ok", "error"],
@@ -46,8 +47,26 @@ const errorEnvelope = {
 		ok: { const: false },
 		error: {
 			type: "object",
-			required: ["code", "message"],
-			properties: { code: { type: "string" }, message: { type: "string" } },
+			required: ["code", "message", "request_id"],
+			properties: {
+				code: { enum: Object.keys(STATUS_OF) },
+				message: { type: "string" },
+				request_id: {
+					type: "string",
+					description:
+						"Cloudflare's cf-ray of the request (else a generated id), also in the Request-Id header",
+				},
+				fields: {
+					type: "array",
+					description: "Each failing input field: its dotted path (e.g. `metadata.note`) and what is wrong",
+					items: {
+						type: "object",
+						required: ["path", "message"],
+						properties: { path: { type: "string" }, message: { type: "string" } },
+						additionalProperties: false,
+					},
+				},
+			},
 			additionalProperties: true,
 		},
 	},
@@ -64,6 +83,7 @@ interface Operation {
 	query?: z.ZodObject;
 	/** Status → description of the success answers; the error answers are added. */
 	ok: Record<number, string>;
+	/** Error answers of the route's own, beyond those its auth, body and parameters imply ({@link errorsOf}). */
 	errors?: number[];
 }
 
@@ -96,7 +116,7 @@ const OPERATIONS: Operation[] = [
 			200: "a duplicate, or nothing to enqueue",
 			202: "`{ok: true, tx_id}`: accepted, settled exactly once",
 		},
-		errors: [400, 401, 404, 413, 415, 422, 429, 503],
+		errors: [404, 429, 503],
 	},
 	...(["/api/v1", "/api/v1/auth"] as const).flatMap((prefix): Operation[] => [
 		{
@@ -106,7 +126,7 @@ const OPERATIONS: Operation[] = [
 			summary: "Register a player (and its wallet)",
 			body: registerSchema,
 			ok: { 201: "the user and its wallet" },
-			errors: [400, 409, 413, 415, 422, 429, 503],
+			errors: [409, 429, 503],
 		},
 		{
 			method: "post",
@@ -115,7 +135,7 @@ const OPERATIONS: Operation[] = [
 			summary: "Log in; admins add their TOTP code",
 			body: loginSchema,
 			ok: { 200: "`{access_token, refresh_token, token_type, expires_in, role}`" },
-			errors: [400, 401, 403, 413, 415, 422, 429, 503],
+			errors: [401, 403, 429, 503],
 		},
 		{
 			method: "post",
@@ -124,7 +144,7 @@ const OPERATIONS: Operation[] = [
 			summary: "Trade a refresh token for a new pair",
 			body: refreshSchema,
 			ok: { 200: "a new token pair" },
-			errors: [400, 401, 413, 415, 422, 429, 503],
+			errors: [401, 429, 503],
 		},
 	]),
 	{
@@ -134,7 +154,7 @@ const OPERATIONS: Operation[] = [
 		summary: "The player's balances and deposit addresses",
 		auth: "user",
 		ok: { 200: "balances as exact decimal strings" },
-		errors: [401, 403, 404, 503],
+		errors: [404],
 	},
 	{
 		method: "post",
@@ -144,7 +164,6 @@ const OPERATIONS: Operation[] = [
 		auth: "user",
 		body: depositAddressBody,
 		ok: { 200: "the address issued before", 201: "a newly issued address" },
-		errors: [401, 403, 413, 415, 422, 503],
 	},
 	{
 		method: "get",
@@ -154,7 +173,6 @@ const OPERATIONS: Operation[] = [
 		auth: "user",
 		query: transactionsListQuery,
 		ok: { 200: page },
-		errors: [401, 403, 422, 503],
 	},
 	{
 		method: "get",
@@ -163,7 +181,7 @@ const OPERATIONS: Operation[] = [
 		summary: "Where one deposit stands",
 		auth: "user or admin",
 		ok: { 200: "its status, confirmations and threshold" },
-		errors: [401, 403, 404, 422, 503],
+		errors: [404],
 	},
 	{
 		method: "get",
@@ -173,7 +191,6 @@ const OPERATIONS: Operation[] = [
 		auth: "admin",
 		query: byStatusQuery,
 		ok: { 200: page },
-		errors: [401, 403, 422, 503],
 	},
 	{
 		method: "post",
@@ -183,7 +200,7 @@ const OPERATIONS: Operation[] = [
 		auth: "admin",
 		body: attributeSchema,
 		ok: { 200: "the dry run: the deposits that would move", 202: "the listed deposits moved" },
-		errors: [401, 403, 404, 409, 413, 415, 422, 503],
+		errors: [404, 409],
 	},
 	{
 		method: "post",
@@ -193,7 +210,7 @@ const OPERATIONS: Operation[] = [
 		auth: "admin",
 		body: reviewSchema,
 		ok: { 200: "rejected, or released to unmatched", 202: "released to settlement" },
-		errors: [401, 403, 404, 409, 413, 415, 422, 503],
+		errors: [404, 409],
 	},
 	{
 		method: "get",
@@ -203,7 +220,6 @@ const OPERATIONS: Operation[] = [
 		auth: "admin",
 		query: lastNetListQuery,
 		ok: { 200: "the stored messages" },
-		errors: [401, 403, 422, 503],
 	},
 	{
 		method: "post",
@@ -213,7 +229,6 @@ const OPERATIONS: Operation[] = [
 		auth: "admin",
 		query: lastNetRedriveQuery,
 		ok: { 202: "the messages put back" },
-		errors: [401, 403, 422, 503],
 	},
 	{
 		method: "get",
@@ -223,7 +238,6 @@ const OPERATIONS: Operation[] = [
 		auth: "admin",
 		query: unmatchedListQuery,
 		ok: { 200: page },
-		errors: [401, 403, 422, 503],
 	},
 	{
 		method: "get",
@@ -233,7 +247,6 @@ const OPERATIONS: Operation[] = [
 		auth: "admin",
 		query: unmatchedListQuery,
 		ok: { 200: page },
-		errors: [401, 403, 422, 503],
 	},
 	{
 		method: "post",
@@ -243,7 +256,7 @@ const OPERATIONS: Operation[] = [
 		auth: "admin",
 		body: resolveConflictSchema,
 		ok: { 200: "`{ok: true, conflict_id, tx_id, audit_log_id}`" },
-		errors: [401, 403, 404, 409, 413, 415, 422, 503],
+		errors: [404, 409],
 	},
 	{
 		method: "post",
@@ -253,7 +266,7 @@ const OPERATIONS: Operation[] = [
 		auth: "admin",
 		body: assignSchema,
 		ok: { 202: "`{ok: true, tx_id, user_id, audit_log_id}`" },
-		errors: [401, 403, 404, 409, 413, 415, 422, 503],
+		errors: [404, 409],
 	},
 	{
 		method: "get",
@@ -263,7 +276,6 @@ const OPERATIONS: Operation[] = [
 		auth: "admin",
 		query: deadLetterListQuery,
 		ok: { 200: page },
-		errors: [401, 403, 422, 503],
 	},
 	{
 		method: "post",
@@ -272,7 +284,7 @@ const OPERATIONS: Operation[] = [
 		summary: "Put a dead letter back on the queue",
 		auth: "admin",
 		ok: { 202: "`{ok: true, dead_letter_id, tx_id, audit_log_id}`" },
-		errors: [401, 403, 404, 409, 422, 503],
+		errors: [404, 409],
 	},
 	{
 		method: "post",
@@ -282,7 +294,6 @@ const OPERATIONS: Operation[] = [
 		auth: "admin",
 		body: poolImportSchema,
 		ok: { 200: "each address imported, already present or invalid" },
-		errors: [401, 403, 413, 415, 422, 503],
 	},
 	{
 		method: "get",
@@ -291,7 +302,6 @@ const OPERATIONS: Operation[] = [
 		summary: "The pool per family: unissued, issued, retired, registered",
 		auth: "admin",
 		ok: { 200: "counts per family" },
-		errors: [401, 403, 503],
 	},
 	{
 		method: "post",
@@ -301,7 +311,7 @@ const OPERATIONS: Operation[] = [
 		auth: "admin",
 		body: addressRegisterSchema,
 		ok: { 201: "the registration" },
-		errors: [401, 403, 404, 409, 413, 415, 422, 503],
+		errors: [404, 409],
 	},
 	{
 		method: "get",
@@ -311,12 +321,25 @@ const OPERATIONS: Operation[] = [
 		auth: "admin",
 		query: addressListSchema,
 		ok: { 200: page },
-		errors: [401, 403, 422, 503],
 	},
 ];
 
 /** The documented routes, as Hono registers them, for the test that compares the two. */
 export const DOCUMENTED_ROUTES = OPERATIONS.map((o) => `${o.method.toUpperCase()} ${o.route}`);
+
+/**
+ * The error answers of an operation: those its auth, body and parameters imply (a bearer token:
+ * 401, 403 and 503 while its account is checked; a signature: 401; a JSON body: 400, 413, 415
+ * and 422; a query or a uuid path parameter: 422), and its own.
+ */
+function errorsOf(o: Operation): number[] {
+	const statuses = new Set(o.errors);
+	if (o.auth === "webhook") statuses.add(401);
+	else if (o.auth) for (const s of [401, 403, 503]) statuses.add(s);
+	if (o.body) for (const s of [400, 413, 415, 422]) statuses.add(s);
+	if (o.query || /:(?!name\b)/.test(o.route)) statuses.add(422);
+	return [...statuses].sort((a, b) => a - b);
+}
 
 const STATUS_TEXT: Record<number, string> = {
 	400: "malformed request",
@@ -351,7 +374,7 @@ function operation(o: Operation): Json {
 	}
 	const responses: Json = {};
 	for (const [status, description] of Object.entries(o.ok)) responses[status] = { description };
-	for (const status of o.errors ?? []) {
+	for (const status of errorsOf(o)) {
 		responses[status] = {
 			description: STATUS_TEXT[status],
 			content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } },
