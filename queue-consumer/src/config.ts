@@ -90,6 +90,9 @@ const configSchema = z.object({
 	),
 });
 
+/** The variables the consumer's settings are read from (the generated `Env` is one). */
+export type ConsumerVars = { readonly [Name in keyof typeof configSchema.shape]?: unknown };
+
 export interface ConsumerConfig {
 	/** Confirmations a deposit needs before it is credited, per chain. */
 	thresholds: Record<Chain, number>;
@@ -118,7 +121,7 @@ export class ConfigError extends Error {
  * parseConsumerConfig({ CONFIRMATIONS: { bep20: 12, erc20: 12, trc20: 19 } }).thresholds.bep20; // 12
  * ```
  */
-export function parseConsumerConfig(env: Record<string, unknown>): ConsumerConfig {
+export function parseConsumerConfig(env: ConsumerVars): ConsumerConfig {
 	const parsed = configSchema.safeParse(env);
 	if (!parsed.success) {
 		throw new ConfigError(

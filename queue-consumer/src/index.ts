@@ -17,13 +17,24 @@ import { type SettleContext, settleDepositBatch } from "./settle";
 /** Backoff for a batch that cannot even start (bad configuration): long enough to fix it. */
 const UNCONFIGURED_RETRY = { retryBaseSeconds: 60, retryMaxSeconds: 3_600 };
 
-/** Everything settlement needs, read from the environment; throws a ConfigError naming what is wrong. */
+// An isolate keeps one environment object for its life: its settings are parsed once.
+const settings = new WeakMap<Env, Pick<SettleContext, "config" | "chain">>();
+
+/**
+ * Everything settlement needs, from the environment; its settings parsed on first use and then
+ * kept. Throws a ConfigError naming what is wrong (and parses again next time, so a fix is seen).
+ * The database client is made per batch: the driver keeps its endpoint globally, set from the
+ * environment at hand.
+ */
 function settleContext(env: Env): SettleContext {
-	const vars = env as unknown as Record<string, unknown>;
+	let parsed = settings.get(env);
+	if (!parsed) {
+		parsed = { config: parseConsumerConfig(env), chain: parseChainConfig(env) };
+		settings.set(env, parsed);
+	}
 	return {
 		sql: createDatabase(env).sql,
-		config: parseConsumerConfig(vars),
-		chain: parseChainConfig(vars),
+		...parsed,
 		metrics: env.METRICS,
 		versionId: env.CF_VERSION_METADATA?.id ?? "",
 	};

@@ -4,6 +4,8 @@
  *
  * @module
  */
+import type { DepositMessage } from "../../schema/queue-message";
+
 /**
  * Secrets a deployment may leave unset (not in wrangler's `[secrets] required`, so not in the
  * generated `Env`): the feature they enable then refuses, it never runs unchecked.
@@ -13,8 +15,15 @@ export type OptionalSecrets = {
 	TELEGRAM_BOT_TOKEN?: string;
 };
 
+/** The Worker's bindings: the generated `Env`, its optional secrets, and the queues' messages. */
+export type Bindings = Omit<Env, "DEPOSITS"> &
+	OptionalSecrets & {
+		/** The deposits to settle, in the versioned contract (schema/queue-message.ts). */
+		DEPOSITS: Queue<DepositMessage>;
+	};
+
 export type AppEnv = {
-	Bindings: Env & OptionalSecrets;
+	Bindings: Bindings;
 	Variables: {
 		/** The request's id, as error answers report it (lib/request-id.ts; unset until needed). */
 		requestId?: string;

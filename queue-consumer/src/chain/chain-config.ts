@@ -137,6 +137,9 @@ const configSchema = z.object({
 	CONFIRMATIONS: z.preprocess(fromJsonText, z.record(z.string(), z.unknown())).optional().catch(undefined),
 });
 
+/** The variables chain verification is read from (the generated `Env` is one). */
+export type ChainVars = { readonly [Name in keyof typeof configSchema.shape]?: unknown };
+
 /** The token's address in its stored form, or why it is not one. */
 function tokenAddress(family: ChainFamily, address: string): { address: string } | { error: string } {
 	if (family === "evm") {
@@ -160,7 +163,7 @@ function tokenAddress(family: ChainFamily, address: string): { address: string }
  * if (bsc.mode === "chain") bsc.endpoints[0]?.url; // "http://127.0.0.1:8545" locally
  * ```
  */
-export function parseChainConfig(env: Record<string, unknown>): ChainVerificationConfig {
+export function parseChainConfig(env: ChainVars): ChainVerificationConfig {
 	const fail = (detail: string): never => {
 		throw new ConfigError(
 			`invalid chain verification configuration (queue-consumer/wrangler.toml [vars]):\n${detail}`,

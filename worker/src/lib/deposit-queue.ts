@@ -16,7 +16,7 @@ export function queueUnavailable(message = "the deposit queue is unavailable; re
 }
 
 /** Sends `message` as it is; false (and a log line) when the queue did not take it. */
-export async function enqueue(queue: Queue, message: DepositMessage): Promise<boolean> {
+export async function enqueue(queue: Queue<DepositMessage>, message: DepositMessage): Promise<boolean> {
 	try {
 		await queue.send(message, { contentType: "json" });
 		return true;
@@ -35,7 +35,7 @@ export const MAX_BATCH_MESSAGES = 100;
  * sends nothing. False (and a log line) when the queue refused; a batch sent before a refused one
  * is then sent again by the sender's retry, which settlement treats as the redelivery it is.
  */
-export async function enqueueAll(queue: Queue, messages: readonly unknown[]): Promise<boolean> {
+export async function enqueueAll<Body>(queue: Queue<Body>, messages: readonly Body[]): Promise<boolean> {
 	try {
 		for (let i = 0; i < messages.length; i += MAX_BATCH_MESSAGES) {
 			const batch = messages.slice(i, i + MAX_BATCH_MESSAGES);
@@ -49,7 +49,7 @@ export async function enqueueAll(queue: Queue, messages: readonly unknown[]): Pr
 }
 
 /** Checks `message` against the v1 contract, then sends it as {@link enqueue} does. */
-export async function sendDeposit(queue: Queue, message: DepositMessage): Promise<boolean> {
+export async function sendDeposit(queue: Queue<DepositMessage>, message: DepositMessage): Promise<boolean> {
 	const parsed = parseDepositMessage(message);
 	if (!parsed.success) {
 		throw new Error(`refusing to queue an invalid deposit message: ${parsed.error.message}`);

@@ -8,12 +8,12 @@
  * @module
  */
 import type { Context } from "hono";
+import type { ConfiguredSource } from "../config";
 import type { AppEnv } from "../env";
 import { ApiError, describeFields, type FieldError, serviceUnavailable, validationFailed } from "../errors";
 import { deliveryGuard } from "./delivery-guard";
 import { isJsonMediaType, unsupportedMediaType } from "./request-input";
 import { type Scheme, type VerifyResult, verifySignature } from "./signature";
-import type { WebhookSource } from "./webhook-sources";
 
 type Ctx = Context<AppEnv>;
 
@@ -23,22 +23,16 @@ export function refuse(c: Ctx, reason: string, error: ApiError): never {
 	throw error;
 }
 
-/** The source's secrets, from the secret binding its configuration names. */
-function secretsOf(c: Ctx, source: WebhookSource): string | undefined {
-	const value = (c.env as unknown as Record<string, unknown>)[source.secrets];
-	return typeof value === "string" ? value : undefined;
-}
-
 /**
  * Verifies the request against each candidate source (those of its route whose scheme matches its
  * headers) and returns the one whose secret signed it, with the delivery's id if the scheme has one.
  */
 export async function authenticate(
 	c: Ctx,
-	candidates: readonly WebhookSource[],
+	candidates: readonly ConfiguredSource[],
 	scheme: Scheme,
 	raw: Uint8Array,
-): Promise<{ source: WebhookSource; webhookId: string | null }> {
+): Promise<{ source: ConfiguredSource; webhookId: string | null }> {
 	if (candidates.length === 1) c.set("source", candidates[0]!.name);
 	let failure: VerifyResult & { ok: false } = {
 		ok: false,
@@ -46,7 +40,7 @@ export async function authenticate(
 		message: "no signing secret is configured for this webhook source, so nothing it sends is accepted",
 	};
 	for (const source of candidates) {
-		const result = await verifySignature(scheme, c.req.raw.headers, raw, secretsOf(c, source));
+		const result = await verifySignature(scheme, c.req.raw.headers, raw, source.secretValue);
 		if (result.ok) {
 			c.set("source", source.name);
 			return { source, webhookId: result.webhookId };
@@ -62,7 +56,7 @@ export async function authenticate(
 }
 
 /** Refuses what an authenticated source may no longer send: past its sunset, or over its rate. */
-export async function admit(c: Ctx, source: WebhookSource): Promise<void> {
+export async function admit(c: Ctx, source: ConfiguredSource): Promise<void> {
 	if (source.sunset && Date.now() >= source.sunset.getTime()) {
 		refuse(
 			c,
@@ -74,7 +68,7 @@ export async function admit(c: Ctx, source: WebhookSource): Promise<void> {
 		);
 	}
 	if (!source.rateLimiter) return;
-	const limiter = (c.env as unknown as Record<string, unknown>)[source.rateLimiter] as RateLimit | undefined;
+	const { limiter } = source;
 	let allowed: boolean;
 	try {
 		if (!limiter) throw new Error(`no rate limit binding named ${source.rateLimiter}`);
@@ -148,7 +142,7 @@ export function refusePayload(c: Ctx, failure: PayloadFailure): never {
  */
 export async function sendOnce(
 	c: Ctx,
-	source: WebhookSource,
+	source: ConfiguredSource,
 	key: string,
 	send: () => Promise<boolean>,
 ): Promise<"sent" | "duplicate" | "refused"> {

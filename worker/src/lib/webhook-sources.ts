@@ -233,7 +233,9 @@ function safeJson(text: string): unknown {
 const parsedSources = new WeakMap<object, ReadonlyMap<string, WebhookSource>>();
 
 /** The sources of `env`, parsed once per configuration object. */
-export function webhookSources(env: { WEBHOOK_SOURCES?: unknown }): ReadonlyMap<string, WebhookSource> {
+export function webhookSources(env: {
+	WEBHOOK_SOURCES?: object | string;
+}): ReadonlyMap<string, WebhookSource> {
 	const value = env.WEBHOOK_SOURCES;
 	if (typeof value !== "object" || value === null) return parseWebhookSources(value);
 	let sources = parsedSources.get(value);

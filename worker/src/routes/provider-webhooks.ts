@@ -19,6 +19,7 @@ import type { Context } from "hono";
 import type { HeldTransfer } from "../../../schema/held-transfer";
 import type { DepositMessage } from "../../../schema/queue-message";
 import { depositTxId } from "../../../schema/tx-id";
+import type { ConfiguredSource } from "../config";
 import type { AppEnv } from "../env";
 import { serviceUnavailable } from "../errors";
 import { edgeVersion, enqueueAll } from "../lib/deposit-queue";
@@ -28,7 +29,6 @@ import { bodyDigest } from "../lib/signature";
 import { sortTransfer } from "../lib/token-transfers";
 import { admit, authenticate, jsonText, refuse, refusePayload, sendOnce } from "../lib/webhook-intake";
 import { duplicateKeyFailure, invalidJson } from "../lib/webhook-payload";
-import type { WebhookSource } from "../lib/webhook-sources";
 
 type Ctx = Context<AppEnv>;
 
@@ -80,7 +80,7 @@ async function deliveryKey(
 	return bodyDigest(new TextEncoder().encode(lines.sort().join("\n")));
 }
 
-export async function providerWebhook(c: Ctx, source: WebhookSource) {
+export async function providerWebhook(c: Ctx, source: ConfiguredSource) {
 	c.set("source", source.name);
 	const raw = new Uint8Array(await c.req.arrayBuffer());
 	await authenticate(c, [source], source.scheme, raw);

@@ -18,13 +18,14 @@
 import { type Context, Hono } from "hono";
 import { CHAINS, type Chain, type DepositMessage } from "../../../schema/queue-message";
 import { depositTxId } from "../../../schema/tx-id";
+import { type ConfiguredSource, edgeConfig, SourceConfigError } from "../config";
 import type { AppEnv } from "../env";
 import { ApiError, serviceUnavailable } from "../errors";
 import { edgeVersion, enqueue } from "../lib/deposit-queue";
 import { bodyDigest, hasStandardHeaders, type Scheme } from "../lib/signature";
 import { admit, authenticate, jsonText, refuse, refusePayload, sendOnce } from "../lib/webhook-intake";
 import { parseWebhookPayload } from "../lib/webhook-payload";
-import { SourceConfigError, type WebhookSource, webhookSources } from "../lib/webhook-sources";
+
 import { providerWebhook } from "./provider-webhooks";
 
 function isChain(value: string): value is Chain {
@@ -37,9 +38,9 @@ export function isProviderWebhookPath(path: string): boolean {
 	return match !== null && !isChain(match[1]!.toLowerCase());
 }
 
-function sourcesOf(c: Context<AppEnv>): ReadonlyMap<string, WebhookSource> {
+function sourcesOf(c: Context<AppEnv>): ReadonlyMap<string, ConfiguredSource> {
 	try {
-		return webhookSources(c.env as unknown as { WEBHOOK_SOURCES?: unknown });
+		return edgeConfig(c.env).sources;
 	} catch (error) {
 		if (!(error instanceof SourceConfigError)) throw error;
 		console.error(error.message);
@@ -58,7 +59,7 @@ function schemeOf(headers: Headers): Scheme | null {
 	return null;
 }
 
-async function ownFormat(c: Context<AppEnv>, chain: Chain, sources: ReadonlyMap<string, WebhookSource>) {
+async function ownFormat(c: Context<AppEnv>, chain: Chain, sources: ReadonlyMap<string, ConfiguredSource>) {
 	c.set("chain", chain);
 	const raw = new Uint8Array(await c.req.arrayBuffer());
 	const ours = [...sources.values()].filter((s) => s.format === "cricalgo" && s.enabled);
