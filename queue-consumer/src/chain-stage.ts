@@ -17,6 +17,8 @@
  *
  * @module
  */
+
+import type { DepositState } from "../../schema/deposit-states";
 import { CHAIN_FAMILY, type ChainVerificationConfig } from "./chain/chain-config";
 import type { ChainRpcError } from "./chain/rpc-error";
 import { type ChainVerdict, comparableAddress, type TransferClaim } from "./chain/verdict";
@@ -46,7 +48,7 @@ export type ChainCheck =
  * States no message moves (dropped, or held for review and only moved by the review): nothing
  * to ask the chain.
  */
-const DROPPED = new Set(["reverted", "reversed", "held", "rejected"]);
+const DROPPED: ReadonlySet<string> = new Set<DepositState>(["reverted", "reversed", "held", "rejected"]);
 
 /**
  * Verifies `rows` on their chains. One read round trip to the database (what the ledger holds

@@ -31,6 +31,7 @@
  * @module
  */
 import { addressMatchSql } from "../../schema/address-family";
+import { DEPOSIT_STATES, type DepositState } from "../../schema/deposit-states";
 
 /** One valid message as the SQL reads it (`i` is its position in the batch). */
 export interface SettleRow {
@@ -74,17 +75,16 @@ export interface DeadLetterRow {
 	attempts: number;
 }
 
-/** What can become of one message in the SQL (APPLY_BATCH returns one per message). */
+/**
+ * What can become of one message in the SQL (APPLY_BATCH returns one per message): the deposit
+ * state it left the deposit in (any but `rejected`, which only an admin's review gives), or
+ * `duplicate`, `conflict`, `dead_letter` for a message that moved no deposit.
+ */
 export const SETTLE_OUTCOMES = [
+	...DEPOSIT_STATES.filter((s): s is Exclude<DepositState, "rejected"> => s !== "rejected"),
 	"dead_letter",
-	"pending",
-	"credited",
 	"duplicate",
-	"unmatched",
 	"conflict",
-	"reverted",
-	"reversed",
-	"held",
 ] as const;
 export type SettleOutcome = (typeof SETTLE_OUTCOMES)[number];
 

@@ -13,20 +13,16 @@
  * @module
  */
 import { addressMatchSql } from "../../../schema/address-family";
+import type { DepositState } from "../../../schema/deposit-states";
 import type { Role } from "./access-token";
 import type { AccountsDatabase } from "./database";
 import { isoTimestamp } from "./pagination";
 
-export type DepositStatus =
-	| "pending"
-	| "credited"
-	| "unmatched"
-	| "reverted"
-	| "reversed"
-	| "held"
-	| "rejected"
-	| "conflict"
-	| "dead_lettered";
+/**
+ * A status the route reports: a deposit's state (schema/deposit-states.ts, the `deposit_state`
+ * enum), or what it says instead of that state when there is more to tell.
+ */
+export type DepositStatus = DepositState | "conflict" | "dead_lettered";
 
 const DEPOSIT = `
 SELECT d.id, d.chain, d.tx_hash, d.log_index, d.amount::text AS amount, d.currency, d.to_address, d.user_id,
@@ -78,7 +74,7 @@ export async function depositStatus(
 			tx_id: id,
 			...fields,
 			...(unresolved.length
-				? { status: "conflict", deposit_status: fields.status, conflicts: unresolved }
+				? { status: "conflict" satisfies DepositStatus, deposit_status: fields.status, conflicts: unresolved }
 				: {}),
 		};
 	}
