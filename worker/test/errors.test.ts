@@ -24,7 +24,7 @@ describe("one error shape for every 4xx", () => {
 			"validation_failed",
 		);
 		for (const error of [hook, account]) {
-			expect(Object.keys(error).sort()).toEqual(["code", "fields", "message", "request_id"]);
+			expect(Object.keys(error).sort()).toEqual(["code", "fields", "message"]);
 			expect(error.fields).toEqual([{ path: expect.any(String), message: expect.any(String) }]);
 		}
 		expect(hook.fields).toEqual([{ path: "currency", message: expect.any(String) }]);
