@@ -35,6 +35,8 @@ describe("the console's held queue", () => {
 		const csrf = await browser.csrf("/console/held");
 		const short = await browser.request(path, { form: { csrf, decision: "reject", reason: "no" } });
 		expect(short.status).toBe(422);
+		// The notice names the failing field, as the API's answer lists it.
+		expect(await short.text()).toContain("reason: say why, in at least 10 characters");
 		expect(await status(txId)).toBe("held");
 		const res = await browser.request(path, {
 			form: { csrf, decision: "reject", reason: "the chain has no such transfer" },

@@ -8,7 +8,7 @@
  */
 import { Hono } from "hono";
 import type { AppEnv } from "../env";
-import { handleError } from "../errors";
+import { type FieldError, handleError } from "../errors";
 import { signAccessToken } from "../lib/access-token";
 import { admin } from "../routes/admin";
 import { auth } from "../routes/auth";
@@ -22,8 +22,21 @@ api.onError(handleError);
 export interface ApiAnswer<T = Record<string, unknown>> {
 	status: number;
 	ok: boolean;
-	body: T & { error?: { code: string; message: string; [k: string]: unknown } };
+	body: T & { error?: { code: string; message: string; fields?: FieldError[]; [k: string]: unknown } };
 	headers: Headers;
+}
+
+/**
+ * What a refused call says, for a notice: the error's message and, for a 422, each failing
+ * field (`reason: must be at least 10 characters`); `fallback` when the answer carries none.
+ */
+export function refusalText(answer: ApiAnswer<unknown>, fallback = `answer ${answer.status}`): string {
+	const error = answer.body.error;
+	if (!error) return fallback;
+	const fields = error.fields?.length
+		? ` (${error.fields.map((f) => `${f.path}: ${f.message}`).join("; ")})`
+		: "";
+	return `${error.message}${fields}`;
 }
 
 async function dispatch<T>(

@@ -18,7 +18,7 @@ import { z } from "zod";
 import { ApiError, type ErrorCode, STATUS_OF } from "../errors";
 import { database } from "../lib/database";
 import { limitBody } from "../lib/request-input";
-import { adminApi, apiLogin } from "./admin-api";
+import { adminApi, apiLogin, refusalText } from "./admin-api";
 import { Layout, Notice } from "./layout";
 import { AuditPage } from "./pages/audit";
 import { ConflictsPage } from "./pages/conflicts";
@@ -273,10 +273,7 @@ operatorsConsole.post("/deposits/:tx_id/assign", async (c) => {
 		user_id: players[0]!.id,
 	});
 	if (!answer.ok) {
-		return fail(
-			answer.status as 409,
-			`Not assigned: ${answer.body.error?.message ?? `answer ${answer.status}`}`,
-		);
+		return fail(answer.status as 409, `Not assigned: ${refusalText(answer)}`);
 	}
 	return c.redirect(`/console/deposits/${txId}?done=assigned`, 303);
 });
@@ -311,7 +308,7 @@ operatorsConsole.post("/conflicts/:id/resolve", async (c) => {
 		c.status(answer.status as 409);
 		return conflictsPage(c, {
 			kind: "error",
-			text: `Not resolved: ${answer.body.error?.message ?? `answer ${answer.status}`}`,
+			text: `Not resolved: ${refusalText(answer)}`,
 		});
 	}
 	return c.redirect("/console/conflicts?done=resolved", 303);
@@ -349,7 +346,7 @@ operatorsConsole.post("/deposits/:tx_id/review", async (c) => {
 		c.status(answer.status as 409);
 		return heldPage(c, {
 			kind: "error",
-			text: `Not reviewed: ${answer.body.error?.message ?? `answer ${answer.status}`}`,
+			text: `Not reviewed: ${refusalText(answer)}`,
 		});
 	}
 	return c.redirect("/console/held?done=reviewed", 303);
@@ -404,7 +401,7 @@ operatorsConsole.post("/dead-letters/:id/redrive", async (c) => {
 		c.status(answer.status as 409);
 		return deadLettersPage(c, letterFilter({}), {
 			kind: "error",
-			text: `Not redriven: ${answer.body.error?.message ?? `answer ${answer.status}`}`,
+			text: `Not redriven: ${refusalText(answer)}`,
 		});
 	}
 	return c.redirect("/console/dead-letters?done=redriven&n=1", 303);
@@ -416,7 +413,7 @@ operatorsConsole.post("/dead-letters/redrive", async (c) => {
 	const failed: string[] = [];
 	for (const letter of letters) {
 		const answer = await adminApi(c.env, c.var.admin.id, "POST", `/dead-letters/${letter.id}/redrive`);
-		if (!answer.ok) failed.push(`${letter.id}: ${answer.body.error?.message ?? answer.status}`);
+		if (!answer.ok) failed.push(`${letter.id}: ${refusalText(answer, String(answer.status))}`);
 	}
 	if (failed.length) {
 		c.status(failed.length === letters.length ? 409 : 200);
