@@ -197,6 +197,13 @@ export const deposits = pgTable(
 	],
 );
 
+/**
+ * A `deposits` row as Drizzle reads it. The Workers query with SQL text and snake_case columns,
+ * so they take single column types from it (`DepositRow["status"]`) with a type-only import,
+ * which puts nothing of Drizzle in their bundles.
+ */
+export type DepositRow = typeof deposits.$inferSelect;
+
 /** A delivery for a known deposit key that disagrees on amount or currency. Never applied. */
 export const depositConflicts = pgTable(
 	"deposit_conflicts",

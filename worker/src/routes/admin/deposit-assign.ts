@@ -22,6 +22,7 @@
  */
 import { Hono } from "hono";
 import { z } from "zod";
+import type { DepositRow } from "../../../../schema/tables";
 import { ApiError, validationFailed } from "../../errors";
 import type { AuthedEnv } from "../../lib/auth";
 import { database } from "../../lib/database";
@@ -83,8 +84,8 @@ type AssignRow = Partial<StoredDeposit> & {
 	assignee: string | null;
 	found: string | null;
 	audit_log_id: string | null;
-	status: string | null;
-	user_id: string | null;
+	status: DepositRow["status"] | null;
+	user_id: DepositRow["userId"];
 	outcome: "assigned" | "already_assigned" | "refused" | null;
 };
 

@@ -23,6 +23,7 @@
  */
 import { Hono } from "hono";
 import { z } from "zod";
+import type { DepositRow } from "../../../../schema/tables";
 import { ApiError, validationFailed } from "../../errors";
 import type { AuthedEnv } from "../../lib/auth";
 import { database } from "../../lib/database";
@@ -102,10 +103,10 @@ type ReviewRow = Partial<StoredDeposit> & {
 	admin_id: string | null;
 	found: string | null;
 	audit_log_id: string | null;
-	new_status: string | null;
-	status: string | null;
-	user_id: string | null;
-	hold_reason: string | null;
+	new_status: DepositRow["status"] | null;
+	status: DepositRow["status"] | null;
+	user_id: DepositRow["userId"];
+	hold_reason: DepositRow["holdReason"];
 	review_decision: string | null;
 	outcome: "rejected" | "released" | "already_released" | "refused" | null;
 };
