@@ -5,7 +5,7 @@
  * How the consumer uses it (per queue batch, before settling):
  *
  * ```ts
- * const chainConfig = parseChainConfig(env);            // once per batch, with the other config
+ * const chainConfig = parseChainConfig(env);            // once per environment, with the other config (index.ts)
  * const checks = await verifyTransfers(chainConfig, claims);
  * // checks[i].status:
  * //   "trusted"     chain in sender mode: settle on the webhook, as without verification
