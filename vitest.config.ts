@@ -117,7 +117,7 @@ export default defineConfig({
 								DATABASE_TIMEOUT_MS: 3000,
 								RETRY_BASE_SECONDS: 0,
 								// Most suites settle synthetic deposits; the chain suites pass their own
-								// verification settings (chain-support.ts).
+								// verification settings (queue-consumer/test/support/chain.ts).
 								CHAIN_VERIFICATION: "sender",
 							},
 							queueConsumers: {
@@ -162,7 +162,7 @@ export default defineConfig({
 				test: {
 					name: "alerts",
 					include: ["alerts/test/**/*.test.ts"],
-					globalSetup: ["./alerts/test/global-setup.ts"],
+					globalSetup: ["./alerts/test/support/global-setup.ts"],
 					fileParallelism: false,
 					testTimeout: 30_000,
 				},

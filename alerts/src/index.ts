@@ -1,6 +1,6 @@
 /**
  * The alerts Worker. Its cron trigger runs every minute: it evaluates the alert rules
- * (alerts/rules.ts, the same list `ops alerts` prints), compares the result with what it
+ * (shared/alerts/rules.ts, the same list `ops alerts` prints), compares the result with what it
  * announced before (kept in KV), and posts what started firing or resolved to a
  * Slack-compatible incoming webhook. Nothing is announced twice.
  *
@@ -9,11 +9,17 @@
  *
  * @module
  */
-import { createCloudflareApi } from "../cloudflare-api";
-import { cloudflareFigures, evaluateRules, evaluationTime, type RuleEvaluation } from "../evaluate";
-import { type AlertMemory, EMPTY_MEMORY, slackMessage, transitions } from "../notify";
-import { RULES } from "../rules";
-import type { AlertTarget } from "../signals";
+
+import {
+	cloudflareFigures,
+	evaluateRules,
+	evaluationTime,
+	type RuleEvaluation,
+} from "../../shared/alerts/evaluate";
+import { RULES } from "../../shared/alerts/rules";
+import type { AlertTarget } from "../../shared/alerts/signals";
+import { createCloudflareApi } from "../../shared/cloudflare/api";
+import { type AlertMemory, EMPTY_MEMORY, slackMessage, transitions } from "./notify";
 
 /** KV key of what has been announced. */
 export const MEMORY_KEY = "announced";

@@ -28,11 +28,14 @@ import { anvilChain, SENDER, startLocalChain } from "../../ops/local/local-chain
 import { startNeonHttpServer } from "../../ops/local/neon-http-server";
 import { postgresBackend } from "../../ops/local/postgres-backend";
 import { migratePostgres, redact } from "../../ops/migrate";
-import { parseChainConfig } from "../../queue-consumer/src/chain/chain-config";
-import { parseConsumerConfig } from "../../queue-consumer/src/config";
-import type { QueueBatch } from "../../queue-consumer/src/queue-types";
-import { type SettleContext, settleDepositBatch } from "../../queue-consumer/src/settle";
-import type { Sql } from "../../queue-consumer/src/settle-transaction";
+import {
+	parseChainConfig,
+	parseConsumerConfig,
+	type QueueBatch,
+	type SettleContext,
+	type Sql,
+	settleDepositBatch,
+} from "../../queue-consumer/engine";
 import type { DepositMessage } from "../../schema/queue-message";
 import { depositTxId } from "../../schema/tx-id";
 

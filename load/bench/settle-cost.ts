@@ -11,7 +11,7 @@
  * @module
  */
 import type pg from "pg";
-import { SETTLE_STATEMENTS } from "../../queue-consumer/src/settle-sql";
+import { SETTLE_STATEMENTS } from "../../queue-consumer/engine";
 import { cpuSource, processCpuNs } from "./process-cpu";
 import { FLOOR_SQL } from "./settle-fixtures";
 

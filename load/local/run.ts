@@ -17,7 +17,7 @@ import { join } from "node:path";
 import { openLocalDatabase } from "../../ops/local/database";
 import { startLocalStack } from "../../ops/local/stack";
 import { signWebhook } from "../../ops/webhook-signing";
-import { checkLedgerInvariants, type LedgerReport } from "../../test/support/ledger-invariants";
+import { checkLedgerInvariants, type LedgerReport } from "../../schema/ledger-invariants";
 import { type Delivery, DepositPlan, firstDeliveries } from "../k6/lib/deposit-plan";
 import { depositTxId } from "../k6/lib/uuid-v5";
 import { percentile, runOpenModel } from "../lib/open-model";

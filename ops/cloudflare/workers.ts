@@ -6,7 +6,7 @@
  * @module
  */
 import { unstable_readConfig } from "wrangler";
-import type { AlertTarget } from "../../alerts/signals";
+import type { AlertTarget } from "../../shared/alerts/signals";
 import { UsageError } from "../usage-error";
 import type { WranglerTarget } from "./wrangler-cli";
 

@@ -12,8 +12,8 @@
 import { parseArgs } from "node:util";
 import QRCode from "qrcode";
 import { z } from "zod";
-import { hashPassword } from "../../worker/src/lib/password";
-import { newTotpSecret } from "../../worker/src/lib/totp";
+import { hashPassword } from "../../shared/password";
+import { newTotpSecret } from "../../shared/totp";
 import { openDatabaseClient } from "../database-client";
 import { readPassword } from "../read-password";
 import type { Command } from "./command";

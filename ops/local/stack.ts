@@ -21,7 +21,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { createServer } from "node:net";
-import { splitSecrets } from "../../worker/src/lib/webhook-secrets";
+import { splitSecrets } from "../../shared/webhook-secrets";
 import { redact } from "../migrate";
 import { type LocalDatabase, openLocalDatabase } from "./database";
 import {

@@ -10,7 +10,7 @@
  *
  * @module
  */
-import type { TimeWindow } from "../../alerts/sql";
+import type { TimeWindow } from "../../shared/cloudflare/analytics-sql";
 import {
 	type DeploymentState,
 	describeTraffic,

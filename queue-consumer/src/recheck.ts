@@ -16,11 +16,12 @@
  *
  * @module
  */
+
+import { classifyDatabaseError } from "../../schema/database-errors";
 import { CHAINS, type Chain } from "../../schema/queue-message";
 import type { ChainVerificationConfig } from "./chain/chain-config";
 import { type ChainCheckRow, type HoldRow, RECHECK_CANDIDATES, type RecheckCandidate } from "./chain-sql";
 import { type ChainCheck, checkOnChain, confirmedRow, holdRow } from "./chain-stage";
-import { classifyDatabaseError } from "./database-errors";
 import { type MessageMetric, recordBatch } from "./metrics";
 import type { SettleContext } from "./settle";
 import type { SettleRow } from "./settle-sql";

@@ -18,7 +18,7 @@ import {
 	send,
 	sendUsdt,
 	transferData,
-} from "./chain-support";
+} from "./support/chain";
 
 const localUsdtAbi = [
 	{

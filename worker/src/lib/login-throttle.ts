@@ -9,7 +9,7 @@
  * attempt without checking the password (429 `account_locked` with Retry-After), and a
  * successful login clears the count. Failures more than {@link FAILURE_MEMORY_SECONDS} apart
  * start over. Each refusal is a request with error code `account_locked` in the metrics, which
- * the `LoginAccountLocked` alert counts (alerts/rules.ts).
+ * the `LoginAccountLocked` alert counts (shared/alerts/rules.ts).
  *
  * The cost of a lock is borne by the account's owner too (someone who guesses can keep an
  * account locked): the lock is short and bounded, admins see the alert, and the audit log has

@@ -28,7 +28,7 @@
  * @module
  */
 import { keccak_256 } from "@noble/hashes/sha3.js";
-import { splitSecrets } from "./webhook-secrets";
+import { splitSecrets } from "../../../shared/webhook-secrets";
 
 /** How far a Standard Webhooks timestamp may be from now, either way (the specification's default). */
 export const TOLERANCE_SECONDS = 300;

@@ -12,11 +12,11 @@ import { Secret, TOTP } from "otpauth";
 import { expect } from "vitest";
 import type { DepositState } from "../../../schema/deposit-states";
 import { depositTxId } from "../../../schema/tx-id";
+import { hashPassword } from "../../../shared/password";
 import { TEST_TELEGRAM_BOT_TOKEN } from "../../../test/projects";
 import { testDatabase } from "../../../test/support/database";
 import { app } from "../../src/app";
 import type { OptionalSecrets } from "../../src/env";
-import { hashPassword } from "../../src/lib/password";
 import { BASE, randomTxHash } from "./webhooks";
 
 /** A database handle for assertions and seeding. */

@@ -22,11 +22,11 @@
  */
 import { Hono } from "hono";
 import { z } from "zod";
+import { hashPassword } from "../../../../shared/password";
 import type { AppEnv } from "../../env";
 import { ApiError } from "../../errors";
 import { database, uniqueViolation } from "../../lib/database";
 import { isoTimestamp } from "../../lib/pagination";
-import { hashPassword } from "../../lib/password";
 import { jsonBody } from "../../lib/request-input";
 import { telegramLoginSchema, verifiedTelegramId } from "../../lib/telegram-login";
 import { ISSUE_ROUTE } from "../deposit-address";

@@ -10,7 +10,7 @@
  *
  * @module
  */
-import type { CloudflareApi } from "./cloudflare-api";
+import type { CloudflareApi } from "../cloudflare/api";
 import type { AlertRule } from "./rules";
 import { type AlertTarget, type Figures, readSignal, type SignalName } from "./signals";
 

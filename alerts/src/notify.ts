@@ -9,8 +9,8 @@
  *
  * @module
  */
-import type { RuleEvaluation } from "./evaluate";
-import { formatValue, type Severity } from "./rules";
+import type { RuleEvaluation } from "../../shared/alerts/evaluate";
+import { formatValue, type Severity } from "../../shared/alerts/rules";
 
 /** What has been announced as firing, by rule name. */
 export interface AlertMemory {

@@ -9,7 +9,7 @@
  */
 import { uniformFloat64 } from "pure-rand/distribution/uniformFloat64";
 import { xoroshiro128plus } from "pure-rand/generator/xoroshiro128plus";
-import { deliver } from "./support";
+import { deliver } from "./consumer";
 
 /** A reproducible generator of numbers in [0, 1), from a seed. */
 export function seededRandom(seed: number): () => number {

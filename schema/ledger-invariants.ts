@@ -38,7 +38,7 @@
  *
  * @module
  */
-import { movementsQuery } from "../../schema/wallet-movements";
+import { movementsQuery } from "./wallet-movements";
 
 export type QueryRows = (sql: string, params?: unknown[]) => Promise<Record<string, unknown>[]>;
 

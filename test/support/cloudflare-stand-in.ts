@@ -24,7 +24,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { ScenarioEntry as PlainScenarioEntry } from "../../../alerts/test/scenario";
+import type { ScenarioEntry as PlainScenarioEntry } from "./alert-scenario";
 
 /** One request the stand-in received. `path` is relative to `/client/v4`. */
 export interface StandInCall {

@@ -7,9 +7,17 @@
  *
  * @module
  */
-import { BATCH, COMMON, REQUEST, SETTLE } from "../schema/metrics";
-import { type CloudflareApi, numberOf, type SqlRow } from "./cloudflare-api";
-import { COUNT, countIf, dataset, literal, quantile, type TimeWindow, within } from "./sql";
+import { BATCH, COMMON, REQUEST, SETTLE } from "../../schema/metrics";
+import {
+	COUNT,
+	countIf,
+	dataset,
+	literal,
+	quantile,
+	type TimeWindow,
+	within,
+} from "../cloudflare/analytics-sql";
+import { type CloudflareApi, numberOf, type SqlRow } from "../cloudflare/api";
 
 /** What the alerts watch, for one environment. */
 export interface AlertTarget {

@@ -18,8 +18,8 @@
  * @module
  */
 import { expect } from "vitest";
-import type { DepositMessage } from "../../schema/queue-message";
-import { sql } from "./support";
+import type { DepositMessage } from "../../../schema/queue-message";
+import { sql } from "./consumer";
 
 const SCALE = 8;
 
