@@ -71,6 +71,7 @@ export default defineConfig({
 				test: {
 					name: "node",
 					include: [
+						"test/*.test.ts",
 						"ops/**/*.test.ts",
 						"schema/**/*.test.ts",
 						"load/**/*.test.ts",
