@@ -37,7 +37,7 @@ function isTestCode(file: string): boolean {
 }
 
 /** Why `from` may not import `to` (both repository paths), or null when it may. */
-export function importViolation(from: string, to: string): string | null {
+function importViolation(from: string, to: string): string | null {
 	const source = partOf(from);
 	const target = partOf(to);
 	if (to.startsWith("../")) return "names a file outside the repository";
