@@ -26,7 +26,7 @@ import { CHAIN_FAMILY, type Family } from "./address-family";
 import type { Chain } from "./queue-message";
 
 /** A checked address in its stored form, or why it is not one. */
-export type ParsedAddress = { ok: true; address: string } | { ok: false; message: string };
+type ParsedAddress = { ok: true; address: string } | { ok: false; message: string };
 
 const base58check = createBase58check(sha256);
 const TRON_VERSION = 0x41;
@@ -34,7 +34,7 @@ const TRON_SHAPE = /^T[1-9A-HJ-NP-Za-km-z]{33}$/;
 const EVM_SHAPE = /^0x[0-9a-fA-F]{40}$/;
 
 /** What each family's addresses look like, for error messages. */
-export const ADDRESS_FORMATS: Readonly<Record<Family, string>> = {
+const ADDRESS_FORMATS: Readonly<Record<Family, string>> = {
 	evm: "an EVM address: 0x followed by 40 hex digits (EIP-55 mixed case or all one case)",
 	tron: "a TRON address: base58check, T followed by 33 characters, its case as given",
 };

@@ -15,7 +15,7 @@
  * @module
  */
 
-export interface DatabaseFailure {
+interface DatabaseFailure {
 	permanent: boolean;
 	/** SQLSTATE, when Postgres answered; absent for network failures, timeouts and HTTP errors. */
 	code?: string;

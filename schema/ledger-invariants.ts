@@ -51,7 +51,7 @@ export type InvariantName =
 	| "accounted"
 	| "legacy_history";
 
-export interface Violation {
+interface Violation {
 	invariant: InvariantName;
 	detail: string;
 }
@@ -73,7 +73,7 @@ export interface LedgerReport {
 	parked: number;
 }
 
-export interface CheckOptions {
+interface CheckOptions {
 	/** tx_ids the edge answered 202 for; each must end in `deposits` or `dead_letters`. */
 	acceptedTxIds?: Iterable<string>;
 	/** At most this many violations are listed per invariant (default 20). */

@@ -45,7 +45,7 @@ function positive(env: Env, name: "DB_CAPACITY" | "CPU_BUDGET_MS"): number {
 }
 
 /** What the rules watch in this Worker's environment, from its vars. */
-export function targetOf(env: Env): AlertTarget {
+function targetOf(env: Env): AlertTarget {
 	return {
 		environment: env.ENVIRONMENT,
 		dataset: env.ANALYTICS_DATASET,
@@ -58,7 +58,7 @@ export function targetOf(env: Env): AlertTarget {
 }
 
 /** One run: evaluate, announce the changes, remember them. Returns the evaluations (for logs and tests). */
-export async function runAlerts(env: Env, now: Date): Promise<RuleEvaluation[]> {
+async function runAlerts(env: Env, now: Date): Promise<RuleEvaluation[]> {
 	const target = targetOf(env);
 	const api = createCloudflareApi({
 		baseUrl: env.CLOUDFLARE_API_BASE_URL,

@@ -13,7 +13,7 @@ import type { WranglerTarget } from "./wrangler-cli";
 export type WorkerKind = "edge" | "consumer";
 
 /** Config file of each Worker, relative to the repository root. */
-export const WORKER_CONFIGS: Record<WorkerKind, string> = {
+const WORKER_CONFIGS: Record<WorkerKind, string> = {
 	edge: "wrangler.toml",
 	consumer: "queue-consumer/wrangler.toml",
 };

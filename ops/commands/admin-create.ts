@@ -39,7 +39,7 @@ The database: DATABASE_URL (pg; Neon URLs work as is). When NEON_HTTP_ENDPOINT i
 command goes through that Neon HTTP endpoint instead (the local stack).`;
 
 /** Output and input of the command, replaceable in tests. */
-export interface AdminCreateIo {
+interface AdminCreateIo {
 	log(line: string): void;
 	password(): Promise<string>;
 }

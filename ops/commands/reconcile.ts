@@ -16,7 +16,7 @@ import { UsageError } from "../usage-error";
 import type { Command } from "./command";
 
 /** Exit codes of `ops reconcile`. */
-export const RECONCILE_EXIT = { clean: 0, discrepancies: 1, usage: 2 } as const;
+const RECONCILE_EXIT = { clean: 0, discrepancies: 1, usage: 2 } as const;
 
 const HELP = `usage: npm run ops -- reconcile [--url <postgres-url>] [--limit N] [--json]
 

@@ -21,9 +21,9 @@ import {
 } from "../../queue-consumer/engine";
 
 /** How often the stack re-checks: a few blocks of the local chain (a block a second). */
-export const LOCAL_RECHECK_INTERVAL_MS = 3_000;
+const LOCAL_RECHECK_INTERVAL_MS = 3_000;
 
-export interface RecheckRunner {
+interface RecheckRunner {
 	stop(): Promise<void>;
 }
 

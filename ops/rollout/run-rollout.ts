@@ -23,7 +23,7 @@ import { RolloutJournal } from "./journal";
 import { formatDuration, type RolloutPlan } from "./plan";
 
 /** Exit codes of `ops rollout` (also listed in its --help). */
-export const ROLLOUT_EXIT = {
+const ROLLOUT_EXIT = {
 	promoted: 0,
 	rolledBack: 1,
 	usage: 2,
@@ -31,7 +31,7 @@ export const ROLLOUT_EXIT = {
 	failed: 4,
 } as const;
 
-export interface RolloutRequest {
+interface RolloutRequest {
 	target: WorkerTarget;
 	plan: RolloutPlan;
 	/** Deployment message (annotated on the version and each deployment). */
@@ -44,7 +44,7 @@ export interface RolloutRequest {
 	dryRun: boolean;
 }
 
-export interface RolloutDeps {
+interface RolloutDeps {
 	deployments: WorkerDeployments;
 	figures(versions: readonly string[], window: TimeWindow): Promise<Map<string, VersionFigures>>;
 	/** SQL the gate runs, shown by --dry-run. */

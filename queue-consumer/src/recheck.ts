@@ -28,10 +28,10 @@ import type { SettleRow } from "./settle-sql";
 import { type RowOutcome, settleInOneRoundTrip } from "./settle-transaction";
 
 /** Deposits looked at per run. */
-export const RECHECK_LIMIT = 100;
+const RECHECK_LIMIT = 100;
 
 /** What a run did, per deposit outcome (also written as metrics, queue "recheck"). */
-export interface RecheckSummary {
+interface RecheckSummary {
 	checked: number;
 	outcomes: Partial<Record<RowOutcome | "chain_unavailable" | "unchanged" | "chain_disagrees", number>>;
 }

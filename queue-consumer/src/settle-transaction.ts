@@ -22,7 +22,7 @@ export type Sql = NeonQueryFunction<false, false>;
 const OUTCOMES = new Set<string>(SETTLE_OUTCOMES);
 
 /** What on-chain verification adds to a batch's transaction (chain-sql.ts). */
-export interface ChainWrites {
+interface ChainWrites {
 	/** Deposits the chain contradicts, held for review. */
 	holds: readonly HoldRow[];
 	/** The block and its hash of each transfer the chain confirmed. */

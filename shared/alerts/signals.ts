@@ -119,7 +119,7 @@ export const SETTLE_FAILURES = ["retry", "chain_unavailable", "dead_letter"] as 
  * Settle outcomes where the chain contradicted the ledger's claim: a deposit held for review
  * (`held`), a credit the re-check found described otherwise on chain (`chain_disagrees`).
  */
-export const CHAIN_MISMATCHES = ["held", "chain_disagrees"] as const;
+const CHAIN_MISMATCHES = ["held", "chain_disagrees"] as const;
 
 const settle: Signal = {
 	fields: [

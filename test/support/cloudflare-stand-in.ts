@@ -34,7 +34,7 @@ export interface StandInCall {
 	body: string;
 }
 
-export interface VersionTraffic {
+interface VersionTraffic {
 	version_id: string;
 	percentage: number;
 }
@@ -70,7 +70,7 @@ export interface ScenarioEntry extends PlainScenarioEntry {
 }
 
 /** Makes matching requests fail. */
-export interface FailureRule {
+interface FailureRule {
 	method: string;
 	/** Substring of the path (relative to `/client/v4`). */
 	path: string;

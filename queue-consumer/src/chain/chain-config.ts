@@ -31,7 +31,6 @@ import { parseAddress } from "../../../schema/address-format";
 import { CHAINS, type Chain } from "../../../schema/queue-message";
 import { ConfigError } from "../config";
 
-export type VerificationMode = "chain" | "sender";
 export type ChainFamily = "evm" | "tron";
 
 /** The family of each chain: how its transfers are read and its addresses written. */
@@ -42,7 +41,7 @@ export interface RpcEndpoint {
 	headers: Record<string, string>;
 }
 
-export interface TokenContract {
+interface TokenContract {
 	/** EVM: lower-case 0x hex; TRON: base58 (`T…`). */
 	address: string;
 	decimals: number;

@@ -25,7 +25,7 @@ export function shuffle<T>(items: T[], random: () => number): T[] {
 	return items;
 }
 
-export interface DeliveryOptions {
+interface DeliveryOptions {
 	random: () => number;
 	/** Each message is delivered 1..maxCopies times (default 5). */
 	maxCopies?: number;
@@ -40,7 +40,7 @@ export interface DeliveryOptions {
 	maxRounds?: number;
 }
 
-export interface DeliveryReport {
+interface DeliveryReport {
 	deliveries: number;
 	batches: number;
 	retries: number;

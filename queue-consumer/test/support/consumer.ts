@@ -169,7 +169,7 @@ export async function deliver(
 	};
 }
 
-export interface DepositRow {
+interface DepositRow {
 	status: string;
 	confirmations: number | null;
 	user_id: string | null;

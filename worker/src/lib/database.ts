@@ -15,7 +15,7 @@ type Row = Record<string, unknown>;
 const UNAVAILABLE_SQLSTATE = /^(08|53|57P)/;
 
 /** Whether an error from the driver means the database could not be reached or is overloaded. */
-export function isDatabaseUnavailable(error: unknown): boolean {
+function isDatabaseUnavailable(error: unknown): boolean {
 	if (!(error instanceof Error)) return false;
 	const code = sqlState(error);
 	if (code !== undefined) return UNAVAILABLE_SQLSTATE.test(code);
@@ -25,7 +25,7 @@ export function isDatabaseUnavailable(error: unknown): boolean {
 }
 
 /** The SQLSTATE and constraint of a Postgres error, for routes that expect one (e.g. 23505). */
-export function postgresError(error: unknown): { code?: string; constraint?: string; detail?: string } {
+function postgresError(error: unknown): { code?: string; constraint?: string; detail?: string } {
 	const e = error as { code?: unknown; constraint?: unknown; detail?: unknown } | null;
 	return {
 		code: typeof e?.code === "string" ? e.code : undefined,

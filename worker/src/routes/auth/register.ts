@@ -36,7 +36,7 @@ export const usernameSchema = z
 	.string()
 	.regex(/^[A-Za-z0-9_.-]{3,48}$/, "3 to 48 letters, digits, '_', '.' or '-'");
 /** Long enough to resist guessing; bounded so hashing cost stays bounded. */
-export const passwordSchema = z.string().min(8, "at least 8 characters").max(256);
+const passwordSchema = z.string().min(8, "at least 8 characters").max(256);
 
 export const registerSchema = z.object({
 	username: usernameSchema,
