@@ -22,7 +22,7 @@ import { isoTimestamp } from "./pagination";
  * A status the route reports: a deposit's state (schema/deposit-states.ts, the `deposit_state`
  * enum), or what it says instead of that state when there is more to tell.
  */
-export type DepositStatus = DepositState | "conflict" | "dead_lettered";
+type DepositStatus = DepositState | "conflict" | "dead_lettered";
 
 const DEPOSIT = `
 SELECT d.id, d.chain, d.tx_hash, d.log_index, d.amount::text AS amount, d.currency, d.to_address, d.user_id,
