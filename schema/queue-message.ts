@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { z } from "zod";
+import * as z from "zod";
 
 /** Chains whose deposits we accept; the path segment of `POST /api/v1/webhooks/:chain`. */
 export const CHAINS = ["bep20", "erc20", "trc20"] as const;

@@ -11,7 +11,7 @@
  */
 import { parseArgs } from "node:util";
 import QRCode from "qrcode";
-import { z } from "zod";
+import * as z from "zod";
 import { hashPassword } from "../../worker/src/lib/password";
 import { newTotpSecret } from "../../worker/src/lib/totp";
 import { openDatabaseClient } from "../database-client";

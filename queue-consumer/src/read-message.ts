@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { z } from "zod";
+import * as z from "zod";
 import { type DepositMessage, parseDepositMessage } from "../../schema/queue-message";
 import { depositTxId, normaliseTxHash } from "../../schema/tx-id";
 import type { ConsumerConfig } from "./config";

@@ -26,7 +26,7 @@
  * @module
  */
 import { isAddress } from "viem";
-import { z } from "zod";
+import * as z from "zod";
 import { CHAINS, type Chain } from "../../../schema/queue-message";
 import { ConfigError } from "../config";
 import { isTronAddress } from "./tron-address";

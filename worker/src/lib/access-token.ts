@@ -11,7 +11,7 @@
 import type { Context } from "hono";
 import { sign, verify } from "hono/jwt";
 import { JwtTokenExpired } from "hono/utils/jwt/types";
-import { z } from "zod";
+import * as z from "zod";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
 

@@ -14,7 +14,7 @@
  *
  * @module
  */
-import { z } from "zod";
+import * as z from "zod";
 import {
 	blockNumber,
 	evmAddress,

@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { z } from "zod";
+import * as z from "zod";
 import { ApiError } from "../errors";
 import type { AccountsDatabase } from "./database";
 

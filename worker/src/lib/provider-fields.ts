@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { z } from "zod";
+import * as z from "zod";
 import { findUnstorable } from "./storable-json";
 
 /** Most transfers one request may carry (a block's worth of deposits to the platform, with room). */

@@ -7,7 +7,7 @@
  */
 import type { Context, MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import type { z } from "zod";
+import type * as z from "zod";
 import { ApiError } from "../errors";
 
 /** Account bodies are a few short fields; anything larger is not one of ours. */

@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { z } from "zod";
+import * as z from "zod";
 import { ApiError, serviceUnavailable } from "../errors";
 
 /** How old a login may be when it is used to register (Telegram's advice: check `auth_date`). */

@@ -38,7 +38,7 @@
  *
  * @module
  */
-import { z } from "zod";
+import * as z from "zod";
 import { parseChainAddress } from "../../../schema/address-format";
 import type { Chain, DepositMessageV1 } from "../../../schema/queue-message";
 import {

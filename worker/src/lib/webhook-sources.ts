@@ -33,7 +33,7 @@
  *
  * @module
  */
-import { z } from "zod";
+import * as z from "zod";
 import { CHAINS, type Chain } from "../../../schema/queue-message";
 import { SCHEMES, type Scheme } from "./signature";
 

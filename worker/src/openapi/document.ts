@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { z } from "zod";
+import * as z from "zod";
 import { CHAINS } from "../../../schema/queue-message";
 import { schemaFor as webhookBodySchema } from "../lib/webhook-payload";
 import { resolveConflictSchema } from "../routes/admin/conflict-resolution";

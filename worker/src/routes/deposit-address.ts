@@ -25,7 +25,7 @@
  * @module
  */
 import { Hono } from "hono";
-import { z } from "zod";
+import * as z from "zod";
 import { CHAIN_FAMILY, chainsOf } from "../../../schema/address-family";
 import { CHAINS } from "../../../schema/queue-message";
 import { ApiError, serviceUnavailable } from "../errors";

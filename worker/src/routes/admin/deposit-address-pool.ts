@@ -19,7 +19,7 @@
  * @module
  */
 import { Hono } from "hono";
-import { z } from "zod";
+import * as z from "zod";
 import { chainsOf, FAMILIES, type Family } from "../../../../schema/address-family";
 import { parseAddress } from "../../../../schema/address-format";
 import { ApiError } from "../../errors";

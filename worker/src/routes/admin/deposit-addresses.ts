@@ -19,7 +19,7 @@
  * @module
  */
 import { Hono } from "hono";
-import { z } from "zod";
+import * as z from "zod";
 import {
 	CHAIN_FAMILY,
 	chainsOf,

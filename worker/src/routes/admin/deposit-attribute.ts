@@ -21,7 +21,7 @@
  * @module
  */
 import { Hono } from "hono";
-import { z } from "zod";
+import * as z from "zod";
 import { CHAIN_FAMILY, chainsOf, type Family, storedAddressSql } from "../../../../schema/address-family";
 import { parseChainAddress } from "../../../../schema/address-format";
 import { CHAINS, parseDepositMessage } from "../../../../schema/queue-message";

@@ -12,7 +12,7 @@
  * @module
  */
 import { Hono } from "hono";
-import { z } from "zod";
+import * as z from "zod";
 import { DEPOSIT_STATES } from "../../../../schema/deposit-states";
 import type { AuthedEnv } from "../../lib/auth";
 import { database } from "../../lib/database";

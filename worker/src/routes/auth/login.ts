@@ -24,7 +24,7 @@
  * @module
  */
 import { type Context, Hono } from "hono";
-import { z } from "zod";
+import * as z from "zod";
 import type { AppEnv } from "../../env";
 import { ApiError } from "../../errors";
 import { jwtSecret, tokenResponse } from "../../lib/access-token";

@@ -12,7 +12,7 @@
  * @module
  */
 import { Hono } from "hono";
-import { z } from "zod";
+import * as z from "zod";
 import type { AppEnv } from "../../env";
 import { ApiError } from "../../errors";
 import { jwtSecret, type Role, tokenResponse } from "../../lib/access-token";

@@ -21,7 +21,7 @@
  * @module
  */
 import { Hono } from "hono";
-import { z } from "zod";
+import * as z from "zod";
 import type { AppEnv } from "../../env";
 import { ApiError } from "../../errors";
 import { database, uniqueViolation } from "../../lib/database";
