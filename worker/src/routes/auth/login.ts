@@ -24,7 +24,7 @@
  * @module
  */
 import { type Context, Hono } from "hono";
-import * as z from "zod";
+import * as z from "../../../../schema/zod";
 import type { AppEnv } from "../../env";
 import { ApiError } from "../../errors";
 import { jwtSecret, tokenResponse } from "../../lib/access-token";
@@ -35,14 +35,15 @@ import { newRefreshToken, REFRESH_TOKEN_TTL_SECONDS } from "../../lib/refresh-to
 import { jsonBody } from "../../lib/request-input";
 import { matchTotp, totpBypassEnabled } from "../../lib/totp";
 
-export const loginSchema = z
-	.object({
-		username: z.string().min(1).max(64),
-		password: z.string().min(1).max(256),
-		totp: z.string().max(16).optional(),
-		totp_code: z.string().max(16).optional(),
-	})
-	.transform(({ totp, totp_code, ...rest }) => ({ ...rest, totp: totp ?? totp_code }));
+export const loginSchema = z.pipe(
+	z.object({
+		username: z.string().check(z.minLength(1), z.maxLength(64)),
+		password: z.string().check(z.minLength(1), z.maxLength(256)),
+		totp: z.optional(z.string().check(z.maxLength(16))),
+		totp_code: z.optional(z.string().check(z.maxLength(16))),
+	}),
+	z.transform(({ totp, totp_code, ...rest }) => ({ ...rest, totp: totp ?? totp_code })),
+);
 
 /** The one answer to every failed login. */
 const invalidCredentials = () =>
