@@ -13,7 +13,7 @@ import * as z from "../../schema/zod";
 import type { ConsumerConfig } from "./config";
 import type { SettleRow } from "./settle-sql";
 
-export type ReadMessage =
+type ReadMessage =
 	| { ok: true; message: DepositMessage; row: Omit<SettleRow, "i" | "message_id" | "attempts"> }
 	| { ok: false; reason: string; txId: string | null };
 

@@ -5,6 +5,7 @@
  */
 import { encodeFunctionData, type Hex } from "viem";
 import { describe, expect, it } from "vitest";
+import { TRANSFER_MANY_ABI } from "../../ops/local/token/local-usdt-abi";
 import type { TransferClaim } from "../src/chain/verdict";
 import { verifyTransfers } from "../src/chain/verify-transfers";
 import {
@@ -18,20 +19,7 @@ import {
 	send,
 	sendUsdt,
 	transferData,
-} from "./chain-support";
-
-const localUsdtAbi = [
-	{
-		type: "function",
-		name: "transferMany",
-		stateMutability: "nonpayable",
-		inputs: [
-			{ name: "to", type: "address[]" },
-			{ name: "values", type: "uint256[]" },
-		],
-		outputs: [{ type: "bool" }],
-	},
-] as const;
+} from "./support/chain";
 
 function claim(over: Partial<TransferClaim> & Pick<TransferClaim, "txHash" | "logIndex">): TransferClaim {
 	return { chain: "bep20", recipients: [], amount: "1", ...over };
@@ -229,7 +217,7 @@ describe("EVM verifier on the local chain", () => {
 		const sent = await send(
 			local.tokens.bep20.address,
 			encodeFunctionData({
-				abi: localUsdtAbi,
+				abi: TRANSFER_MANY_ABI,
 				functionName: "transferMany",
 				args: [
 					[a, b],
