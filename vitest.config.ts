@@ -89,8 +89,10 @@ export default defineConfig({
 					],
 					environment: "node",
 					fileParallelism: false,
-					testTimeout: 60_000,
-					hookTimeout: 120_000,
+					// Many of these tests run the ops CLI several times (a Node process each, a few
+					// seconds on a quiet machine, up to half a minute on a loaded one).
+					testTimeout: 150_000,
+					hookTimeout: 180_000,
 				},
 			},
 			{
