@@ -8,7 +8,7 @@
  */
 import type { Context, MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import type { z } from "zod";
+import type * as z from "../../../schema/zod";
 import { ApiError, fieldErrors, validationFailed } from "../errors";
 
 /** Account bodies are a few short fields; anything larger is not one of ours. */
@@ -60,7 +60,7 @@ export function unsupportedMediaType(): ApiError {
  * const input = await jsonBody(c, z.object({ username: z.string() }));
  * ```
  */
-export async function jsonBody<S extends z.ZodType>(c: Context, schema: S): Promise<z.infer<S>> {
+export async function jsonBody<S extends z.ZodMiniType>(c: Context, schema: S): Promise<z.infer<S>> {
 	if (!isJsonMediaType(c.req.header("content-type"))) throw unsupportedMediaType();
 	let body: unknown;
 	try {
@@ -74,14 +74,14 @@ export async function jsonBody<S extends z.ZodType>(c: Context, schema: S): Prom
 }
 
 /** Validates the query string (a parameter given twice counts with its first value). */
-export function queryInput<S extends z.ZodType>(c: Context, schema: S): z.infer<S> {
+export function queryInput<S extends z.ZodMiniType>(c: Context, schema: S): z.infer<S> {
 	const parsed = schema.safeParse(c.req.query());
 	if (!parsed.success) throw validationError(parsed.error, "query");
 	return parsed.data;
 }
 
 /** Validates one path parameter. */
-export function pathParam<S extends z.ZodType>(c: Context, name: string, schema: S): z.infer<S> {
+export function pathParam<S extends z.ZodMiniType>(c: Context, name: string, schema: S): z.infer<S> {
 	const parsed = schema.safeParse(c.req.param(name));
 	if (!parsed.success) {
 		throw validationFailed(
