@@ -18,6 +18,7 @@ import { rollback } from "./commands/rollback";
 import { rollout } from "./commands/rollout";
 import { sendWebhook } from "./commands/send-webhook";
 import { settlement } from "./commands/settlement";
+import { shortfalls } from "./commands/shortfalls";
 import { signWebhook } from "./commands/sign-webhook";
 import { smoke } from "./commands/smoke";
 import { UsageError } from "./usage-error";
@@ -37,6 +38,7 @@ const COMMANDS: Record<string, Command> = {
 	dlq,
 	deposits,
 	settlement,
+	shortfalls,
 	addresses,
 };
 
