@@ -124,8 +124,6 @@ export default {
 			// The run fails (visible as a failed cron invocation); the next one tries again.
 			throw new Error(configErrorMessage(error));
 		}
-		// Paused: the re-check would credit and reverse; the next run after the resume catches up.
-		if (await readSettlementPause(context.sql, context.config.databaseTimeoutMs)) return;
 		const summary = await recheckDeposits(context);
 		if (summary.checked)
 			console.log(`chain re-check: ${summary.checked} deposits, ${JSON.stringify(summary.outcomes)}`);

@@ -2,7 +2,8 @@
  * Settlement can be paused by an admin (the console, or `ops settlement pause`): while the
  * `settlement_pause` row exists, the consumer credits nothing. A batch of the deposits queue
  * that arrives while paused is put back on the queue, unchanged, to be delivered again after
- * `PAUSED_RETRY_SECONDS`, and only then acked; the cron re-check does nothing.
+ * `PAUSED_RETRY_SECONDS`, and only then acked; the cron re-check finds nothing to look at
+ * (its candidates' query, chain-sql.ts, excludes everything while paused).
  *
  * Why put back rather than retry: a retry counts against the queue's `max_retries`, so a pause
  * longer than the retry budget would move every waiting deposit to the dead-letter queue. A

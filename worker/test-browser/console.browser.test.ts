@@ -336,7 +336,7 @@ describe("the console in a browser", () => {
 	it("releases a held deposit to its owner from the held queue, and it is credited", async () => {
 		const txId = await seedDeposit("held", "4.75");
 		const before = await balance();
-		await page.getByRole("link", { name: "Held" }).click();
+		await page.getByRole("navigation", { name: "Console" }).getByRole("link", { name: "Held" }).click();
 		await page.waitForURL(`${stack.baseUrl}/console/held`);
 		await shot("held");
 		await page.getByLabel(`Why release ${txId.slice(0, 8)}`).fill("transfer verified on the explorer");
@@ -361,7 +361,7 @@ describe("the console in a browser", () => {
 			[txId, playerId],
 		);
 		await sql.query("UPDATE users SET status = 'FROZEN' WHERE id = $1", [playerId]);
-		await page.getByRole("link", { name: "Shortfalls" }).click();
+		await page.getByRole("navigation", { name: "Console" }).getByRole("link", { name: "Shortfalls" }).click();
 		await page.waitForURL(`${stack.baseUrl}/console/shortfalls`);
 		expect(await page.getByRole("table").textContent()).toContain("9.25000000 USDT");
 		await shot("shortfalls");
