@@ -27,7 +27,8 @@
  * The record of deliveries (batch 100; BENCH_DELIVERY_ROUNDS alternating rounds, default 30):
  * deposits/s and WAL bytes per deposit with and without the `deposit_deliveries` statement in
  * the consumer's round trip (deliveries-cost.ts), and the share of throughput it costs against
- * its budget of 15 %; printed in the closing `deliveries:` lines.
+ * its budget of 15 %; printed in the closing `deliveries:` lines, with the server's own cost of
+ * the record (the cost part's `deliveries` variant against `ours`).
  *
  * Every synthetic deposit is new, attributed to one of 2,000 users and past its threshold, so
  * each one takes the full path (settle-fixtures.ts). The tables are analysed after seeding, as
@@ -351,6 +352,10 @@ async function main() {
 				`warning: other work ran beside this benchmark (load average ${loadAverage(loadBefore.loadAverage)} before, ${loadAverage(loadAfter.loadAverage)} after); trust the per-deposit cost, not the deposits/s`,
 			);
 		}
+		// The record's cost to the server alone, round by round: steadier than deposits/s.
+		const recordCpu = haveCpu ? rounds.map((r) => r.deliveries!.backendCpuMs! / r.ours!.backendCpuMs!) : [];
+		const recordTime = rounds.map((r) => statementMs(r.deliveries!) / statementMs(r.ours!));
+		const recordWal = perDeposit(rounds.map((r) => r.deliveries!.walBytes - r.ours!.walBytes));
 		const lost = lostShare(deliveries);
 		const withinBudget = lost <= DELIVERIES_BUDGET;
 		console.log(
@@ -358,6 +363,9 @@ async function main() {
 		);
 		console.log(
 			`deliveries WAL: ${fmt(deliveries.withWal).trim()} bytes per deposit with, ${fmt(deliveries.withoutWal).trim()} without (+${fmt(deliveries.withWal - deliveries.withoutWal).trim()})`,
+		);
+		console.log(
+			`deliveries server cost: ${haveCpu ? `backend CPU ×${median(recordCpu).toFixed(3)}` : `statement time ×${median(recordTime).toFixed(3)}`} per deposit, +${fmt(recordWal).trim()} WAL bytes per deposit (pg_stat_statements, ${rounds.length} cost rounds)`,
 		);
 		console.log(`throughput ratio: ${throughputRatio.toFixed(2)}`);
 		console.log(
