@@ -12,10 +12,14 @@
  * @module
  */
 import type pg from "pg";
-import { settleRow } from "../../queue-consumer/src/read-message";
-import { type DeliveryRow, deliveryRow } from "../../queue-consumer/src/record-deliveries";
-import type { SettleRow } from "../../queue-consumer/src/settle-sql";
-import { type Sql, settleInOneRoundTrip } from "../../queue-consumer/src/settle-transaction";
+import {
+	type DeliveryRow,
+	deliveryRow,
+	type SettleRow,
+	type Sql,
+	settleInOneRoundTrip,
+	settleRow,
+} from "../../queue-consumer/engine";
 import type { DepositMessage } from "../../schema/queue-message";
 import { median, type Spread, spread } from "./round-stats";
 import { config, syntheticDeposits } from "./settle-fixtures";

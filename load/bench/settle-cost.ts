@@ -11,12 +11,11 @@
  * @module
  */
 import type pg from "pg";
-import { RECORD_DELIVERIES } from "../../queue-consumer/src/record-deliveries";
-import { SETTLE_STATEMENTS, type SettleRow } from "../../queue-consumer/src/settle-sql";
+import { RECORD_DELIVERIES, SETTLE_STATEMENTS, type SettleRow } from "../../queue-consumer/engine";
 import { cpuSource, processCpuNs } from "./process-cpu";
 import { FLOOR_SQL } from "./settle-fixtures";
 
-export interface CostVariant {
+interface CostVariant {
 	name: string;
 	/** One line for the report. */
 	what: string;

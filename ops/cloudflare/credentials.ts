@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { type CloudflareApi, createCloudflareApi, DEFAULT_API_BASE_URL } from "../../alerts/cloudflare-api";
+import { type CloudflareApi, createCloudflareApi, DEFAULT_API_BASE_URL } from "../../shared/cloudflare/api";
 import { UsageError } from "../usage-error";
 
 export interface Credentials {

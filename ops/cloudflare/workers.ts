@@ -6,14 +6,14 @@
  * @module
  */
 import { unstable_readConfig } from "wrangler";
-import type { AlertTarget } from "../../alerts/signals";
+import type { AlertTarget } from "../../shared/alerts/signals";
 import { UsageError } from "../usage-error";
 import type { WranglerTarget } from "./wrangler-cli";
 
 export type WorkerKind = "edge" | "consumer";
 
 /** Config file of each Worker, relative to the repository root. */
-export const WORKER_CONFIGS: Record<WorkerKind, string> = {
+const WORKER_CONFIGS: Record<WorkerKind, string> = {
 	edge: "wrangler.toml",
 	consumer: "queue-consumer/wrangler.toml",
 };

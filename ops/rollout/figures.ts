@@ -9,10 +9,19 @@
  *
  * @module
  */
-import { type CloudflareApi, numberOf } from "../../alerts/cloudflare-api";
-import { SETTLE_FAILURES } from "../../alerts/signals";
-import { COUNT, countIf, dataset, literal, quantile, type TimeWindow, within } from "../../alerts/sql";
+
 import { COMMON, REQUEST, SETTLE } from "../../schema/metrics";
+import { SETTLE_FAILURES } from "../../shared/alerts/signals";
+import {
+	COUNT,
+	countIf,
+	dataset,
+	literal,
+	quantile,
+	type TimeWindow,
+	within,
+} from "../../shared/cloudflare/analytics-sql";
+import { type CloudflareApi, numberOf } from "../../shared/cloudflare/api";
 import type { WorkerKind } from "../cloudflare/workers";
 import type { VersionFigures } from "./gate";
 

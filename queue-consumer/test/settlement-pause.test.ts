@@ -9,8 +9,8 @@ import { createScheduledController } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it } from "vitest";
 import worker from "../src/index";
-import { chainModeEnv, randomTxHash } from "./chain-support";
-import { balance, createUser, deliver, depositMessage, depositRow, sql } from "./support";
+import { chainModeEnv, randomTxHash } from "./support/chain";
+import { balance, createUser, deliver, depositMessage, depositRow, sql } from "./support/consumer";
 
 const pause = () =>
 	sql().query("INSERT INTO settlement_pause (reason) VALUES ('consumer test') ON CONFLICT DO NOTHING");

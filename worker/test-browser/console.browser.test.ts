@@ -16,26 +16,22 @@ import { existsSync, mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { neon } from "@neondatabase/serverless";
-import { URI } from "otpauth";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { LocalStack } from "../../ops/local/stack";
-import { runOps } from "../../ops/test/support/run-ops";
+import { createdAdmin, type StackAdmin } from "../../ops/test/support/stack-admin";
 import { startTestStack } from "../../ops/test/support/test-stack";
 import { signWebhook } from "../../ops/webhook-signing";
 import { depositTxId } from "../../schema/tx-id";
 
 const CHROMIUM = "/usr/bin/chromium";
 const SHOTS = process.env.CONSOLE_SCREENSHOTS ?? join(tmpdir(), "cricalgo-console-shots");
-const ADMIN = `console_${randomBytes(3).toString("hex")}`;
-// A letter first: a base64url string may begin with "-", which the CLI would read as an option.
-const PASSWORD = `pw${randomBytes(18).toString("base64url")}`;
 const PLAYER = `player_${randomBytes(3).toString("hex")}`;
 
 let stack: LocalStack;
 let browser: Browser;
 let page: Page;
-let totpUri: string;
+let admin: StackAdmin;
 let playerId: string;
 const consoleErrors: string[] = [];
 
@@ -118,12 +114,7 @@ beforeAll(async () => {
 	}
 	mkdirSync(SHOTS, { recursive: true });
 	stack = await startTestStack("console");
-	const created = await runOps(["admin", "create", "--username", ADMIN, "--password", PASSWORD, "--no-qr"], {
-		DATABASE_URL: stack.databaseUrl,
-		NEON_HTTP_ENDPOINT: stack.neonEndpoint,
-	});
-	expect(created.code, created.output).toBe(0);
-	totpUri = /otpauth:\/\/\S+/.exec(created.stdout)![0];
+	admin = await createdAdmin(stack, "console");
 	const registered = await fetch(`${stack.baseUrl}/api/v1/register`, {
 		method: "POST",
 		headers: { "content-type": "application/json" },
@@ -173,11 +164,11 @@ describe("the console in a browser", () => {
 		}
 		expect(order).toEqual(["username", "password", "totp", "BUTTON"]);
 		await page.getByLabel("Username").focus();
-		await page.keyboard.type(ADMIN);
+		await page.keyboard.type(admin.username);
 		await page.keyboard.press("Tab");
-		await page.keyboard.type(PASSWORD);
+		await page.keyboard.type(admin.password);
 		await page.keyboard.press("Tab");
-		await page.keyboard.type(URI.parse(totpUri).generate());
+		await page.keyboard.type(admin.totp());
 		await page.keyboard.press("Enter");
 		await page.waitForURL(`${stack.baseUrl}/console`);
 		expect(await page.getByRole("heading", { name: "Find", level: 1 }).count()).toBe(1);

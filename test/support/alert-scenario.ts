@@ -21,7 +21,7 @@ export interface ScenarioEntry {
 }
 
 /** Figures per signal, as the queries name their columns / GraphQL fields. */
-export interface SignalAnswers {
+interface SignalAnswers {
 	http: {
 		requests: number;
 		errors_5xx: number;
@@ -38,7 +38,7 @@ export interface SignalAnswers {
 }
 
 /** Healthy figures for a 5-minute window: 40 req/s, 80 ms mean, DB at 10 % of 20. */
-export const HEALTHY: SignalAnswers = {
+const HEALTHY: SignalAnswers = {
 	http: {
 		requests: 12_000,
 		errors_5xx: 2,

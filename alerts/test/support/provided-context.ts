@@ -6,7 +6,7 @@
 import "vitest";
 
 /** The Cloudflare stand-in: its origin and the credentials it accepts. */
-export interface CloudflareStandInAddress {
+interface CloudflareStandInAddress {
 	origin: string;
 	token: string;
 	accountId: string;

@@ -17,7 +17,7 @@ import type { AlertTarget, SignalName } from "./signals";
 export type Severity = "warning" | "critical";
 
 /** How a rule's figure is shown and exported. */
-export type Unit = "ms" | "ratio" | "per_second" | "messages" | "count";
+type Unit = "ms" | "ratio" | "per_second" | "messages" | "count";
 
 export interface AlertRule {
 	/** The alert name, as routed and silenced. */
