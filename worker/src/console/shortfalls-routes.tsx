@@ -7,7 +7,7 @@
  * @module
  */
 import { type Context, Hono } from "hono";
-import { z } from "zod";
+import * as z from "../../../schema/zod";
 import { adminApi } from "./admin-api";
 import { ShortfallsPage } from "./pages/shortfalls";
 import { apiRefusal, refusal } from "./refusal";

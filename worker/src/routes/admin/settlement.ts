@@ -14,7 +14,7 @@
  * @module
  */
 import { type Context, Hono } from "hono";
-import { z } from "zod";
+import * as z from "../../../../schema/zod";
 import { ApiError } from "../../errors";
 import type { AuthedEnv } from "../../lib/auth";
 import { type AccountsDatabase, database } from "../../lib/database";
@@ -22,7 +22,7 @@ import { isoTimestamp } from "../../lib/pagination";
 import { jsonBody } from "../../lib/request-input";
 
 export const settlementChangeSchema = z.object({
-	reason: z.string().trim().min(5, "say why, in at least 5 characters").max(1000),
+	reason: z.string().check(z.trim(), z.minLength(5, "say why, in at least 5 characters"), z.maxLength(1000)),
 });
 
 const ADMIN_EXISTS = "EXISTS (SELECT 1 FROM admins WHERE id = $1)";

@@ -21,7 +21,7 @@
  * @module
  */
 import { Hono } from "hono";
-import { z } from "zod";
+import * as z from "../../../../schema/zod";
 import { ApiError } from "../../errors";
 import type { AuthedEnv } from "../../lib/auth";
 import { database } from "../../lib/database";
@@ -29,11 +29,15 @@ import { isoTimestamp } from "../../lib/pagination";
 import { jsonBody, pathParam, queryInput } from "../../lib/request-input";
 
 export const resolveShortfallSchema = z.object({
-	note: z.string().trim().min(10, "say what was done, in at least 10 characters").max(1000),
-	unfreeze: z.boolean().default(true),
+	note: z
+		.string()
+		.check(z.trim(), z.minLength(10, "say what was done, in at least 10 characters"), z.maxLength(1000)),
+	unfreeze: z._default(z.boolean(), true),
 });
 
-export const listQuery = z.object({ limit: z.coerce.number().int().min(1).max(100).default(50) });
+export const listQuery = z.object({
+	limit: z._default(z.coerce.number().check(z.int(), z.gte(1), z.lte(100)), 50),
+});
 
 const OPEN = `
 SELECT s.id, s.deposit_id AS tx_id, s.inclusion, s.shortfall::text AS shortfall, s.currency, s.user_id,
