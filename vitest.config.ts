@@ -91,6 +91,10 @@ export default defineConfig({
 								...workerSecrets,
 								DATABASE_URL: inject("databaseUrls").edge,
 								NEON_HTTP_ENDPOINT: inject("neonEndpoint"),
+								// The console's watch page reads analytics from the Cloudflare stand-in.
+								CLOUDFLARE_API_BASE_URL: `${inject("cloudflareStandIn").origin}/client/v4`,
+								CLOUDFLARE_API_TOKEN: inject("cloudflareStandIn").token,
+								CLOUDFLARE_ACCOUNT_ID: inject("cloudflareStandIn").accountId,
 							},
 							workers: [consumerWorker(inject("databaseUrls").edge, inject("neonEndpoint"))],
 						},
@@ -99,6 +103,8 @@ export default defineConfig({
 				test: {
 					name: "edge",
 					include: ["worker/test/**/*.test.ts"],
+					// The Cloudflare API stand-in, for the console's watch page.
+					globalSetup: ["./alerts/test/global-setup.ts"],
 					fileParallelism: false,
 					testTimeout: 30_000,
 				},

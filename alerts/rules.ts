@@ -35,6 +35,8 @@ export interface AlertRule {
 	/** Length of the window each evaluation looks at, minutes. */
 	windowMinutes: number;
 	summary: string;
+	/** What the operator on call does first (rules added here; the original's have it in docs/runbook.md). */
+	runbook?: string;
 	/** The rule it replaces in the original's monitoring/prometheus/alerts/cricalgo_alerts.yaml (none for rules added here). */
 	original?: { name: string; expr: string; for: string };
 	/** The gauge this figure is exported as in Prometheus text format (`ops alerts --format prometheus`). */
@@ -428,6 +430,24 @@ export const RULES: readonly AlertRule[] = [
 		metric: {
 			name: "dead_letter_last_net_messages",
 			help: "Dead-letter-queue messages written to the R2 last net over the last 5 minutes.",
+		},
+	},
+	{
+		name: "WebhookRefusalSpike",
+		severity: "critical",
+		signal: "refusals",
+		field: "worstSourceRefused",
+		threshold: 20,
+		unit: "count",
+		forMinutes: 2,
+		windowMinutes: WINDOW,
+		summary:
+			"One webhook source had more than 20 webhooks refused (400/401/403/413/415/422) in 5 minutes, for 2 minutes: its deposits are not reaching settlement",
+		runbook:
+			"Console → Watch → Refused webhooks names the source and reason. 401 signature_mismatch after a secret rotation: put the sender's new secret beside the old one in its secret binding (both are accepted) and redeploy; 415/422: the sender changed its payload, ask it (the sender retries, nothing is lost while it does)",
+		metric: {
+			name: "webhook_refused_worst_source",
+			help: "Refused webhooks of the source with the most refusals, over the last 5 minutes.",
 		},
 	},
 ];

@@ -31,6 +31,8 @@ export interface SignalAnswers {
 		enqueue_failed: number;
 	};
 	webhook: { requests: number; p95_ms: number };
+	/** Refused webhooks, one row per source, status and reason. */
+	refusals: { source: string; status: number; reason: string; refused: number }[];
 	settle: { messages: number; failures: number; lag_p95_ms: number };
 	database: { batches: number; db_ms_total: number };
 	queue: { messages: number } | null;
@@ -48,6 +50,8 @@ export const HEALTHY: SignalAnswers = {
 		enqueue_failed: 0,
 	},
 	webhook: { requests: 9_000, p95_ms: 120 },
+	// Now and then a sender's malformed body; nothing near a spike.
+	refusals: [{ source: "cricalgo", status: 422, reason: "validation_failed", refused: 2 }],
 	settle: { messages: 9_000, failures: 0, lag_p95_ms: 1_800 },
 	database: { batches: 300, db_ms_total: 600_000 },
 	queue: { messages: 3 },
@@ -57,7 +61,8 @@ export const HEALTHY: SignalAnswers = {
 /** Which query is which: substrings only that signal's query contains. */
 const MATCH: Record<keyof SignalAnswers, { api: "sql" | "graphql"; contains: string[] }> = {
 	http: { api: "sql", contains: ["blob1 = 'request'", "errors_5xx"] },
-	webhook: { api: "sql", contains: ["LIKE '/api/v1/webhooks/%'"] },
+	webhook: { api: "sql", contains: ["LIKE '/api/v1/webhooks/%'", "p95_ms"] },
+	refusals: { api: "sql", contains: ["AS refused"] },
 	settle: { api: "sql", contains: ["blob1 = 'settle'", "lag_p95_ms"] },
 	database: { api: "sql", contains: ["blob1 = 'batch'"] },
 	queue: { api: "graphql", contains: ["queueBacklogAdaptiveGroups"] },
@@ -86,6 +91,10 @@ function answer<K extends keyof SignalAnswers>(signal: K, figures: SignalAnswers
 		case "webhook": {
 			const f = figures as SignalAnswers["webhook"];
 			return { rows: [{ requests: str(f.requests), p95_ms: f.p95_ms }] };
+		}
+		case "refusals": {
+			const f = figures as SignalAnswers["refusals"];
+			return { rows: f.map((r) => ({ ...r, refused: str(r.refused) })) };
 		}
 		case "settle": {
 			const f = figures as SignalAnswers["settle"];
@@ -138,7 +147,8 @@ export function degrade<K extends keyof SignalAnswers>(
 	return {
 		...MATCH[signal],
 		...(fromUnix === undefined ? {} : { windowEndFrom: fromUnix }),
-		...answer(signal, { ...(base ?? {}), ...figures } as SignalAnswers[K]),
+		// A list (refusals) is replaced whole; figures are merged into the healthy ones.
+		...answer(signal, (Array.isArray(base) ? figures : { ...(base ?? {}), ...figures }) as SignalAnswers[K]),
 	};
 }
 

@@ -86,6 +86,55 @@ describe("the rules", () => {
 		expect((await evaluateRules(unavailable, down(4), T))[0]).toMatchObject({ state: "firing", value: 0.2 });
 	});
 
+	it("add WebhookRefusalSpike: more than 20 refusals of one source for 2 minutes fire, the same spread over sources does not", async () => {
+		const rule = RULES.filter((r) => r.name === "WebhookRefusalSpike");
+		const target: AlertTarget = {
+			environment: "test",
+			dataset: "cricalgo_edge_test",
+			edgeScript: "edge",
+			consumerScript: "consumer",
+			queue: "deposits",
+			dbCapacity: 20,
+			cpuBudgetMs: 50,
+		};
+		// The refusals query's rows (source, status, reason, refused), read through the real signal.
+		const refused =
+			(rows: Record<string, string | number>[], sinceMinutes = 99): FigureSource =>
+			(_signal, _window, at) =>
+				SIGNALS.refusals.read(
+					{
+						accountId: "a",
+						sql: async () => ((T.getTime() - at.getTime()) / MINUTE <= sinceMinutes ? rows : []),
+						graphql: async () => {
+							throw new Error("not asked");
+						},
+						queueId: async () => "q",
+						currentTraffic: async () => [],
+					},
+					target,
+					{ from: new Date(at.getTime() - 5 * MINUTE), to: at },
+				);
+		const rotationGoneWrong = [
+			{ source: "original", status: 401, reason: "signature_mismatch", refused: "18" },
+			{ source: "original", status: 401, reason: "timestamp_out_of_tolerance", refused: "7" },
+		];
+		expect((await evaluateRules(rule, refused(rotationGoneWrong), T))[0]).toMatchObject({
+			state: "firing",
+			value: 25,
+		});
+		expect((await evaluateRules(rule, refused(rotationGoneWrong, 1), T))[0]).toMatchObject({
+			state: "pending",
+		});
+		const spread = [
+			{ source: "original", status: 401, reason: "signature_mismatch", refused: "15" },
+			{ source: "moralis", status: 422, reason: "validation_failed", refused: "15" },
+		];
+		expect((await evaluateRules(rule, refused(spread), T))[0]).toMatchObject({ state: "ok", value: 15 });
+		// No refusal at all is a healthy figure, not "no data".
+		expect((await evaluateRules(rule, refused([]), T))[0]).toMatchObject({ state: "ok", value: 0 });
+		expect(rule[0]!.runbook).toMatch(/secret/);
+	});
+
 	it("each read a figure its signal provides (a misspelt field would report no data forever)", () => {
 		for (const rule of RULES) expect(SIGNALS[rule.signal].fields, rule.name).toContain(rule.field);
 	});

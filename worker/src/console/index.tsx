@@ -42,6 +42,7 @@ import {
 	startSession,
 } from "./session";
 import { ICON, STYLESHEET } from "./style";
+import { watchRoutes } from "./watch";
 
 const uuid = z.uuid();
 
@@ -179,6 +180,8 @@ operatorsConsole.use(async (c, next) => {
 	}
 	await next();
 });
+
+operatorsConsole.route("/watch", watchRoutes);
 
 operatorsConsole.post("/sign-out", async (c) => {
 	await endSession(c);

@@ -15,6 +15,7 @@ const NAV = [
 	["/console/held", "Held"],
 	["/console/dead-letters", "Dead letters"],
 	["/console/audit", "Audit log"],
+	["/console/watch", "Watch"],
 ] as const;
 
 export function Layout(props: { title: string; admin?: ConsoleAdmin; current?: string; children: Child }) {

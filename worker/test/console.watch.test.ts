@@ -1,0 +1,197 @@
+/**
+ * The console's watch page against the Cloudflare stand-in (ops/test/support/): canary beside
+ * stable for both Workers, the queues, every alert rule's state, refused webhooks by source and
+ * reason; admins only; missing credentials and a failing API answered on the page, not as a 500.
+ */
+import { inject } from "vitest";
+import "../../alerts/test/provided-context";
+import { beforeEach, describe, expect, it } from "vitest";
+import { healthy, type ScenarioEntry } from "../../alerts/test/scenario";
+import { createAdmin, userWithToken } from "./support/accounts";
+import { ConsoleBrowser, signedIn } from "./support/console";
+
+const cf = inject("cloudflareStandIn");
+const STABLE = "5ab1e000-0000-4000-8000-000000000001";
+const CANARY = "ca4a2100-0000-4000-8000-000000000002";
+const CONSUMER = "c0450000-0000-4000-8000-000000000003";
+
+async function standIn(path: string, body?: unknown) {
+	const res = await fetch(`${cf.origin}/__stand-in/${path}`, {
+		method: body === undefined ? "GET" : "POST",
+		headers: { "content-type": "application/json" },
+		body: body === undefined ? undefined : JSON.stringify(body),
+	});
+	expect(res.status, await res.clone().text()).toBe(200);
+	return res.json() as Promise<{ calls: { method: string; path: string; body: string }[] }>;
+}
+
+const onlyVersion = (id: string) => `blob3 = '${id}'`;
+
+/** Per-version answers (they match first: they name the version), then the rules' healthy figures. */
+function scenario(): ScenarioEntry[] {
+	return [
+		{
+			api: "sql",
+			contains: ["errors_5xx", onlyVersion(STABLE)],
+			rows: [
+				{
+					requests: "9000",
+					errors_5xx: "9",
+					latency_ms_total: 720000,
+					p95_ms: 140,
+					p99_ms: 380,
+					enqueue_failed: 0,
+				},
+			],
+		},
+		{
+			api: "sql",
+			contains: ["errors_5xx", onlyVersion(CANARY)],
+			rows: [
+				{
+					requests: "1000",
+					errors_5xx: "20",
+					latency_ms_total: 300000,
+					p95_ms: 2600,
+					p99_ms: 4100,
+					enqueue_failed: 0,
+				},
+			],
+		},
+		{
+			api: "sql",
+			contains: ["p95_ms", "LIKE", onlyVersion(STABLE)],
+			rows: [{ requests: "7000", p95_ms: 95 }],
+		},
+		{
+			api: "sql",
+			contains: ["p95_ms", "LIKE", onlyVersion(CANARY)],
+			rows: [{ requests: "800", p95_ms: 1250 }],
+		},
+		{
+			api: "sql",
+			contains: ["lag_p95_ms", onlyVersion(CONSUMER)],
+			rows: [{ messages: "7800", failures: "0", lag_p95_ms: 1700 }],
+		},
+		// The original senders' secret was rotated on one side only: every one of them is refused.
+		{
+			api: "sql",
+			contains: ["AS refused"],
+			rows: [
+				{ source: "original", status: 401, reason: "signature_mismatch", refused: "37" },
+				{ source: "cricalgo", status: 422, reason: "validation_failed", refused: "2" },
+			],
+		},
+		...healthy(),
+	];
+}
+
+beforeEach(async () => {
+	await standIn("reset", {});
+});
+
+async function deployed() {
+	await standIn("deployment", {
+		script: "cricalgo-edge",
+		versions: [
+			{ version_id: CANARY, percentage: 10 },
+			{ version_id: STABLE, percentage: 90 },
+		],
+	});
+	await standIn("deployment", {
+		script: "cricalgo-queue-consumer",
+		versions: [{ version_id: CONSUMER, percentage: 100 }],
+	});
+}
+
+/** The text of the table row whose header cell starts with `name`, cells separated by " | ". */
+function row(html: string, name: string): string {
+	const tr = [...html.matchAll(/<tr>(.*?)<\/tr>/gs)].map((m) => m[1]!).find((r) => r.includes(`>${name}`));
+	return (tr ?? "")
+		.split(/<\/t[hd]>/)
+		.map((cell) => cell.replace(/<[^>]+>/g, "").trim())
+		.filter(Boolean)
+		.join(" | ");
+}
+
+describe("the watch page", () => {
+	it("shows canary against stable, the queues, each rule's state and refusals by source and reason", async () => {
+		await deployed();
+		await standIn("scenario", { scenario: scenario() });
+		const { browser } = await signedIn();
+
+		const res = await browser.request("/console/watch");
+		expect(res.status).toBe(200);
+		const html = await res.text();
+
+		expect(row(html, STABLE)).toBe(
+			`${STABLE} | stable | 90 % | 9000 | 0.100 % | 140 ms | 380 ms | 7000 | 95 ms`,
+		);
+		expect(row(html, CANARY)).toBe(
+			`${CANARY} | canary | 10 % | 1000 | 2.0 % | 2.60 s | 4.10 s | 800 | 1.25 s`,
+		);
+		expect(row(html, CONSUMER)).toBe(`${CONSUMER} | stable | 100 % | 7800 | 0.000/s | 1.70 s | 0`);
+		expect(html).toMatch(/Backlog of deposits<\/dt><dd>3 msgs/);
+
+		// The refusal spike of one source fires; its runbook is on the page.
+		expect(row(html, "WebhookRefusalSpike")).toMatch(
+			/^WebhookRefusalSpike \| critical \| firing \| 37 \| 20 \| 2 \/ 2 min/,
+		);
+		expect(html).toContain("Runbook:");
+		expect(row(html, "HTTPHighP95")).toMatch(/^HTTPHighP95 \| warning \| ok \| 150 ms \| 2.00 s/);
+		expect(html).toContain("1 rule firing.");
+		expect(row(html, "original")).toBe("original | 401 | signature_mismatch | 37");
+		expect(row(html, "cricalgo")).toBe("cricalgo | 422 | validation_failed | 2");
+
+		// Each version's figures come from the rules' own queries, narrowed to that version.
+		const { calls } = await standIn("calls");
+		const sql = calls.filter((c) => c.path.endsWith("/analytics_engine/sql")).map((c) => c.body);
+		expect(sql.some((q) => q.includes("errors_5xx") && q.includes(onlyVersion(CANARY)))).toBe(true);
+		expect(sql.every((q) => q.includes("FROM cricalgo_edge_local"))).toBe(true);
+		expect(calls.some((c) => c.path.endsWith("/workers/scripts/cricalgo-edge/deployments"))).toBe(true);
+	});
+
+	it("keeps what it could read when part of the API fails, and says which part and why", async () => {
+		await standIn("scenario", { scenario: scenario() });
+		// No deployment seeded: the Workers' deployments cannot be read.
+		const { browser } = await signedIn();
+		const res = await browser.request("/console/watch");
+		expect(res.status).toBe(200);
+		const html = await res.text();
+		expect(html).toContain("Versions of cricalgo-edge in its current deployment could not be read");
+		expect(html).toContain("This Worker does not exist on your account");
+		expect(row(html, "original")).toBe("original | 401 | signature_mismatch | 37");
+	});
+
+	it("says which credentials are missing and how to set them, asking Cloudflare nothing", async () => {
+		const admin = await createAdmin();
+		const browser = new ConsoleBrowser(undefined, {
+			CLOUDFLARE_API_TOKEN: undefined,
+			CLOUDFLARE_ACCOUNT_ID: undefined,
+		});
+		expect((await browser.signIn(admin)).status).toBe(303);
+		const res = await browser.request("/console/watch");
+		expect(res.status).toBe(200);
+		const html = await res.text();
+		expect(html).toContain("CLOUDFLARE_ACCOUNT_ID and CLOUDFLARE_API_TOKEN are not set");
+		expect(html).toContain("<code>wrangler secret put CLOUDFLARE_API_TOKEN</code>");
+		expect(html).toContain("wrangler dev accepts Analytics Engine data points and keeps none");
+		expect((await standIn("calls")).calls).toEqual([]);
+	});
+
+	it("is for admins only: no session, or a player's token, gets the sign-in and no figures", async () => {
+		await deployed();
+		await standIn("scenario", { scenario: scenario() });
+		const anonymous = await new ConsoleBrowser().request("/console/watch");
+		expect(anonymous.status).toBe(303);
+		expect(anonymous.headers.get("location")).toBe("/console/sign-in");
+
+		const player = await userWithToken();
+		const withToken = await new ConsoleBrowser().request("/console/watch", {
+			headers: { authorization: `Bearer ${player.token}` },
+		});
+		expect(withToken.status).toBe(303);
+		expect(withToken.headers.get("location")).toBe("/console/sign-in");
+		expect((await standIn("calls")).calls).toEqual([]);
+	});
+});
