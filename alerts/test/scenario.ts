@@ -156,3 +156,69 @@ export function degrade<K extends keyof SignalAnswers>(
 export function failing(signal: keyof SignalAnswers, status = 500): ScenarioEntry {
 	return { ...MATCH[signal], status };
 }
+
+/** The filter the version-narrowed queries carry. */
+export const onlyVersion = (id: string) => `blob3 = '${id}'`;
+
+/**
+ * The console's watch page: answers for each version's queries (they match first: they name
+ * the version), a refusal spike of one source (its secret rotated on one side only), then the
+ * rules' healthy figures.
+ */
+export function watchScenario(v: { stable: string; canary: string; consumer: string }): ScenarioEntry[] {
+	return [
+		{
+			api: "sql",
+			contains: ["errors_5xx", onlyVersion(v.stable)],
+			rows: [
+				{
+					requests: "9000",
+					errors_5xx: "9",
+					latency_ms_total: 720000,
+					p95_ms: 140,
+					p99_ms: 380,
+					enqueue_failed: 0,
+				},
+			],
+		},
+		{
+			api: "sql",
+			contains: ["errors_5xx", onlyVersion(v.canary)],
+			rows: [
+				{
+					requests: "1000",
+					errors_5xx: "20",
+					latency_ms_total: 300000,
+					p95_ms: 2600,
+					p99_ms: 4100,
+					enqueue_failed: 0,
+				},
+			],
+		},
+		{
+			api: "sql",
+			contains: ["p95_ms", "LIKE", onlyVersion(v.stable)],
+			rows: [{ requests: "7000", p95_ms: 95 }],
+		},
+		{
+			api: "sql",
+			contains: ["p95_ms", "LIKE", onlyVersion(v.canary)],
+			rows: [{ requests: "800", p95_ms: 1250 }],
+		},
+		{
+			api: "sql",
+			contains: ["lag_p95_ms", onlyVersion(v.consumer)],
+			rows: [{ messages: "7800", failures: "0", lag_p95_ms: 1700 }],
+		},
+		// The original senders' secret was rotated on one side only: every one of them is refused.
+		{
+			api: "sql",
+			contains: ["AS refused"],
+			rows: [
+				{ source: "original", status: 401, reason: "signature_mismatch", refused: "37" },
+				{ source: "cricalgo", status: 422, reason: "validation_failed", refused: "2" },
+			],
+		},
+		...healthy(),
+	];
+}

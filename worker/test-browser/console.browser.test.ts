@@ -3,7 +3,10 @@
  * playwright-core) against the local stack: both Workers under `wrangler dev`, the real local
  * queue, Postgres through the Neon driver. An operator signs in with a real TOTP code, finds a
  * deposit by its hash, assigns an unmatched one and sees it credited, redrives a dead letter,
- * resolves a conflict with a note, and finds the actions in the audit log, by keyboard and by the controls' accessible names.
+ * resolves a conflict with a note, finds the actions in the audit log, and reads canary against
+ * stable on the watch page, by keyboard and by the controls' accessible names. The watch page's
+ * analytics come from the Cloudflare API stand-in (ops/test/support/cloudflare-stand-in.ts):
+ * Cloudflare cannot be reached from here, and wrangler dev keeps no Analytics Engine data.
  * A screenshot of each page goes to CONSOLE_SCREENSHOTS (default: cricalgo-console-shots in the
  * system's temporary folder).
  */
@@ -16,7 +19,9 @@ import { neon } from "@neondatabase/serverless";
 import { URI } from "otpauth";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { watchScenario } from "../../alerts/test/scenario";
 import type { LocalStack } from "../../ops/local/stack";
+import { type CloudflareStandIn, startCloudflareStandIn } from "../../ops/test/support/cloudflare-stand-in";
 import { runOps } from "../../ops/test/support/run-ops";
 import { startTestStack } from "../../ops/test/support/test-stack";
 import { signWebhook } from "../../ops/webhook-signing";
@@ -30,6 +35,10 @@ const PASSWORD = `pw${randomBytes(18).toString("base64url")}`;
 const PLAYER = `player_${randomBytes(3).toString("hex")}`;
 
 let stack: LocalStack;
+let cloudflare: CloudflareStandIn;
+const STABLE = "5ab1e000-0000-4000-8000-00000000000a";
+const CANARY = "ca4a2100-0000-4000-8000-00000000000b";
+const CONSUMER = "c0450000-0000-4000-8000-00000000000c";
 let browser: Browser;
 let page: Page;
 let totpUri: string;
@@ -89,7 +98,21 @@ beforeAll(async () => {
 		);
 	}
 	mkdirSync(SHOTS, { recursive: true });
-	stack = await startTestStack("console");
+	cloudflare = await startCloudflareStandIn();
+	cloudflare.seedScript("cricalgo-edge", { versionId: STABLE });
+	cloudflare.deploy("cricalgo-edge", [
+		{ version_id: CANARY, percentage: 25 },
+		{ version_id: STABLE, percentage: 75 },
+	]);
+	cloudflare.seedScript("cricalgo-queue-consumer", { versionId: CONSUMER });
+	cloudflare.scenario = watchScenario({ stable: STABLE, canary: CANARY, consumer: CONSUMER });
+	stack = await startTestStack("console", {
+		vars: {
+			CLOUDFLARE_API_BASE_URL: cloudflare.baseUrl,
+			CLOUDFLARE_API_TOKEN: cloudflare.token,
+			CLOUDFLARE_ACCOUNT_ID: cloudflare.accountId,
+		},
+	});
 	const created = await runOps(["admin", "create", "--username", ADMIN, "--password", PASSWORD, "--no-qr"], {
 		DATABASE_URL: stack.databaseUrl,
 		NEON_HTTP_ENDPOINT: stack.neonEndpoint,
@@ -125,6 +148,7 @@ beforeAll(async () => {
 afterAll(async () => {
 	await browser?.close();
 	await stack?.stop();
+	await cloudflare?.close();
 });
 
 describe("the console in a browser", () => {
@@ -281,6 +305,37 @@ describe("the console in a browser", () => {
 		expect(filtered).toContain("dead_letter.redrive");
 		expect(filtered).not.toContain("deposit.assign");
 		await shot("audit");
+	});
+
+	it("reads canary against stable, the alert rules and refused webhooks on the watch page", async () => {
+		// By keyboard: from the navigation's Watch link.
+		await page.getByRole("link", { name: "Watch" }).focus();
+		await page.keyboard.press("Enter");
+		await page.waitForURL(`${stack.baseUrl}/console/watch`);
+		expect(await page.getByRole("heading", { name: "Watch", level: 1 }).count()).toBe(1);
+		const edge = page.getByRole("table", { name: "Versions of cricalgo-edge in its current deployment" });
+		const stable = edge.getByRole("row", { name: new RegExp(STABLE) });
+		const canary = edge.getByRole("row", { name: new RegExp(CANARY) });
+		expect(await stable.textContent()).toContain("stable");
+		expect(await stable.textContent()).toContain("75 %");
+		expect(await canary.textContent()).toContain("canary");
+		expect(await canary.textContent()).toContain("2.0 %");
+		expect(await canary.textContent()).toContain("2.60 s");
+		const consumer = page.getByRole("table", {
+			name: "Versions of cricalgo-queue-consumer in its current deployment",
+		});
+		expect(await consumer.getByRole("row", { name: new RegExp(CONSUMER) }).textContent()).toContain("1.70 s");
+		const rules = page.getByRole("table", { name: "Alert rules, firing first" });
+		const spike = rules.getByRole("row", { name: /WebhookRefusalSpike/ });
+		expect(await spike.textContent()).toContain("firing");
+		expect(await spike.textContent()).toContain("Runbook:");
+		// Firing first: the spike is the first rule listed.
+		expect(await rules.getByRole("row").nth(1).textContent()).toContain("WebhookRefusalSpike");
+		const refused = page.getByRole("table", { name: "Refused webhooks by source and reason, most first" });
+		expect(await refused.getByRole("row", { name: /original/ }).textContent()).toContain(
+			"signature_mismatch",
+		);
+		await shot("watch");
 	});
 
 	it("signs out, after which a page leads to the sign-in; no page logged an error (a CSP violation would)", async () => {

@@ -6,7 +6,7 @@
 import { inject } from "vitest";
 import "../../alerts/test/provided-context";
 import { beforeEach, describe, expect, it } from "vitest";
-import { healthy, type ScenarioEntry } from "../../alerts/test/scenario";
+import { onlyVersion, watchScenario } from "../../alerts/test/scenario";
 import { createAdmin, userWithToken } from "./support/accounts";
 import { ConsoleBrowser, signedIn } from "./support/console";
 
@@ -23,67 +23,6 @@ async function standIn(path: string, body?: unknown) {
 	});
 	expect(res.status, await res.clone().text()).toBe(200);
 	return res.json() as Promise<{ calls: { method: string; path: string; body: string }[] }>;
-}
-
-const onlyVersion = (id: string) => `blob3 = '${id}'`;
-
-/** Per-version answers (they match first: they name the version), then the rules' healthy figures. */
-function scenario(): ScenarioEntry[] {
-	return [
-		{
-			api: "sql",
-			contains: ["errors_5xx", onlyVersion(STABLE)],
-			rows: [
-				{
-					requests: "9000",
-					errors_5xx: "9",
-					latency_ms_total: 720000,
-					p95_ms: 140,
-					p99_ms: 380,
-					enqueue_failed: 0,
-				},
-			],
-		},
-		{
-			api: "sql",
-			contains: ["errors_5xx", onlyVersion(CANARY)],
-			rows: [
-				{
-					requests: "1000",
-					errors_5xx: "20",
-					latency_ms_total: 300000,
-					p95_ms: 2600,
-					p99_ms: 4100,
-					enqueue_failed: 0,
-				},
-			],
-		},
-		{
-			api: "sql",
-			contains: ["p95_ms", "LIKE", onlyVersion(STABLE)],
-			rows: [{ requests: "7000", p95_ms: 95 }],
-		},
-		{
-			api: "sql",
-			contains: ["p95_ms", "LIKE", onlyVersion(CANARY)],
-			rows: [{ requests: "800", p95_ms: 1250 }],
-		},
-		{
-			api: "sql",
-			contains: ["lag_p95_ms", onlyVersion(CONSUMER)],
-			rows: [{ messages: "7800", failures: "0", lag_p95_ms: 1700 }],
-		},
-		// The original senders' secret was rotated on one side only: every one of them is refused.
-		{
-			api: "sql",
-			contains: ["AS refused"],
-			rows: [
-				{ source: "original", status: 401, reason: "signature_mismatch", refused: "37" },
-				{ source: "cricalgo", status: 422, reason: "validation_failed", refused: "2" },
-			],
-		},
-		...healthy(),
-	];
 }
 
 beforeEach(async () => {
@@ -117,7 +56,9 @@ function row(html: string, name: string): string {
 describe("the watch page", () => {
 	it("shows canary against stable, the queues, each rule's state and refusals by source and reason", async () => {
 		await deployed();
-		await standIn("scenario", { scenario: scenario() });
+		await standIn("scenario", {
+			scenario: watchScenario({ stable: STABLE, canary: CANARY, consumer: CONSUMER }),
+		});
 		const { browser } = await signedIn();
 
 		const res = await browser.request("/console/watch");
@@ -152,7 +93,9 @@ describe("the watch page", () => {
 	});
 
 	it("keeps what it could read when part of the API fails, and says which part and why", async () => {
-		await standIn("scenario", { scenario: scenario() });
+		await standIn("scenario", {
+			scenario: watchScenario({ stable: STABLE, canary: CANARY, consumer: CONSUMER }),
+		});
 		// No deployment seeded: the Workers' deployments cannot be read.
 		const { browser } = await signedIn();
 		const res = await browser.request("/console/watch");
@@ -181,7 +124,9 @@ describe("the watch page", () => {
 
 	it("is for admins only: no session, or a player's token, gets the sign-in and no figures", async () => {
 		await deployed();
-		await standIn("scenario", { scenario: scenario() });
+		await standIn("scenario", {
+			scenario: watchScenario({ stable: STABLE, canary: CANARY, consumer: CONSUMER }),
+		});
 		const anonymous = await new ConsoleBrowser().request("/console/watch");
 		expect(anonymous.status).toBe(303);
 		expect(anonymous.headers.get("location")).toBe("/console/sign-in");
