@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { BATCH, COMMON, REQUEST, SETTLE } from "../schema/metrics";
+import { BATCH, COMMON, LEDGER, REQUEST, SETTLE } from "../schema/metrics";
 import { type CloudflareApi, numberOf, type SqlRow } from "./cloudflare-api";
 import { COUNT, countIf, dataset, literal, quantile, type TimeWindow, within } from "./sql";
 
@@ -42,7 +42,15 @@ export interface AlertTarget {
 /** Figures of one signal; null where there was nothing to measure (no traffic). */
 export type Figures = Record<string, number | null>;
 
-export type SignalName = "http" | "webhook" | "refusals" | "settle" | "database" | "queue" | "invocations";
+export type SignalName =
+	| "http"
+	| "webhook"
+	| "refusals"
+	| "settle"
+	| "database"
+	| "ledger"
+	| "queue"
+	| "invocations";
 
 /** How to read each signal, and which figures it yields. */
 interface Signal {
@@ -238,6 +246,52 @@ FORMAT JSON`,
 	},
 };
 
+/** Latest value in the window of a gauge column, and its growth (latest minus earliest). */
+const latest = (column: string) => `argMax(${column}, timestamp)`;
+const growth = (column: string) => `argMax(${column}, timestamp) - argMin(${column}, timestamp)`;
+
+/**
+ * What waits in Postgres for an operator, from the consumer's once-a-minute `ledger` points
+ * (queue-consumer/src/ledger-gauges.ts). A queue "grows" by what it gained from the window's
+ * first point to its last; an operator clearing items meanwhile offsets new ones. No point in
+ * the window (the consumer's cron not running) is no data, never a healthy zero.
+ */
+const ledger: Signal = {
+	fields: [
+		"oldestPendingMinutes",
+		"unmatchedGrowth",
+		"conflictsGrowth",
+		"shortfallsGrowth",
+		"deadLettersGrowth",
+		"emptyPools",
+	],
+	async read(api, target, window) {
+		const row = await one(
+			api,
+			`SELECT ${COUNT} AS points,
+  ${latest(LEDGER.oldestPendingMinutes)} AS oldest_pending_minutes,
+  ${growth(LEDGER.unmatched)} AS unmatched_growth,
+  ${growth(LEDGER.conflicts)} AS conflicts_growth,
+  ${growth(LEDGER.shortfalls)} AS shortfalls_growth,
+  ${growth(LEDGER.deadLetters)} AS dead_letters_growth,
+  ${latest(LEDGER.emptyPools)} AS empty_pools
+FROM ${dataset(target.dataset)}
+WHERE ${COMMON.kind} = ${literal("ledger")} AND ${within(window)}
+FORMAT JSON`,
+		);
+		const seen = (numberOf(row, "points") ?? 0) > 0;
+		const figure = (column: string) => (seen ? numberOf(row, column) : null);
+		return {
+			oldestPendingMinutes: figure("oldest_pending_minutes"),
+			unmatchedGrowth: figure("unmatched_growth"),
+			conflictsGrowth: figure("conflicts_growth"),
+			shortfallsGrowth: figure("shortfalls_growth"),
+			deadLettersGrowth: figure("dead_letters_growth"),
+			emptyPools: figure("empty_pools"),
+		};
+	},
+};
+
 // The deposits queue and its dead-letter queue (the deposits queue's name + "-dlq") in one query.
 const QUEUE_BACKLOG = `query QueueBacklog($accountTag: string!, $queueId: string!, $deadLetterQueueId: string!, $from: Time!, $to: Time!) {
   viewer {
@@ -363,6 +417,7 @@ export const SIGNALS: Record<SignalName, Signal> = {
 	refusals,
 	settle,
 	database,
+	ledger,
 	queue,
 	invocations,
 };

@@ -72,8 +72,8 @@ describe("alerts Worker", () => {
 		const analytics = (await calls()).filter(
 			(c) => c.path.endsWith("/analytics_engine/sql") || c.path === "/graphql",
 		);
-		// http, webhook, refusals, settle, database (SQL); queue backlog, invocations (GraphQL).
-		expect(analytics.length).toBe(7);
+		// http, webhook, refusals, settle, database, ledger (SQL); queue backlog, invocations (GraphQL).
+		expect(analytics.length).toBe(8);
 		expect(analytics.every((c) => c.body.includes("cricalgo_edge_local") || c.path === "/graphql")).toBe(
 			true,
 		);

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import "vitest";
+export type { ProvidedContext } from "vitest";
 
 /** The Cloudflare stand-in: its origin and the credentials it accepts. */
 export interface CloudflareStandInAddress {

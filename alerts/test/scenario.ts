@@ -35,6 +35,16 @@ export interface SignalAnswers {
 	refusals: { source: string; status: number; reason: string; refused: number }[];
 	settle: { messages: number; failures: number; lag_p95_ms: number };
 	database: { batches: number; db_ms_total: number };
+	/** The consumer's ledger gauges over the window: the oldest pending deposit, growth of each queue. */
+	ledger: {
+		points: number;
+		oldest_pending_minutes: number;
+		unmatched_growth: number;
+		conflicts_growth: number;
+		shortfalls_growth: number;
+		dead_letters_growth: number;
+		empty_pools: number;
+	};
 	queue: { messages: number } | null;
 	invocations: { edgeCpuP99Us: number; consumerCpuP99Us: number; exceeded: number };
 }
@@ -54,6 +64,15 @@ export const HEALTHY: SignalAnswers = {
 	refusals: [{ source: "cricalgo", status: 422, reason: "validation_failed", refused: 2 }],
 	settle: { messages: 9_000, failures: 0, lag_p95_ms: 1_800 },
 	database: { batches: 300, db_ms_total: 600_000 },
+	ledger: {
+		points: 5,
+		oldest_pending_minutes: 2,
+		unmatched_growth: 1,
+		conflicts_growth: 0,
+		shortfalls_growth: 0,
+		dead_letters_growth: 0,
+		empty_pools: 0,
+	},
 	queue: { messages: 3 },
 	invocations: { edgeCpuP99Us: 4_000, consumerCpuP99Us: 12_000, exceeded: 0 },
 };
@@ -65,6 +84,7 @@ const MATCH: Record<keyof SignalAnswers, { api: "sql" | "graphql"; contains: str
 	refusals: { api: "sql", contains: ["AS refused"] },
 	settle: { api: "sql", contains: ["blob1 = 'settle'", "lag_p95_ms"] },
 	database: { api: "sql", contains: ["blob1 = 'batch'"] },
+	ledger: { api: "sql", contains: ["blob1 = 'ledger'"] },
 	queue: { api: "graphql", contains: ["queueBacklogAdaptiveGroups"] },
 	invocations: { api: "graphql", contains: ["workersInvocationsAdaptive"] },
 };
@@ -103,6 +123,10 @@ function answer<K extends keyof SignalAnswers>(signal: K, figures: SignalAnswers
 		case "database": {
 			const f = figures as SignalAnswers["database"];
 			return { rows: [{ batches: str(f.batches), db_ms_total: f.db_ms_total }] };
+		}
+		case "ledger": {
+			const f = figures as SignalAnswers["ledger"];
+			return { rows: [{ ...f, points: str(f.points) }] };
 		}
 		case "queue": {
 			const f = figures as SignalAnswers["queue"];

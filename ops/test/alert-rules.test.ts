@@ -135,6 +135,93 @@ describe("the rules", () => {
 		expect(rule[0]!.runbook).toMatch(/secret/);
 	});
 
+	it("add the ledger rules: each fires on its own figure past its threshold for its `for`, and stays quiet below", async () => {
+		// figure: how far past the threshold (a bad minute) and a quiet value (a good one).
+		const cases: [name: string, field: string, bad: number, quiet: number, forMinutes: number][] = [
+			["DepositPendingTooLong", "oldestPendingMinutes", 42, 12, 5],
+			["UnmatchedDepositsGrowing", "unmatchedGrowth", 9, 2, 10],
+			["DepositConflictsGrowing", "conflictsGrowth", 1, 0, 0],
+			["ReversalShortfallsGrowing", "shortfallsGrowth", 1, 0, 0],
+			["DeadLettersGrowing", "deadLettersGrowth", 2, 0, 0],
+			["AddressPoolEmpty", "emptyPools", 1, 0, 0],
+		];
+		for (const [name, field, bad, quiet, forMinutes] of cases) {
+			const rule = RULES.filter((r) => r.name === name);
+			expect(rule[0], name).toMatchObject({ signal: "ledger", field, forMinutes });
+			expect(rule[0]!.runbook, name).toBeTruthy();
+			// Bad since `since` minutes before T, quiet before that.
+			const badSince =
+				(since: number): FigureSource =>
+				async (_signal, _window, at) => ({
+					[field]: (T.getTime() - at.getTime()) / MINUTE <= since ? bad : quiet,
+				});
+			expect((await evaluateRules(rule, badSince(-1), T))[0], name).toMatchObject({
+				state: "ok",
+				value: quiet,
+			});
+			expect((await evaluateRules(rule, badSince(forMinutes), T))[0], name).toMatchObject({
+				state: "firing",
+				value: bad,
+			});
+			if (forMinutes > 0) {
+				expect((await evaluateRules(rule, badSince(forMinutes - 1), T))[0], name).toMatchObject({
+					state: "pending",
+				});
+			}
+		}
+	});
+
+	it("read the ledger figures from the consumer's gauge points: growth from first to last, none when no point came", async () => {
+		const rows: Record<string, string | number>[] = [];
+		const read = () =>
+			SIGNALS.ledger.read(
+				{
+					accountId: "a",
+					sql: async (query) => {
+						expect(query).toContain("blob1 = 'ledger'");
+						expect(query).toContain(
+							"argMax(double2, timestamp) - argMin(double2, timestamp) AS unmatched_growth",
+						);
+						return rows;
+					},
+					graphql: async () => {
+						throw new Error("not asked");
+					},
+					queueId: async () => "q",
+					currentTraffic: async () => [],
+				},
+				{
+					environment: "test",
+					dataset: "cricalgo_edge_test",
+					edgeScript: "edge",
+					consumerScript: "consumer",
+					queue: "deposits",
+					dbCapacity: 20,
+					cpuBudgetMs: 50,
+				},
+				{ from: new Date(T.getTime() - 5 * MINUTE), to: T },
+			);
+		rows.push({ points: "0" });
+		expect(Object.values(await read()).every((v) => v === null)).toBe(true);
+		rows[0] = {
+			points: "5",
+			oldest_pending_minutes: 31.5,
+			unmatched_growth: 6,
+			conflicts_growth: 0,
+			shortfalls_growth: 0,
+			dead_letters_growth: 1,
+			empty_pools: 1,
+		};
+		expect(await read()).toEqual({
+			oldestPendingMinutes: 31.5,
+			unmatchedGrowth: 6,
+			conflictsGrowth: 0,
+			shortfallsGrowth: 0,
+			deadLettersGrowth: 1,
+			emptyPools: 1,
+		});
+	});
+
 	it("each read a figure its signal provides (a misspelt field would report no data forever)", () => {
 		for (const rule of RULES) expect(SIGNALS[rule.signal].fields, rule.name).toContain(rule.field);
 	});
