@@ -551,7 +551,7 @@ export const RULES: readonly AlertRule[] = [
 		summary:
 			"A chain family's pool of deposit addresses is used up: players asking for an address get 503 until more are imported",
 		runbook:
-			"npm run ops -- addresses pool shows the counts per family; import the next addresses the platform's wallet generated: npm run ops -- addresses import --family <evm|tron> <file>",
+			"npm run ops -- addresses pool shows the counts per family; import the next addresses the platform's wallet generated: npm run ops -- addresses import <file> --family evm|tron",
 		metric: {
 			name: "address_pools_empty",
 			help: "Address families (evm, tron) whose imported pool has no unissued address left.",
