@@ -191,6 +191,15 @@ export const onlyVersion = (id: string) => `blob3 = '${id}'`;
  */
 export function watchScenario(v: { stable: string; canary: string; consumer: string }): ScenarioEntry[] {
 	return [
+		// The rollout gate's query: both edge versions grouped (alerts/rollout-figures.ts).
+		{
+			api: "sql",
+			contains: ["GROUP BY version", "blob1 = 'request'"],
+			rows: [
+				{ version: v.canary, requests: "1000", errors: "20", p95_ms: 2600, p99_ms: 4100 },
+				{ version: v.stable, requests: "9000", errors: "9", p95_ms: 140, p99_ms: 380 },
+			],
+		},
 		{
 			api: "sql",
 			contains: ["errors_5xx", onlyVersion(v.stable)],

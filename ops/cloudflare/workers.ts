@@ -6,11 +6,12 @@
  * @module
  */
 import { unstable_readConfig } from "wrangler";
+import type { WorkerKind } from "../../alerts/rollout-figures";
 import type { AlertTarget } from "../../alerts/signals";
 import { UsageError } from "../usage-error";
 import type { WranglerTarget } from "./wrangler-cli";
 
-export type WorkerKind = "edge" | "consumer";
+export type { WorkerKind };
 
 /** Config file of each Worker, relative to the repository root. */
 export const WORKER_CONFIGS: Record<WorkerKind, string> = {

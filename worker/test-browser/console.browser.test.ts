@@ -321,6 +321,8 @@ describe("the console in a browser", () => {
 		expect(await canary.textContent()).toContain("canary");
 		expect(await canary.textContent()).toContain("2.0 %");
 		expect(await canary.textContent()).toContain("2.60 s");
+		const gate = page.getByRole("region", { name: "Rollout gate, cricalgo-edge" });
+		expect(await gate.getByRole("status").textContent()).toContain("Rollout gate on the canary: roll back.");
 		const consumer = page.getByRole("table", {
 			name: "Versions of cricalgo-queue-consumer in its current deployment",
 		});

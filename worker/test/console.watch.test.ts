@@ -73,6 +73,11 @@ describe("the watch page", () => {
 		);
 		expect(row(html, CONSUMER)).toBe(`${CONSUMER} | stable | 100 % | 7800 | 0.000/s | 1.70 s | 0`);
 		expect(html).toMatch(/Backlog of deposits<\/dt><dd>3 msgs/);
+		// The rollout gate judges the canary from its own query, as `ops rollout` would now.
+		expect(html).toContain("Rollout gate on the canary: roll back.");
+		expect(html).toContain("error rate failed: canary 2.00 % (20/1000), limit 0.50 %");
+		expect(html).toContain("p95 failed: canary 2600 ms, limit 2000 ms");
+		expect(html).toContain("One version serves all traffic: no canary to judge.");
 
 		// The refusal spike of one source fires; its runbook is on the page.
 		expect(row(html, "WebhookRefusalSpike")).toMatch(

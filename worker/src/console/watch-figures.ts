@@ -2,7 +2,8 @@
  * What the console's watch page shows, read from Cloudflare with the alerts' own client and
  * queries (alerts/): each Worker version's figures, canary beside stable, through the very
  * signals the alert rules read (narrowed to one version); the queue backlogs; the state of
- * every alert rule, evaluated as the alerts Worker does; refused webhooks by source, status and
+ * every alert rule, evaluated as the alerts Worker does; the rollout gate's verdict on a canary,
+ * from the gate's own query and rules (alerts/rollout-*.ts); refused webhooks by source, status and
  * reason. Each part is read on its own, so one failing query leaves the others on the page.
  *
  * The Worker needs an API token (Account Analytics: Read, Queues: Read, Workers Scripts: Read)
@@ -23,6 +24,8 @@ import {
 	evaluationTime,
 	type RuleEvaluation,
 } from "../../../alerts/evaluate";
+import { readFigures, type WorkerKind } from "../../../alerts/rollout-figures";
+import { DEFAULT_POLICY, judge, type Verdict } from "../../../alerts/rollout-gate";
 import { RULES } from "../../../alerts/rules";
 import {
 	type AlertTarget,
@@ -132,6 +135,8 @@ export interface VersionFigures {
 export interface WorkerWatch {
 	script: string;
 	versions: Part<VersionFigures[]>;
+	/** The rollout gate on the canary against stable, as `ops rollout` would judge it now; absent without a canary. */
+	gate?: Part<Verdict>;
 }
 
 export interface Watch {
@@ -153,34 +158,45 @@ function roles(traffic: VersionShare[]): VersionShare[] {
 
 async function readWorker(
 	source: WatchSource,
-	script: string,
+	kind: WorkerKind,
 	signals: readonly ("http" | "webhook" | "settle")[],
 	window: { from: Date; to: Date },
 ): Promise<WorkerWatch> {
-	return {
-		script,
-		versions: await part(async () => {
-			const traffic = roles(await source.api.currentTraffic(script));
-			return Promise.all(
-				traffic.map(async (share, i) => {
-					const target = { ...source.target, version: share.versionId };
-					const answers = await Promise.all(signals.map((s) => readSignal(s, source.api, target, window)));
-					// The http and webhook signals both have `requests` and `p95Ms`: keep them apart.
-					const figures: Figures = {};
-					signals.forEach((s, j) => {
-						for (const [k, v] of Object.entries(answers[j]!))
-							figures[s === "webhook" ? `webhook.${k}` : k] = v;
-					});
-					return {
-						versionId: share.versionId,
-						percentage: share.percentage,
-						role: i === 0 ? ("stable" as const) : ("canary" as const),
-						figures,
-					};
-				}),
-			);
-		}),
-	};
+	const script = kind === "edge" ? source.target.edgeScript : source.target.consumerScript;
+	let traffic: VersionShare[] = [];
+	const versions = await part(async () => {
+		traffic = roles(await source.api.currentTraffic(script));
+		return Promise.all(
+			traffic.map(async (share, i) => {
+				const target = { ...source.target, version: share.versionId };
+				const answers = await Promise.all(signals.map((s) => readSignal(s, source.api, target, window)));
+				// The http and webhook signals both have `requests` and `p95Ms`: keep them apart.
+				const figures: Figures = {};
+				signals.forEach((s, j) => {
+					for (const [k, v] of Object.entries(answers[j]!)) figures[s === "webhook" ? `webhook.${k}` : k] = v;
+				});
+				return {
+					versionId: share.versionId,
+					percentage: share.percentage,
+					role: i === 0 ? ("stable" as const) : ("canary" as const),
+					figures,
+				};
+			}),
+		);
+	});
+	const [stable, canary] = traffic;
+	if (!stable || !canary) return { script, versions };
+	const gate = await part(async () => {
+		const figures = await readFigures(
+			source.api,
+			kind,
+			source.target.dataset,
+			[canary.versionId, stable.versionId],
+			window,
+		);
+		return judge(figures.get(canary.versionId)!, figures.get(stable.versionId)!, DEFAULT_POLICY);
+	});
+	return { script, versions, gate };
 }
 
 /** Reads everything the watch page shows, at `now`. */
@@ -188,8 +204,8 @@ export async function readWatch(source: WatchSource, now: Date): Promise<Watch> 
 	const to = evaluationTime(now);
 	const window = { from: new Date(to.getTime() - WATCH_WINDOW_MINUTES * 60_000), to };
 	const [edge, consumer, queue, rules, refusals] = await Promise.all([
-		readWorker(source, source.target.edgeScript, ["http", "webhook"], window),
-		readWorker(source, source.target.consumerScript, ["settle"], window),
+		readWorker(source, "edge", ["http", "webhook"], window),
+		readWorker(source, "consumer", ["settle"], window),
 		part(() => readSignal("queue", source.api, source.target, window)),
 		part(() => evaluateRules(RULES, cloudflareFigures(source.api, source.target), to)),
 		part(() => readRefusals(source.api, source.target, window)),

@@ -12,6 +12,7 @@ import {
 	WATCH_WINDOW_MINUTES,
 	type Watch,
 	type WatchUnavailable,
+	type WorkerWatch,
 } from "../watch-figures";
 
 type Column = [label: string, field: string, unit: Unit];
@@ -72,6 +73,34 @@ function VersionsTable(props: { caption: string; versions: Part<VersionFigures[]
 				))}
 			</tbody>
 		</table>
+	);
+}
+
+/** The rollout gate's verdict on the canary, with every check it made. */
+function Gate(props: { script: string; gate: WorkerWatch["gate"] }) {
+	const gate = props.gate;
+	if (!gate) return <p class="muted">One version serves all traffic: no canary to judge.</p>;
+	if (!gate.ok) return <Failed what="The rollout gate's figures" error={gate.error} />;
+	const v = gate.value;
+	const said = { promote: "promote", rollback: "roll back", insufficient: "wait: too little traffic" }[
+		v.decision
+	];
+	return (
+		<section aria-label={`Rollout gate, ${props.script}`}>
+			<p role="status">
+				<strong>Rollout gate on the canary: {said}.</strong> {v.reasons.join(" ")}
+			</p>
+			{v.checks.length ? (
+				<ul>
+					{v.checks.map((c) => (
+						<li>
+							<span class={`status ${c.ok ? "ok" : "firing"}`}>{c.ok ? "holds" : "fails"}</span> {c.name}:{" "}
+							{c.detail}
+						</li>
+					))}
+				</ul>
+			) : null}
+		</section>
 	);
 }
 
@@ -199,12 +228,14 @@ export function WatchPage(props: { admin: ConsoleAdmin; watch: Watch | WatchUnav
 						versions={w.edge.versions}
 						columns={EDGE_COLUMNS}
 					/>
+					<Gate script={w.edge.script} gate={w.edge.gate} />
 					<h2>Queue consumer: canary against stable</h2>
 					<VersionsTable
 						caption={`Versions of ${w.consumer.script} in its current deployment`}
 						versions={w.consumer.versions}
 						columns={CONSUMER_COLUMNS}
 					/>
+					<Gate script={w.consumer.script} gate={w.consumer.gate} />
 					<h2>Queues</h2>
 					<QueueFacts queue={w.queue} name={w.queueName} />
 					<h2>Alert rules</h2>

@@ -7,14 +7,19 @@
  * retried or dead-lettered, p95/p99 of the batch's database round trip (the part of
  * settlement a new consumer version changes).
  *
+ * Shared by the rollout (`ops rollout`) and the console's watch page, which shows the gate's
+ * verdict on the canary as it stands.
+ *
  * @module
  */
-import { type CloudflareApi, numberOf } from "../../alerts/cloudflare-api";
-import { SETTLE_FAILURES } from "../../alerts/signals";
-import { COUNT, countIf, dataset, literal, quantile, type TimeWindow, within } from "../../alerts/sql";
-import { COMMON, REQUEST, SETTLE } from "../../schema/metrics";
-import type { WorkerKind } from "../cloudflare/workers";
-import type { VersionFigures } from "./gate";
+import { COMMON, REQUEST, SETTLE } from "../schema/metrics";
+import { type CloudflareApi, numberOf } from "./cloudflare-api";
+import type { VersionFigures } from "./rollout-gate";
+import { SETTLE_FAILURES } from "./signals";
+import { COUNT, countIf, dataset, literal, quantile, type TimeWindow, within } from "./sql";
+
+/** Which Worker's figures: the edge Worker's requests, or the consumer's settled messages. */
+export type WorkerKind = "edge" | "consumer";
 
 /** The SQL that reads both versions' figures. */
 export function figuresQuery(
