@@ -122,7 +122,7 @@ describe("the watch page", () => {
 		expect(res.status).toBe(200);
 		const html = await res.text();
 		expect(html).toContain("CLOUDFLARE_ACCOUNT_ID and CLOUDFLARE_API_TOKEN are not set");
-		expect(html).toContain("<code>wrangler secret put CLOUDFLARE_API_TOKEN</code>");
+		expect(html).toContain("<code>wrangler secret put CLOUDFLARE_API_TOKEN --env production</code>");
 		expect(html).toContain("wrangler dev accepts Analytics Engine data points and keeps none");
 		expect((await standIn("calls")).calls).toEqual([]);
 	});

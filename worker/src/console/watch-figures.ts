@@ -65,16 +65,18 @@ export interface WatchSource {
 
 /** The client and target from the Worker's bindings, or why there is none. */
 export function watchSource(env: AppEnv["Bindings"]): WatchSource | WatchUnavailable {
-	const where = env.ENVIRONMENT === "local" ? "" : ` --env ${env.ENVIRONMENT}`;
+	const local = env.ENVIRONMENT === "local";
 	const missing = (["CLOUDFLARE_ACCOUNT_ID", "CLOUDFLARE_API_TOKEN"] as const).filter((name) => !env[name]);
 	if (missing.length) {
 		return {
 			ok: false,
 			reason: `${missing.join(" and ")} ${missing.length > 1 ? "are" : "is"} not set, so this Worker cannot query Analytics Engine.`,
 			fix: [
-				...missing.map((name) => `wrangler secret put ${name}${where}`),
+				...missing.map(
+					(name) => `wrangler secret put ${name} --env ${local ? "production" : env.ENVIRONMENT}`,
+				),
 				"The token needs Account Analytics: Read, Queues: Read and Workers Scripts: Read on that account.",
-				...(env.ENVIRONMENT === "local"
+				...(local
 					? [
 							"Locally there is nothing to read in any case: wrangler dev accepts Analytics Engine data points and keeps none. Watch a deployed environment.",
 						]
