@@ -338,6 +338,11 @@ describe("the console in a browser", () => {
 			"signature_mismatch",
 		);
 		await shot("watch");
+		// Another window, by its label.
+		await page.getByLabel("Window").selectOption({ label: "last 60 minutes" });
+		await page.getByRole("button", { name: "Show" }).click();
+		await page.waitForURL(`${stack.baseUrl}/console/watch?minutes=60`);
+		expect(await page.getByRole("table", { name: "Alert rules, firing first" }).count()).toBe(1);
 	});
 
 	it("signs out, after which a page leads to the sign-in; no page logged an error (a CSP violation would)", async () => {

@@ -97,6 +97,30 @@ describe("the watch page", () => {
 		expect(calls.some((c) => c.path.endsWith("/workers/scripts/cricalgo-edge/deployments"))).toBe(true);
 	});
 
+	it("reads the window the operator chooses, and refuses one it does not offer", async () => {
+		await deployed();
+		await standIn("scenario", {
+			scenario: watchScenario({ stable: STABLE, canary: CANARY, consumer: CONSUMER }),
+		});
+		const { browser } = await signedIn();
+		const hour = await browser.request("/console/watch?minutes=60");
+		expect(hour.status).toBe(200);
+		const html = await hour.text();
+		expect(html).toContain('<option value="60" selected="">last 60 minutes</option>');
+		const { calls } = await standIn("calls");
+		const versionQuery = calls.find(
+			(c) => c.body.includes(onlyVersion(CANARY)) && c.body.includes("errors_5xx"),
+		);
+		const [, from, to] = /toDateTime\((\d+)\) AND timestamp < toDateTime\((\d+)\)/.exec(versionQuery!.body)!;
+		expect(Number(to) - Number(from)).toBe(3600);
+
+		await standIn("reset", {});
+		const odd = await browser.request("/console/watch?minutes=7");
+		expect(odd.status).toBe(422);
+		expect(await odd.text()).toContain("The window is 5, 15, 60 minutes, not “7”.");
+		expect((await standIn("calls")).calls).toEqual([]);
+	});
+
 	it("keeps what it could read when part of the API fails, and says which part and why", async () => {
 		await standIn("scenario", {
 			scenario: watchScenario({ stable: STABLE, canary: CANARY, consumer: CONSUMER }),

@@ -36,8 +36,13 @@ import {
 } from "../../../alerts/signals";
 import type { AppEnv } from "../env";
 
-/** Minutes of traffic the version figures and the refusals cover. */
-export const WATCH_WINDOW_MINUTES = 15;
+/** Windows an operator can choose: minutes of traffic the version figures and the refusals cover. */
+export const WATCH_WINDOWS = [5, 15, 60] as const;
+
+export type WatchWindow = (typeof WATCH_WINDOWS)[number];
+
+/** Long enough for the gate's 100 requests per version at a 10 % canary on modest traffic. */
+export const DEFAULT_WATCH_WINDOW: WatchWindow = 15;
 
 /** The `WATCH` var of wrangler.toml: what the page watches in this environment. */
 const settingsSchema = z.object({
@@ -143,6 +148,7 @@ export interface WorkerWatch {
 
 export interface Watch {
 	window: { from: Date; to: Date };
+	minutes: WatchWindow;
 	/** The deposits queue's name (its dead-letter queue is this + "-dlq"). */
 	queueName: string;
 	edge: WorkerWatch;
@@ -201,10 +207,10 @@ async function readWorker(
 	return { script, versions, gate };
 }
 
-/** Reads everything the watch page shows, at `now`. */
-export async function readWatch(source: WatchSource, now: Date): Promise<Watch> {
+/** Reads everything the watch page shows, at `now`, over the last `minutes`. */
+export async function readWatch(source: WatchSource, now: Date, minutes: WatchWindow): Promise<Watch> {
 	const to = evaluationTime(now);
-	const window = { from: new Date(to.getTime() - WATCH_WINDOW_MINUTES * 60_000), to };
+	const window = { from: new Date(to.getTime() - minutes * 60_000), to };
 	const [edge, consumer, queue, rules, refusals] = await Promise.all([
 		readWorker(source, "edge", ["http", "webhook"], window),
 		readWorker(source, "consumer", ["settle"], window),
@@ -212,5 +218,5 @@ export async function readWatch(source: WatchSource, now: Date): Promise<Watch> 
 		part(() => evaluateRules(RULES, cloudflareFigures(source.api, source.target), to)),
 		part(() => readRefusals(source.api, source.target, window)),
 	]);
-	return { window, queueName: source.target.queue, edge, consumer, queue, rules, refusals };
+	return { window, minutes, queueName: source.target.queue, edge, consumer, queue, rules, refusals };
 }

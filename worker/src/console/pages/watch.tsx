@@ -9,7 +9,7 @@ import type { ConsoleAdmin } from "../session";
 import {
 	type Part,
 	type VersionFigures,
-	WATCH_WINDOW_MINUTES,
+	WATCH_WINDOWS,
 	type Watch,
 	type WatchUnavailable,
 	type WorkerWatch,
@@ -170,11 +170,11 @@ function RulesTable(props: { rules: Watch["rules"] }) {
 	);
 }
 
-function RefusalsTable(props: { refusals: Watch["refusals"] }) {
+function RefusalsTable(props: { refusals: Watch["refusals"]; minutes: number }) {
 	if (!props.refusals.ok) return <Failed what="The refused webhooks" error={props.refusals.error} />;
 	const rows = props.refusals.value;
 	if (!rows.length) {
-		return <p role="status">No webhook was refused in the last {WATCH_WINDOW_MINUTES} minutes.</p>;
+		return <p role="status">No webhook was refused in the last {props.minutes} minutes.</p>;
 	}
 	return (
 		<table>
@@ -217,8 +217,21 @@ export function WatchPage(props: { admin: ConsoleAdmin; watch: Watch | WatchUnav
 				</>
 			) : (
 				<>
+					<form class="inline" method="get" action="/console/watch">
+						<div class="field">
+							<label for="minutes">Window</label>
+							<select id="minutes" name="minutes">
+								{WATCH_WINDOWS.map((m) => (
+									<option value={String(m)} selected={m === w.minutes}>
+										last {m} minutes
+									</option>
+								))}
+							</select>
+						</div>
+						<button type="submit">Show</button>
+					</form>
 					<p class="muted">
-						The last {WATCH_WINDOW_MINUTES} minutes, <When at={w.window.from.toISOString()} /> to{" "}
+						The last {w.minutes} minutes, <When at={w.window.from.toISOString()} /> to{" "}
 						<When at={w.window.to.toISOString()} />, from Workers Analytics Engine and Queues analytics, read
 						with the queries of the alert rules and the rollout gate.
 					</p>
@@ -245,7 +258,7 @@ export function WatchPage(props: { admin: ConsoleAdmin; watch: Watch | WatchUnav
 						401: signature (a secret rotation gone wrong shows here first), 415: content type, 400 / 413 /
 						422: body.
 					</p>
-					<RefusalsTable refusals={w.refusals} />
+					<RefusalsTable refusals={w.refusals} minutes={w.minutes} />
 				</>
 			)}
 		</Layout>
