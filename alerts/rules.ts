@@ -478,7 +478,7 @@ export const RULES: readonly AlertRule[] = [
 		forMinutes: 10,
 		windowMinutes: WINDOW,
 		summary:
-			"More than 5 deposits a 5 minutes parked as unmatched, for 10 minutes: deposits arrive for addresses no player holds",
+			"More than 5 deposits parked as unmatched in 5 minutes, for 10 minutes: deposits arrive for addresses no player holds",
 		runbook:
 			"Console → Unmatched: assign each to its player. Many to one address: an address handed out outside the pool (register it to its player, admin deposit-addresses); to many: the pool import is missing addresses the wallet issues (npm run ops -- addresses import)",
 		metric: {

@@ -75,8 +75,10 @@ describe("the watch page", () => {
 		expect(html).toMatch(/Backlog of deposits<\/dt><dd>3 msgs/);
 		// The rollout gate judges the canary from its own query, as `ops rollout` would now.
 		expect(html).toContain("Rollout gate on the canary: roll back.");
-		expect(html).toContain("error rate failed: canary 2.00 % (20/1000), limit 0.50 %");
-		expect(html).toContain("p95 failed: canary 2600 ms, limit 2000 ms");
+		const text = html.replace(/<[^>]+>/g, "");
+		expect(text).toContain("fails error rate: canary 2.00 % (20/1000), limit 0.50 %");
+		expect(text).toContain("fails p95: canary 2600 ms, limit 2000 ms");
+		expect(text).toContain("holds p99: canary 4100 ms, limit 5000 ms");
 		expect(html).toContain("One version serves all traffic: no canary to judge.");
 
 		// The refusal spike of one source fires; its runbook is on the page.

@@ -88,7 +88,9 @@ function Gate(props: { script: string; gate: WorkerWatch["gate"] }) {
 	return (
 		<section aria-label={`Rollout gate, ${props.script}`}>
 			<p role="status">
-				<strong>Rollout gate on the canary: {said}.</strong> {v.reasons.join(" ")}
+				<strong>Rollout gate on the canary: {said}.</strong>
+				{/* The checks say why, when the gate made them; otherwise its reasons do. */}
+				{v.checks.length ? null : ` ${v.reasons.join(" ")}`}
 			</p>
 			{v.checks.length ? (
 				<ul>
