@@ -1,6 +1,8 @@
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 import { unstable_getMiniflareWorkerOptions } from "wrangler";
+// The Cloudflare stand-in's provided address, typed for `inject` below.
+import "./test/support/cloudflare-stand-in-context";
 import {
 	CONSUMER_BUNDLE_DIR,
 	TEST_ALCHEMY_SIGNING_KEY,
@@ -21,6 +23,26 @@ process.env.CLOUDFLARE_CF_FETCH_ENABLED = "false";
 // Secrets are given to the test Workers below, not through the environment: silence wrangler's notices.
 process.env.WRANGLER_LOG = "error";
 
+/**
+ * The queue settings of the consumer Worker in every test project (beside the edge Worker and on
+ * its own). Tests wait for settlement, so batches go at once and retries wait for nothing.
+ * The main queue gives up after 3 retries, so a test can drive a message to the dead-letter
+ * queue quickly (queue.test.ts counts 4 failed settlements). The dead-letter queue, which has
+ * no queue behind it, retries 10 times: under the consumer tests' database faults (a share of
+ * every request fails) its write of the dead letter must outlast them, as production's 100
+ * retries do.
+ */
+const TEST_QUEUE_CONSUMERS = {
+	deposits: {
+		maxBatchSize: 100,
+		maxBatchTimeout: 0.05,
+		maxRetries: 3,
+		retryDelay: 0,
+		deadLetterQueue: "deposits-dlq",
+	},
+	"deposits-dlq": { maxBatchSize: 100, maxBatchTimeout: 0.05, maxRetries: 10, retryDelay: 0 },
+};
+
 /** The consumer Worker as configured in its wrangler.toml, run from the bundle global-setup builds. */
 function consumerWorker(databaseUrl: string, neonEndpoint: string) {
 	// Its bindings, compatibility settings and queues come from the config; its code from the bundle.
@@ -39,17 +61,7 @@ function consumerWorker(databaseUrl: string, neonEndpoint: string) {
 			// The edge tests send synthetic webhooks (transactions on no chain): trust senders.
 			CHAIN_VERIFICATION: "sender",
 		},
-		// Tests wait for settlement: deliver batches quickly.
-		queueConsumers: {
-			deposits: {
-				maxBatchSize: 100,
-				maxBatchTimeout: 0.05,
-				maxRetries: 3,
-				retryDelay: 0,
-				deadLetterQueue: "deposits-dlq",
-			},
-			"deposits-dlq": { maxBatchSize: 100, maxBatchTimeout: 0.05, maxRetries: 3 },
-		},
+		queueConsumers: TEST_QUEUE_CONSUMERS,
 	};
 }
 
@@ -71,6 +83,7 @@ export default defineConfig({
 				test: {
 					name: "node",
 					include: [
+						"test/*.test.ts",
 						"ops/**/*.test.ts",
 						"schema/**/*.test.ts",
 						"load/**/*.test.ts",
@@ -78,8 +91,10 @@ export default defineConfig({
 					],
 					environment: "node",
 					fileParallelism: false,
-					testTimeout: 60_000,
-					hookTimeout: 120_000,
+					// Many of these tests run the ops CLI several times (a Node process each, a few
+					// seconds on a quiet machine, up to half a minute on a loaded one).
+					testTimeout: 150_000,
+					hookTimeout: 180_000,
 				},
 			},
 			{
@@ -104,7 +119,7 @@ export default defineConfig({
 					name: "edge",
 					include: ["worker/test/**/*.test.ts"],
 					// The Cloudflare API stand-in, for the console's watch page.
-					globalSetup: ["./alerts/test/global-setup.ts"],
+					globalSetup: ["./test/support/cloudflare-stand-in-setup.ts"],
 					fileParallelism: false,
 					testTimeout: 30_000,
 				},
@@ -123,19 +138,10 @@ export default defineConfig({
 								DATABASE_TIMEOUT_MS: 3000,
 								RETRY_BASE_SECONDS: 0,
 								// Most suites settle synthetic deposits; the chain suites pass their own
-								// verification settings (chain-support.ts).
+								// verification settings (queue-consumer/test/support/chain.ts).
 								CHAIN_VERIFICATION: "sender",
 							},
-							queueConsumers: {
-								deposits: {
-									maxBatchSize: 100,
-									maxBatchTimeout: 0.05,
-									maxRetries: 3,
-									retryDelay: 0,
-									deadLetterQueue: "deposits-dlq",
-								},
-								"deposits-dlq": { maxBatchSize: 100, maxBatchTimeout: 0.05, maxRetries: 10, retryDelay: 0 },
-							},
+							queueConsumers: TEST_QUEUE_CONSUMERS,
 						},
 					})),
 				],
@@ -168,7 +174,7 @@ export default defineConfig({
 				test: {
 					name: "alerts",
 					include: ["alerts/test/**/*.test.ts"],
-					globalSetup: ["./alerts/test/global-setup.ts"],
+					globalSetup: ["./test/support/cloudflare-stand-in-setup.ts"],
 					fileParallelism: false,
 					testTimeout: 30_000,
 				},

@@ -13,8 +13,8 @@
 import { fileURLToPath } from "node:url";
 import { type BuildOptions, build } from "esbuild";
 
-export const K6_ENTRY = fileURLToPath(new URL("k6/deposits.ts", import.meta.url));
-export const K6_BUNDLE = fileURLToPath(new URL("k6/dist/deposits.js", import.meta.url));
+const K6_ENTRY = fileURLToPath(new URL("k6/deposits.ts", import.meta.url));
+const K6_BUNDLE = fileURLToPath(new URL("k6/dist/deposits.js", import.meta.url));
 
 /** The one set of esbuild options for the k6 script (the tests run the same bundle). */
 export const k6BundleOptions = {

@@ -58,7 +58,7 @@ async function call(host: string, method: string, path: string, token: string | 
 	return { status: res.status, body: parsed };
 }
 
-export interface AdminCredentials {
+interface AdminCredentials {
 	host: string;
 	token?: string;
 	username?: string;

@@ -10,7 +10,7 @@
 import { createDatabase } from "../schema/client";
 import { connectPostgres, redact } from "./migrate";
 
-export interface DatabaseClient {
+interface DatabaseClient {
 	/** How the client connects, for messages (no secrets). */
 	readonly description: string;
 	query<R extends Record<string, unknown> = Record<string, unknown>>(

@@ -13,18 +13,20 @@
  *   is case-sensitive: an address whose case was changed fails its checksum.
  *
  * Base58check comes from @scure/base and the hashes from @noble/hashes (audited, dependency-free,
- * synchronous, so a zod schema can call them).
+ * synchronous, so a zod schema can call them). The consumer's TRON verifier spells the 20-byte
+ * hex addresses of TRON's HTTP API in this same base58 form ({@link tronAddressFromHex}).
  *
  * @module
  */
 import { sha256 } from "@noble/hashes/sha2.js";
 import { keccak_256 } from "@noble/hashes/sha3.js";
+import { hexToBytes } from "@noble/hashes/utils.js";
 import { createBase58check } from "@scure/base";
 import { CHAIN_FAMILY, type Family } from "./address-family";
 import type { Chain } from "./queue-message";
 
 /** A checked address in its stored form, or why it is not one. */
-export type ParsedAddress = { ok: true; address: string } | { ok: false; message: string };
+type ParsedAddress = { ok: true; address: string } | { ok: false; message: string };
 
 const base58check = createBase58check(sha256);
 const TRON_VERSION = 0x41;
@@ -32,7 +34,7 @@ const TRON_SHAPE = /^T[1-9A-HJ-NP-Za-km-z]{33}$/;
 const EVM_SHAPE = /^0x[0-9a-fA-F]{40}$/;
 
 /** What each family's addresses look like, for error messages. */
-export const ADDRESS_FORMATS: Readonly<Record<Family, string>> = {
+const ADDRESS_FORMATS: Readonly<Record<Family, string>> = {
 	evm: "an EVM address: 0x followed by 40 hex digits (EIP-55 mixed case or all one case)",
 	tron: "a TRON address: base58check, T followed by 33 characters, its case as given",
 };
@@ -103,4 +105,20 @@ export function parseAddress(family: Family, text: string): ParsedAddress {
 /** {@link parseAddress} for the family of `chain`. */
 export function parseChainAddress(chain: Chain, text: string): ParsedAddress {
 	return parseAddress(CHAIN_FAMILY[chain], text);
+}
+
+/**
+ * The base58 form of 20 address bytes given in hex (with or without `0x`, or with TRON's `41`),
+ * as TRON's HTTP API gives log addresses and topics.
+ *
+ * @example tronAddressFromHex("0xa614f803b6fd780986a42c78ec9c7f77e6ded13c") // "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t", USDT on TRON
+ */
+export function tronAddressFromHex(hex: string): string {
+	const digits = hex.replace(/^0x/i, "").toLowerCase();
+	const body = digits.length === 42 && digits.startsWith("41") ? digits.slice(2) : digits;
+	if (!/^[0-9a-f]{40}$/.test(body)) throw new Error(`not a 20-byte address: ${hex}`);
+	const bytes = new Uint8Array(21);
+	bytes[0] = TRON_VERSION;
+	bytes.set(hexToBytes(body), 1);
+	return base58check.encode(bytes);
 }

@@ -12,7 +12,7 @@
  */
 import { neon, neonConfig } from "@neondatabase/serverless";
 
-export interface DatabaseEnv {
+interface DatabaseEnv {
 	DATABASE_URL: string;
 	NEON_HTTP_ENDPOINT?: string;
 }

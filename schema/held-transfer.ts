@@ -11,7 +11,7 @@
  */
 import type { Chain } from "./queue-message";
 
-export const HOLD_REASONS = ["amount_precision", "decimals_mismatch"] as const;
+const HOLD_REASONS = ["amount_precision", "decimals_mismatch"] as const;
 export type HoldReason = (typeof HOLD_REASONS)[number];
 
 export interface HeldTransfer {

@@ -18,12 +18,12 @@ export type Chain = (typeof CHAINS)[number];
  * decimals, strictly positive, written as a plain decimal string (no exponent, no sign).
  */
 export const AMOUNT_PATTERN = /^(?:0|[1-9]\d{0,21})(?:\.\d{1,8})?$/;
-export const amountSchema = z
+const amountSchema = z
 	.string()
 	.regex(AMOUNT_PATTERN, "a decimal string with at most 22 integer digits and 8 decimals")
 	.refine((s) => /[1-9]/.test(s), "must be greater than zero");
 
-export const depositStatusSchema = z.enum(["pending", "confirmed", "removed"]);
+const depositStatusSchema = z.enum(["pending", "confirmed", "removed"]);
 
 const depositMessageV1 = z.object({
 	v: z.literal(1),
@@ -64,7 +64,7 @@ const depositMessageV1 = z.object({
 	edge_version: z.string().min(1).max(64).optional(),
 });
 
-export const depositMessageSchema = z.discriminatedUnion("v", [depositMessageV1]);
+const depositMessageSchema = z.discriminatedUnion("v", [depositMessageV1]);
 export type DepositMessage = z.infer<typeof depositMessageSchema>;
 export type DepositMessageV1 = z.infer<typeof depositMessageV1>;
 

@@ -16,7 +16,7 @@ import { createServer, type IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { RpcFault } from "./support/rpc-faults";
 
-export interface RpcProxy {
+interface RpcProxy {
 	origin: string;
 	close(): Promise<void>;
 }

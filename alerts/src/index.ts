@@ -1,6 +1,6 @@
 /**
  * The alerts Worker. Its cron trigger runs every minute: it evaluates the alert rules
- * (alerts/rules.ts, the same list `ops alerts` prints), compares the result with what it
+ * (shared/alerts/rules.ts, the same list `ops alerts` prints), compares the result with what it
  * announced before (kept in KV), and posts what started firing or resolved to a
  * Slack-compatible incoming webhook. Nothing is announced twice.
  *
@@ -9,11 +9,17 @@
  *
  * @module
  */
-import { createCloudflareApi } from "../cloudflare-api";
-import { cloudflareFigures, evaluateRules, evaluationTime, type RuleEvaluation } from "../evaluate";
-import { type AlertMemory, EMPTY_MEMORY, slackMessage, transitions } from "../notify";
-import { RULES } from "../rules";
-import type { AlertTarget } from "../signals";
+
+import {
+	cloudflareFigures,
+	evaluateRules,
+	evaluationTime,
+	type RuleEvaluation,
+} from "../../shared/alerts/evaluate";
+import { RULES } from "../../shared/alerts/rules";
+import type { AlertTarget } from "../../shared/alerts/signals";
+import { createCloudflareApi } from "../../shared/cloudflare/api";
+import { type AlertMemory, EMPTY_MEMORY, slackMessage, transitions } from "./notify";
 
 /** KV key of what has been announced. */
 export const MEMORY_KEY = "announced";
@@ -39,7 +45,7 @@ function positive(env: Env, name: "DB_CAPACITY" | "CPU_BUDGET_MS"): number {
 }
 
 /** What the rules watch in this Worker's environment, from its vars. */
-export function targetOf(env: Env): AlertTarget {
+function targetOf(env: Env): AlertTarget {
 	return {
 		environment: env.ENVIRONMENT,
 		dataset: env.ANALYTICS_DATASET,
@@ -52,7 +58,7 @@ export function targetOf(env: Env): AlertTarget {
 }
 
 /** One run: evaluate, announce the changes, remember them. Returns the evaluations (for logs and tests). */
-export async function runAlerts(env: Env, now: Date): Promise<RuleEvaluation[]> {
+async function runAlerts(env: Env, now: Date): Promise<RuleEvaluation[]> {
 	const target = targetOf(env);
 	const api = createCloudflareApi({
 		baseUrl: env.CLOUDFLARE_API_BASE_URL,

@@ -2,7 +2,7 @@
  * The alerts Worker inside workerd: its scheduled handler runs as the cron trigger would, its
  * KV namespace is miniflare's local KV, and its outbound calls (Analytics Engine SQL, GraphQL
  * Analytics, the Slack-compatible webhook) go to the Cloudflare stand-in started by
- * global-setup.ts, whose answers each test scripts. What is asserted is what an on-call person
+ * test/support/cloudflare-stand-in-setup.ts, whose answers each test scripts. What is asserted is what an on-call person
  * sees: which messages arrive, when, and that none repeats.
  */
 import {
@@ -13,8 +13,9 @@ import {
 } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, inject, it } from "vitest";
+import { degrade, failing, healthy, type ScenarioEntry } from "../../test/support/alert-scenario";
+import "../../test/support/cloudflare-stand-in-context";
 import worker, { MEMORY_KEY } from "../src/index";
-import { degrade, failing, healthy, type ScenarioEntry } from "./scenario";
 
 const cf = inject("cloudflareStandIn");
 const T = Date.UTC(2026, 10, 21, 12, 0, 0);

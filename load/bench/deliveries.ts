@@ -18,10 +18,14 @@ import pg from "pg";
 import { startNeonHttpServer } from "../../ops/local/neon-http-server";
 import { postgresBackend } from "../../ops/local/postgres-backend";
 import { migratePostgres, redact } from "../../ops/migrate";
-import { settleRow } from "../../queue-consumer/src/read-message";
-import { type DeliveryRow, deliveryRow } from "../../queue-consumer/src/record-deliveries";
-import type { SettleRow } from "../../queue-consumer/src/settle-sql";
-import { type Sql, settleInOneRoundTrip } from "../../queue-consumer/src/settle-transaction";
+import {
+	type DeliveryRow,
+	deliveryRow,
+	type SettleRow,
+	type Sql,
+	settleInOneRoundTrip,
+	settleRow,
+} from "../../queue-consumer/engine";
 import type { DepositMessage } from "../../schema/queue-message";
 import { config, syntheticDeposits } from "./settle-fixtures";
 

@@ -28,7 +28,7 @@ function cpuTimes(): { idle: number; total: number } | undefined {
 	}
 }
 
-export interface MachineLoad {
+interface MachineLoad {
 	loadAverage: number[];
 	/** Percent of all cores' time spent busy over the sample, or undefined without /proc/stat. */
 	busyPercent: number | undefined;

@@ -16,7 +16,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 
 /** Where the figure came from, to print beside it. */
-export type CpuSource = "schedstat" | "stat";
+type CpuSource = "schedstat" | "stat";
 
 const TICKS_PER_SECOND = 100;
 

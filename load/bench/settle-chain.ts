@@ -27,12 +27,16 @@ import { createWalletClient, type Hex, http, parseEventLogs, parseUnits, publicA
 import { anvilChain, SENDER, startLocalChain } from "../../ops/local/local-chain";
 import { startNeonHttpServer } from "../../ops/local/neon-http-server";
 import { postgresBackend } from "../../ops/local/postgres-backend";
+import { TRANSFER_MANY_ABI } from "../../ops/local/token/local-usdt-abi";
 import { migratePostgres, redact } from "../../ops/migrate";
-import { parseChainConfig } from "../../queue-consumer/src/chain/chain-config";
-import { parseConsumerConfig } from "../../queue-consumer/src/config";
-import type { QueueBatch } from "../../queue-consumer/src/queue-types";
-import { type SettleContext, settleDepositBatch } from "../../queue-consumer/src/settle";
-import type { Sql } from "../../queue-consumer/src/settle-transaction";
+import {
+	parseChainConfig,
+	parseConsumerConfig,
+	type QueueBatch,
+	type SettleContext,
+	type Sql,
+	settleDepositBatch,
+} from "../../queue-consumer/engine";
 import type { DepositMessage } from "../../schema/queue-message";
 import { depositTxId } from "../../schema/tx-id";
 
@@ -41,28 +45,6 @@ const BATCH = 100;
 const PER_RUN = 1_000;
 const REPEATS = 3;
 const config = parseConsumerConfig({ CONFIRMATIONS: { bep20: 12, erc20: 12, trc20: 19 } });
-
-const transferManyAbi = [
-	{
-		type: "function",
-		name: "transferMany",
-		stateMutability: "nonpayable",
-		inputs: [
-			{ name: "to", type: "address[]" },
-			{ name: "values", type: "uint256[]" },
-		],
-		outputs: [{ type: "bool" }],
-	},
-	{
-		type: "event",
-		name: "Transfer",
-		inputs: [
-			{ name: "from", type: "address", indexed: true },
-			{ name: "to", type: "address", indexed: true },
-			{ name: "value", type: "uint256", indexed: false },
-		],
-	},
-] as const;
 
 let serial = 0;
 
@@ -86,13 +68,13 @@ async function realDeposits(
 		const amounts = recipients.map((_, k) => `${(k % 97) + 1}.25`);
 		const hash = await wallet.writeContract({
 			address: chain.token,
-			abi: transferManyAbi,
+			abi: TRANSFER_MANY_ABI,
 			functionName: "transferMany",
 			args: [recipients, amounts.map((a) => parseUnits(a, 18))],
 		});
 		const receipt = await wallet.waitForTransactionReceipt({ hash, pollingInterval: 20 });
 		if (receipt.status !== "success") throw new Error(`transferMany ${hash} failed`);
-		const logs = parseEventLogs({ abi: transferManyAbi, eventName: "Transfer", logs: receipt.logs });
+		const logs = parseEventLogs({ abi: TRANSFER_MANY_ABI, eventName: "Transfer", logs: receipt.logs });
 		await db.query(
 			`WITH a AS (SELECT * FROM unnest($1::text[]) WITH ORDINALITY AS a(address, n)),
 			 u AS (INSERT INTO users (username) SELECT 'bc_' || address FROM a RETURNING id, username),

@@ -11,11 +11,11 @@
  * @module
  */
 import type pg from "pg";
-import { SETTLE_STATEMENTS } from "../../queue-consumer/src/settle-sql";
+import { SETTLE_STATEMENTS } from "../../queue-consumer/engine";
 import { cpuSource, processCpuNs } from "./process-cpu";
 import { FLOOR_SQL } from "./settle-fixtures";
 
-export interface CostVariant {
+interface CostVariant {
 	name: string;
 	/** One line for the report. */
 	what: string;

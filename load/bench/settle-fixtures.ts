@@ -5,10 +5,13 @@
  *
  * @module
  */
-import { parseConsumerConfig } from "../../queue-consumer/src/config";
-import type { QueueBatch, QueueMessage } from "../../queue-consumer/src/queue-types";
-import { settleRow } from "../../queue-consumer/src/read-message";
-import type { SettleRow } from "../../queue-consumer/src/settle-sql";
+import {
+	parseConsumerConfig,
+	type QueueBatch,
+	type QueueMessage,
+	type SettleRow,
+	settleRow,
+} from "../../queue-consumer/engine";
 import type { DepositMessage } from "../../schema/queue-message";
 import { depositTxId } from "../../schema/tx-id";
 

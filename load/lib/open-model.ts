@@ -11,7 +11,7 @@
  * @module
  */
 
-export interface OpenModelOptions {
+interface OpenModelOptions {
 	/** Arrivals per second. */
 	rate: number;
 	/** Requests in all: the run is bounded in count, and so in time (`total / rate`). */
@@ -24,7 +24,7 @@ export interface OpenModelOptions {
 	onProgress?: (done: number, total: number) => void;
 }
 
-export interface RequestResult {
+interface RequestResult {
 	/** Index of the request, 0-based, in arrival order. */
 	i: number;
 	/** HTTP status, or 0 when there was none (error, timeout, dropped). */

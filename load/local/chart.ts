@@ -14,7 +14,7 @@ export interface Point {
 	ms: number;
 }
 
-export interface ChartInput {
+interface ChartInput {
 	title: string;
 	/** Lines of figures printed above the panels. */
 	figures: string[];

@@ -17,7 +17,7 @@ import { join } from "node:path";
 import { openLocalDatabase } from "../../ops/local/database";
 import { startLocalStack } from "../../ops/local/stack";
 import { signWebhook } from "../../ops/webhook-signing";
-import { checkLedgerInvariants, type LedgerReport } from "../../test/support/ledger-invariants";
+import { checkLedgerInvariants, type LedgerReport } from "../../schema/ledger-invariants";
 import { type Delivery, DepositPlan, firstDeliveries } from "../k6/lib/deposit-plan";
 import { depositTxId } from "../k6/lib/uuid-v5";
 import { percentile, runOpenModel } from "../lib/open-model";
@@ -174,6 +174,141 @@ function summary(values: number[]) {
 	};
 }
 
+/** The webhooks of the run, from the k6 scenario's deposit plan, and each deposit's tx_id. */
+function planDeliveries(options: LocalLoadOptions, runId: string, players: string[]) {
+	const plan = new DepositPlan({
+		runId,
+		chain: "bep20",
+		userIds: players,
+		duplicateShare: options.duplicateShare,
+		stagedShare: options.stagedShare,
+		requiredConfirmations: options.requiredConfirmations,
+	});
+	const deliveries = firstDeliveries(plan, options.webhooks);
+	const depositNumbers = [...new Set(deliveries.map((d) => d.deposit))];
+	const txIdOf = new Map(depositNumbers.map((n) => [n, depositTxId("bep20", plan.txHash(n), 0, sha1)]));
+	return { plan, deliveries, depositNumbers, txIdOf };
+}
+
+type Planned = ReturnType<typeof planDeliveries>;
+
+/**
+ * Sends every webhook at the open-model rate: when each got its 202 (`ackedAt`), and how many
+ * named a wrong tx_id. Both fill in as answers arrive, a late one after the generator's timeout
+ * too, so they are read at the end of the run.
+ */
+async function sendAll(options: LocalLoadOptions, target: Target, { deliveries, txIdOf }: Planned) {
+	const ackedAt = new Array<number>(deliveries.length).fill(0);
+	const tally = { wrongTxIds: 0 };
+	const send = async (i: number) => {
+		options.signal?.throwIfAborted();
+		const delivery = deliveries[i] as Delivery;
+		const { headers, body } = signWebhook(target.secret, delivery.body, { id: delivery.webhookId });
+		const res = await fetch(`${target.baseUrl}/api/v1/webhooks/bep20`, {
+			method: "POST",
+			headers,
+			body,
+			signal: AbortSignal.any([
+				AbortSignal.timeout(options.requestTimeoutMs),
+				...(options.signal ? [options.signal] : []),
+			]),
+		});
+		if (res.status !== 202) {
+			await res.body?.cancel();
+			return { status: res.status };
+		}
+		// A 202 counts once its body is read: an answer cut off by the timeout is no answer.
+		const answer = (await res.json()) as { tx_id?: unknown };
+		ackedAt[i] = Date.now();
+		if (answer.tx_id !== txIdOf.get(delivery.deposit)) tally.wrongTxIds++;
+		return { status: res.status };
+	};
+	// The generator times each request from its scheduled start, in ms after it began.
+	const t0 = Date.now();
+	const run = await runOpenModel(send, {
+		rate: options.rate,
+		total: deliveries.length,
+		maxInFlight: options.maxInFlight,
+		timeoutMs: options.requestTimeoutMs,
+		onProgress: (done, total) => options.onProgress?.("send", done, total),
+	});
+	options.signal?.throwIfAborted();
+	return { run, t0, ackedAt, tally };
+}
+
+type Sent = Awaited<ReturnType<typeof sendAll>>;
+
+/** How many webhooks got each answer, with failures sorted by what went wrong. */
+function countStatuses(results: Sent["run"]["results"]): Record<string, number> {
+	const statuses: Record<string, number> = {};
+	for (const r of results) {
+		const key = !r.error
+			? String(r.status)
+			: r.error.startsWith("dropped")
+				? "dropped (too many in flight)"
+				: /within|timeout|timed out|abort/i.test(r.error)
+					? "timed out"
+					: "no answer";
+		statuses[key] = (statuses[key] ?? 0) + 1;
+	}
+	return statuses;
+}
+
+/**
+ * A deposit is accepted once a webhook that credits it got its 202; its settle lag runs from
+ * the first such 202. Only accepted deposits must be credited: for the others the sender got
+ * no 2xx and would retry.
+ */
+function firstCreditingAcks(deliveries: Delivery[], ackedAt: number[]): Map<number, number> {
+	const firstCreditingAck = new Map<number, number>();
+	deliveries.forEach((d, i) => {
+		const acked = ackedAt[i] as number;
+		if (d.kind === "low" || !acked) return;
+		const seen = firstCreditingAck.get(d.deposit);
+		if (seen === undefined || acked < seen) firstCreditingAck.set(d.deposit, acked);
+	});
+	return firstCreditingAck;
+}
+
+/** Polls the ledger until every accepted deposit is credited, or the settle timeout passes. */
+async function waitForCredits(options: LocalLoadOptions, query: LedgerConnection["query"], txIds: string[]) {
+	const settleStarted = Date.now();
+	let settled = false;
+	for (;;) {
+		const { credited } = await settledCount(query, txIds);
+		options.onProgress?.("settle", credited, txIds.length);
+		if (credited === txIds.length) {
+			settled = true;
+			break;
+		}
+		if (Date.now() - settleStarted > options.settleTimeoutMs) break;
+		options.signal?.throwIfAborted();
+		await new Promise((r) => setTimeout(r, 500));
+	}
+	return { settled, settleWaitSeconds: (Date.now() - settleStarted) / 1000 };
+}
+
+/** Each credited deposit's lag from its first crediting 202, and the chart's points of them. */
+function settleLags(
+	planned: Planned,
+	credits: Map<string, number>,
+	firstCreditingAck: Map<number, number>,
+	t0: number,
+) {
+	const settlePoints: Point[] = [];
+	const lags: number[] = [];
+	for (const n of planned.depositNumbers) {
+		const creditedAt = credits.get(planned.txIdOf.get(n) as string);
+		const acked = firstCreditingAck.get(n);
+		if (creditedAt === undefined || acked === undefined) continue;
+		// Same machine, same clock; the consumer may commit before Node has read the 202.
+		const lag = Math.max(0, creditedAt - acked);
+		lags.push(lag);
+		settlePoints.push({ t: (creditedAt - t0) / 1000, ms: lag });
+	}
+	return { lags, settlePoints };
+}
+
 /** Runs the whole load run; the stack it started is stopped whatever happens. */
 export async function runLocalLoad(options: LocalLoadOptions): Promise<LocalLoadResult> {
 	const runId = `${Date.now().toString(36)}${process.pid.toString(36)}`;
@@ -183,116 +318,30 @@ export async function runLocalLoad(options: LocalLoadOptions): Promise<LocalLoad
 		const { query } = target.ledger;
 		phase?.("players", `creating ${options.players} players with empty wallets …`);
 		const players = await createPlayers(query, runId, options.players);
-
-		const plan = new DepositPlan({
-			runId,
-			chain: "bep20",
-			userIds: players,
-			duplicateShare: options.duplicateShare,
-			stagedShare: options.stagedShare,
-			requiredConfirmations: options.requiredConfirmations,
-		});
-		const deliveries = firstDeliveries(plan, options.webhooks);
-		const depositNumbers = [...new Set(deliveries.map((d) => d.deposit))];
-		const txIdOf = new Map(depositNumbers.map((n) => [n, depositTxId("bep20", plan.txHash(n), 0, sha1)]));
-		const ackedAt = new Array<number>(deliveries.length).fill(0);
-		let wrongTxIds = 0;
-
-		const send = async (i: number) => {
-			options.signal?.throwIfAborted();
-			const delivery = deliveries[i] as Delivery;
-			const { headers, body } = signWebhook(target.secret, delivery.body, { id: delivery.webhookId });
-			const res = await fetch(`${target.baseUrl}/api/v1/webhooks/bep20`, {
-				method: "POST",
-				headers,
-				body,
-				signal: AbortSignal.any([
-					AbortSignal.timeout(options.requestTimeoutMs),
-					...(options.signal ? [options.signal] : []),
-				]),
-			});
-			if (res.status !== 202) {
-				await res.body?.cancel();
-				return { status: res.status };
-			}
-			// A 202 counts once its body is read: an answer cut off by the timeout is no answer.
-			const answer = (await res.json()) as { tx_id?: unknown };
-			ackedAt[i] = Date.now();
-			if (answer.tx_id !== txIdOf.get(delivery.deposit)) wrongTxIds++;
-			return { status: res.status };
-		};
+		const planned = planDeliveries(options, runId, players);
+		const { plan, deliveries, depositNumbers, txIdOf } = planned;
 
 		phase?.(
 			"send",
 			`sending ${deliveries.length} webhooks at ${options.rate}/s to ${target.baseUrl} (${depositNumbers.length} deposits) …`,
 		);
-		// The generator times each request from its scheduled start, in ms after it began.
-		const t0 = Date.now();
-		const run = await runOpenModel(send, {
-			rate: options.rate,
-			total: deliveries.length,
-			maxInFlight: options.maxInFlight,
-			timeoutMs: options.requestTimeoutMs,
-			onProgress: (done, total) => options.onProgress?.("send", done, total),
-		});
-		options.signal?.throwIfAborted();
-		const statuses: Record<string, number> = {};
-		for (const r of run.results) {
-			const key = !r.error
-				? String(r.status)
-				: r.error.startsWith("dropped")
-					? "dropped (too many in flight)"
-					: /within|timeout|timed out|abort/i.test(r.error)
-						? "timed out"
-						: "no answer";
-			statuses[key] = (statuses[key] ?? 0) + 1;
-		}
+		const { run, t0, ackedAt, tally } = await sendAll(options, target, planned);
 		const accepted = run.results.filter((r) => r.status >= 200 && r.status < 300 && !r.error);
 
-		// A deposit is accepted once a webhook that credits it got its 202; its settle lag runs
-		// from the first such 202. Only accepted deposits must be credited: for the others the
-		// sender got no 2xx and would retry.
-		const firstCreditingAck = new Map<number, number>();
-		deliveries.forEach((d, i) => {
-			const acked = ackedAt[i] as number;
-			if (d.kind === "low" || !acked) return;
-			const seen = firstCreditingAck.get(d.deposit);
-			if (seen === undefined || acked < seen) firstCreditingAck.set(d.deposit, acked);
-		});
+		const firstCreditingAck = firstCreditingAcks(deliveries, ackedAt);
 		const acceptedTxIds = [...firstCreditingAck.keys()].map((n) => txIdOf.get(n) as string);
 		phase?.(
 			"settle",
 			`waiting (at most ${options.settleTimeoutMs / 1000} s) until all ${acceptedTxIds.length} accepted deposits are credited …`,
 		);
-		const settleStarted = Date.now();
-		let settled = false;
-		for (;;) {
-			const { credited } = await settledCount(query, acceptedTxIds);
-			options.onProgress?.("settle", credited, acceptedTxIds.length);
-			if (credited === acceptedTxIds.length) {
-				settled = true;
-				break;
-			}
-			if (Date.now() - settleStarted > options.settleTimeoutMs) break;
-			options.signal?.throwIfAborted();
-			await new Promise((r) => setTimeout(r, 500));
-		}
-		const settleWaitSeconds = (Date.now() - settleStarted) / 1000;
+		const { settled, settleWaitSeconds } = await waitForCredits(options, query, acceptedTxIds);
 
 		phase?.("check", "checking every deposit was credited once, and the ledger invariants …");
-		const txIds = depositNumbers.map((n) => txIdOf.get(n) as string);
-		const credits = await creditTimes(query, txIds);
-		const settlePoints: Point[] = [];
-		const lags: number[] = [];
-		for (const n of depositNumbers) {
-			const creditedAt = credits.get(txIdOf.get(n) as string);
-			const acked = firstCreditingAck.get(n);
-			if (creditedAt === undefined || acked === undefined) continue;
-			// Same machine, same clock; the consumer may commit before Node has read the 202.
-			const lag = Math.max(0, creditedAt - acked);
-			lags.push(lag);
-			settlePoints.push({ t: (creditedAt - t0) / 1000, ms: lag });
-		}
+		const credits = await creditTimes(
+			query,
+			depositNumbers.map((n) => txIdOf.get(n) as string),
+		);
+		const { lags, settlePoints } = settleLags(planned, credits, firstCreditingAck, t0);
 		const lastCredit = Math.max(0, ...credits.values());
 		const exactlyOnce = await checkExactlyOnce(
 			query,
@@ -317,8 +366,8 @@ export async function runLocalLoad(options: LocalLoadOptions): Promise<LocalLoad
 			redeliveries: deliveries.filter((d) => d.kind === "network-retry" || d.kind === "watcher-retry").length,
 			staged: deliveries.filter((d) => d.kind === "low").length,
 			non2xx: deliveries.length - accepted.length,
-			statuses,
-			wrongTxIds,
+			statuses: countStatuses(run.results),
+			wrongTxIds: tally.wrongTxIds,
 			sendSeconds: run.durationMs / 1000,
 			ingestPerSecond: accepted.length / (run.durationMs / 1000),
 			ack: summary(accepted.map((r) => r.latencyMs)),

@@ -33,7 +33,7 @@ import { columnOf } from "./catalog";
 import { type Decision, type LegacyRecord, type Mapping, mapLegacyDeposits } from "./legacy-deposits";
 import type { Session } from "./session";
 
-export interface BackfillOptions {
+interface BackfillOptions {
 	walletCurrency: string;
 	/** Whether deposits can be `held` (settlement's review status, with `hold_reason`). */
 	heldAvailable: boolean;
@@ -55,7 +55,7 @@ export interface BackfillSummary {
 const CHUNK = 500;
 
 /** Trigger name and function of the compatibility trigger (original schema only). */
-export const PROCESSED_TRIGGER = "tr_edge_deposit_credit_processed";
+const PROCESSED_TRIGGER = "tr_edge_deposit_credit_processed";
 const PROCESSED_FUNCTION = "fn_edge_deposit_credit_processed";
 
 /** Whether the catalog's deposits can be `held`. */

@@ -14,7 +14,7 @@ export interface Column {
 	notNull: boolean;
 }
 
-export interface Constraint {
+interface Constraint {
 	name: string;
 	table: string;
 	/** p (primary key), u (unique), c (check), f (foreign key). */

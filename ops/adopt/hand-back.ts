@@ -17,7 +17,7 @@
  */
 import type { Session } from "./session";
 
-export interface HandBack {
+interface HandBack {
 	deposit_id: string;
 	transaction_id: string;
 	status: string;

@@ -31,9 +31,9 @@ import { CHAINS, type Chain } from "../../schema/queue-message";
 import { depositTxId, normaliseTxHash } from "../../schema/tx-id";
 
 /** The original's confirmation threshold (its settings): what its credited deposits had reached. */
-export const ORIGINAL_CONFIRMATIONS = 3;
+const ORIGINAL_CONFIRMATIONS = 3;
 
-export type LegacySource = "transactions" | "deposit_requests";
+type LegacySource = "transactions" | "deposit_requests";
 
 /** One deposit record of the original, as read from its table. */
 export interface LegacyRecord {
@@ -64,7 +64,7 @@ export type Outcome = "credited" | "pending" | "parked" | "skipped";
  * counts it as a credit; `ledger_row` writes the credit of a deposit that only a request
  * recorded; `none` leaves the row as it is.
  */
-export type RowAction = "link" | "supersede" | "ledger_row" | "none";
+type RowAction = "link" | "supersede" | "ledger_row" | "none";
 
 export interface Decision {
 	record: LegacyRecord;
@@ -74,7 +74,7 @@ export interface Decision {
 	reason: string | null;
 }
 
-export interface BackfilledDeposit {
+interface BackfilledDeposit {
 	id: string;
 	chain: Chain;
 	txHash: string;

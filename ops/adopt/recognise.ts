@@ -15,12 +15,12 @@
 import { baselineMigration } from "./baseline";
 import type { Catalog } from "./catalog";
 
-export type DatabaseKind = "empty" | "original" | "adopted" | "migrated" | "unknown";
+type DatabaseKind = "empty" | "original" | "adopted" | "migrated" | "unknown";
 
 /** The tables both the original and this system have. */
-export const SHARED_TABLES = ["users", "wallets", "transactions", "admins", "audit_logs"] as const;
+const SHARED_TABLES = ["users", "wallets", "transactions", "admins", "audit_logs"] as const;
 
-export interface Recognition {
+interface Recognition {
 	kind: DatabaseKind;
 	/** What was seen, in words, for the plan and for errors. */
 	evidence: string[];

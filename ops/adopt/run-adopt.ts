@@ -28,7 +28,7 @@ import { readCatalog } from "./catalog";
 import { recognise } from "./recognise";
 import { pgSession, type Session } from "./session";
 
-export interface AdoptOptions {
+interface AdoptOptions {
 	url: string;
 	apply: boolean;
 	thresholds: Record<Chain, number>;

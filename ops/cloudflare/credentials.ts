@@ -5,10 +5,10 @@
  *
  * @module
  */
-import { type CloudflareApi, createCloudflareApi, DEFAULT_API_BASE_URL } from "../../alerts/cloudflare-api";
+import { type CloudflareApi, createCloudflareApi, DEFAULT_API_BASE_URL } from "../../shared/cloudflare/api";
 import { UsageError } from "../usage-error";
 
-export interface Credentials {
+interface Credentials {
 	token: string;
 	accountId: string;
 	baseUrl: string;

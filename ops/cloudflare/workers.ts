@@ -6,15 +6,15 @@
  * @module
  */
 import { unstable_readConfig } from "wrangler";
-import type { WorkerKind } from "../../alerts/rollout-figures";
-import type { AlertTarget } from "../../alerts/signals";
+import type { AlertTarget } from "../../shared/alerts/signals";
+import type { WorkerKind } from "../../shared/rollout/figures";
 import { UsageError } from "../usage-error";
 import type { WranglerTarget } from "./wrangler-cli";
 
 export type { WorkerKind };
 
 /** Config file of each Worker, relative to the repository root. */
-export const WORKER_CONFIGS: Record<WorkerKind, string> = {
+const WORKER_CONFIGS: Record<WorkerKind, string> = {
 	edge: "wrangler.toml",
 	consumer: "queue-consumer/wrangler.toml",
 };

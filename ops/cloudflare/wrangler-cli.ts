@@ -13,19 +13,19 @@ import { join } from "node:path";
 import { wranglerEnv, wranglerScript } from "../local/wrangler";
 
 /** One line of wrangler's output file. */
-export interface WranglerEvent {
+interface WranglerEvent {
 	type: string;
 	[key: string]: unknown;
 }
 
-export interface WranglerRun {
+interface WranglerRun {
 	events: WranglerEvent[];
 	stdout: string;
 	stderr: string;
 }
 
 /** A wrangler command that failed; the message carries wrangler's own reason. */
-export class WranglerError extends Error {
+class WranglerError extends Error {
 	override name = "WranglerError";
 	constructor(
 		message: string,

@@ -12,8 +12,8 @@
 import { parseArgs } from "node:util";
 import QRCode from "qrcode";
 import { z } from "zod";
-import { hashPassword } from "../../worker/src/lib/password";
-import { newTotpSecret } from "../../worker/src/lib/totp";
+import { hashPassword } from "../../shared/password";
+import { newTotpSecret } from "../../shared/totp";
 import { openDatabaseClient } from "../database-client";
 import { readPassword } from "../read-password";
 import type { Command } from "./command";
@@ -39,7 +39,7 @@ The database: DATABASE_URL (pg; Neon URLs work as is). When NEON_HTTP_ENDPOINT i
 command goes through that Neon HTTP endpoint instead (the local stack).`;
 
 /** Output and input of the command, replaceable in tests. */
-export interface AdminCreateIo {
+interface AdminCreateIo {
 	log(line: string): void;
 	password(): Promise<string>;
 }

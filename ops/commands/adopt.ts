@@ -12,7 +12,7 @@ import { UsageError } from "../usage-error";
 import type { Command } from "./command";
 
 /** The consumer's CONFIRMATIONS (queue-consumer/wrangler.toml): what backfilled pending deposits wait for. */
-export const DEFAULT_CONFIRMATIONS = "bep20=12,erc20=12,trc20=19";
+const DEFAULT_CONFIRMATIONS = "bep20=12,erc20=12,trc20=19";
 
 export const adopt: Command = {
 	summary: "take over the original CricAlgo database: plan (dry run), or --apply",

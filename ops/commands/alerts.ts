@@ -1,5 +1,5 @@
 /**
- * `ops alerts`: evaluates the alert rules (alerts/rules.ts, the same list the alerts Worker
+ * `ops alerts`: evaluates the alert rules (shared/alerts/rules.ts, the same list the alerts Worker
  * runs every minute) once, prints them as a table, JSON, or Prometheus text, and exits
  * non-zero when one fires.
  *
@@ -7,9 +7,14 @@
  */
 import { writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { cloudflareFigures, evaluateRules, evaluationTime, type RuleEvaluation } from "../../alerts/evaluate";
-import { toPrometheusText } from "../../alerts/prometheus";
-import { formatValue, RULES } from "../../alerts/rules";
+import {
+	cloudflareFigures,
+	evaluateRules,
+	evaluationTime,
+	type RuleEvaluation,
+} from "../../shared/alerts/evaluate";
+import { toPrometheusText } from "../../shared/alerts/prometheus";
+import { formatValue, RULES } from "../../shared/alerts/rules";
 import { analyticsApi, credentialsFromEnv } from "../cloudflare/credentials";
 import { resolveAlertTarget } from "../cloudflare/workers";
 import { parseNumber } from "../rollout/plan";

@@ -1,5 +1,5 @@
 /**
- * `ops reconcile`: the ledger-invariant checker (test/support/ledger-invariants.ts) against a
+ * `ops reconcile`: the ledger-invariant checker (schema/ledger-invariants.ts) against a
  * database, as a report of every discrepancy, and a non-zero exit when there is one. On the
  * original platform's database after `ops adopt` it accounts for each wallet from its baseline:
  * this system's credits and reversals, and the original's own deposit credits, payouts and
@@ -9,14 +9,14 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { checkLedgerInvariants, formatLedgerReport } from "../../test/support/ledger-invariants";
+import { checkLedgerInvariants, formatLedgerReport } from "../../schema/ledger-invariants";
 import { connectPostgres, redact } from "../migrate";
 import { formatTable } from "../table";
 import { UsageError } from "../usage-error";
 import type { Command } from "./command";
 
 /** Exit codes of `ops reconcile`. */
-export const RECONCILE_EXIT = { clean: 0, discrepancies: 1, usage: 2 } as const;
+const RECONCILE_EXIT = { clean: 0, discrepancies: 1, usage: 2 } as const;
 
 const HELP = `usage: npm run ops -- reconcile [--url <postgres-url>] [--limit N] [--json]
 

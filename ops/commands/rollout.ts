@@ -5,8 +5,8 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { figuresQuery, readFigures } from "../../alerts/rollout-figures";
-import { DEFAULT_POLICY } from "../../alerts/rollout-gate";
+import { figuresQuery, readFigures } from "../../shared/rollout/figures";
+import { DEFAULT_POLICY } from "../../shared/rollout/gate";
 import { analyticsApi, credentialsFromEnv } from "../cloudflare/credentials";
 import { WorkerDeployments } from "../cloudflare/deployments";
 import { resolveWorker, workerKind } from "../cloudflare/workers";

@@ -7,7 +7,7 @@
  */
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { splitSecrets } from "../../worker/src/lib/webhook-secrets";
+import { splitSecrets } from "../../shared/webhook-secrets";
 import { localBaseUrl, localSourceSecrets, signingSecret } from "../local/defaults";
 import { UsageError } from "../usage-error";
 import { type SigningScheme, signAs } from "../webhook-signing";

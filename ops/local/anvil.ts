@@ -45,7 +45,7 @@ const PLATFORM_PACKAGES: Record<string, string> = {
 };
 
 /** The anvil binary: `ANVIL_BIN` when set, else the one in this platform's npm package. */
-export function anvilBinary(): string {
+function anvilBinary(): string {
 	if (process.env.ANVIL_BIN) return process.env.ANVIL_BIN;
 	const platform = `${process.platform}-${process.arch}`;
 	const pkg = PLATFORM_PACKAGES[platform];

@@ -20,7 +20,7 @@ import {
 import { privateKeyToAccount } from "viem/accounts";
 import { anvilChain, LOCAL_TOKENS, type LocalEvmChain, SENDER_PRIVATE_KEY } from "./local-chain";
 
-export interface ObservedTransfer {
+interface ObservedTransfer {
 	txHash: Hex;
 	logIndex: number;
 	blockNumber: bigint;
@@ -28,7 +28,7 @@ export interface ObservedTransfer {
 }
 
 /** The raw value of a decimal amount, refusing one with more decimals than the token has. */
-export function tokenUnits(amount: string, decimals: number): bigint {
+function tokenUnits(amount: string, decimals: number): bigint {
 	const match = /^(\d+)(?:\.(\d+))?$/.exec(amount);
 	if (!match || !/[1-9]/.test(amount))
 		throw new Error(`--amount must be a positive decimal such as 25.5, not "${amount}"`);

@@ -21,7 +21,7 @@ export interface LocalDatabase {
 	dropCreated(): Promise<void>;
 }
 
-export interface LocalDatabaseOptions {
+interface LocalDatabaseOptions {
 	/** A real Postgres; its database part is ignored, `databases` are used on that server. */
 	url?: string;
 	/** Where PGlite keeps its files; in memory when absent. */

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { splitSecrets } from "../../worker/src/lib/webhook-secrets";
+import { splitSecrets } from "../../shared/webhook-secrets";
 
 /** Standard Webhooks secret of the local stack (base64 of "cricalgo-local-webhook-secret!!"). */
 export const LOCAL_WEBHOOK_SECRET = "whsec_Y3JpY2FsZ28tbG9jYWwtd2ViaG9vay1zZWNyZXQhIQ==";

@@ -15,7 +15,7 @@ import { Agent, createServer, request as httpRequest, type Server, type ServerRe
 import type { AddressInfo } from "node:net";
 
 /** A deposit the edge accepted (202): the ledger must hold it before the stack stops. */
-export interface AcceptedDeposit {
+interface AcceptedDeposit {
 	txId: string;
 	/** The confirmations the accepted webhook reported; null when it said none. */
 	confirmations: number | null;
@@ -35,7 +35,7 @@ export interface IntakeGate {
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 
 /** The deposits a webhook answer lists: `{tx_id}` (our format) or `{deposits: [{tx_id, confirmations}]}`. */
-export function acceptedDeposits(requestBody: string, answer: string): AcceptedDeposit[] {
+function acceptedDeposits(requestBody: string, answer: string): AcceptedDeposit[] {
 	let parsed: { tx_id?: unknown; deposits?: unknown };
 	try {
 		parsed = JSON.parse(answer);

@@ -23,7 +23,7 @@ import { ANVIL_MNEMONIC, type AnvilOptions, startAnvil } from "./anvil";
 import artifact from "./token/local-usdt.json" with { type: "json" };
 
 /** Anvil's account 0 deploys; account 1 is the sender of test deposits. */
-export const DEPLOYER = mnemonicToAccount(ANVIL_MNEMONIC, { addressIndex: 0 });
+const DEPLOYER = mnemonicToAccount(ANVIL_MNEMONIC, { addressIndex: 0 });
 export const SENDER = mnemonicToAccount(ANVIL_MNEMONIC, { addressIndex: 1 });
 
 /** The tokens, in deployment order (the deployer's nonces 0 and 1). */
@@ -33,7 +33,7 @@ const TOKEN_PLAN = [
 ] as const;
 export type LocalEvmChain = (typeof TOKEN_PLAN)[number]["chain"];
 
-export interface LocalToken {
+interface LocalToken {
 	/** Lower-case, as the consumer's configuration holds it. */
 	address: Address;
 	decimals: number;
@@ -53,7 +53,7 @@ export const LOCAL_TOKENS = Object.fromEntries(
 export const SENDER_BALANCE = "1000000";
 const SUPPLY = "1000000000";
 
-export interface LocalChain {
+interface LocalChain {
 	rpcUrl: string;
 	tokens: Record<LocalEvmChain, LocalToken>;
 	/** The funded sender: anvil's account 1 (a development key everyone knows). */
@@ -74,7 +74,7 @@ export function anvilChain(rpcUrl: string, id = 31337) {
 }
 
 /** Deploys the tokens and funds the sender on a fresh anvil; resolves once all is mined. */
-export async function deployLocalTokens(rpcUrl: string): Promise<Record<LocalEvmChain, LocalToken>> {
+async function deployLocalTokens(rpcUrl: string): Promise<Record<LocalEvmChain, LocalToken>> {
 	const chain = anvilChain(rpcUrl);
 	const wallet = createWalletClient({ account: DEPLOYER, chain, transport: http(rpcUrl) });
 	const client = createPublicClient({ chain, transport: http(rpcUrl) });

@@ -13,15 +13,17 @@
  * @module
  */
 import { neon, neonConfig } from "@neondatabase/serverless";
-import { parseChainConfig } from "../../queue-consumer/src/chain/chain-config";
-import { parseConsumerConfig } from "../../queue-consumer/src/config";
-import { recheckDeposits } from "../../queue-consumer/src/recheck";
-import type { SettleContext } from "../../queue-consumer/src/settle";
+import {
+	parseChainConfig,
+	parseConsumerConfig,
+	recheckDeposits,
+	type SettleContext,
+} from "../../queue-consumer/engine";
 
 /** How often the stack re-checks: a few blocks of the local chain (a block a second). */
-export const LOCAL_RECHECK_INTERVAL_MS = 3_000;
+const LOCAL_RECHECK_INTERVAL_MS = 3_000;
 
-export interface RecheckRunner {
+interface RecheckRunner {
 	stop(): Promise<void>;
 }
 

@@ -6,7 +6,7 @@
  */
 
 /** A column of a result, as the Neon driver reads it. */
-export interface WireField {
+interface WireField {
 	name: string;
 	tableID: number;
 	columnID: number;

@@ -21,7 +21,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { createServer } from "node:net";
-import { splitSecrets } from "../../worker/src/lib/webhook-secrets";
+import { splitSecrets } from "../../shared/webhook-secrets";
 import { redact } from "../migrate";
 import { type LocalDatabase, openLocalDatabase } from "./database";
 import {
@@ -45,7 +45,7 @@ import { type NeonHttpServer, startNeonHttpServer } from "./neon-http-server";
 import { startRecheckRunner } from "./recheck-runner";
 import { wranglerEnv, wranglerScript } from "./wrangler";
 
-export interface LocalStackOptions {
+interface LocalStackOptions {
 	/** Port of the edge Worker; 0 picks a free one. Default 8787. */
 	edgePort?: number;
 	/** Port of the local Neon endpoint; 0 picks a free one. Default 4444. */
@@ -112,7 +112,7 @@ export interface LocalStack {
 }
 
 /** Seconds a sender is told to wait while the stack stops (Retry-After). */
-export const STOPPING_RETRY_AFTER_SECONDS = 30;
+const STOPPING_RETRY_AFTER_SECONDS = 30;
 
 /** A port the stack listens on, and the variable that moves it, for the error when it is taken. */
 interface FixedPort {
@@ -133,7 +133,7 @@ function portTaken(port: number): Promise<boolean> {
  * Refuses to start, before anything starts, when a port the stack needs is in use: most often
  * by an earlier `npm start` still running (or its leftover Workers).
  */
-export async function assertPortsFree(ports: FixedPort[]): Promise<void> {
+async function assertPortsFree(ports: FixedPort[]): Promise<void> {
 	const taken: FixedPort[] = [];
 	for (const p of ports) if (p.port !== 0 && (await portTaken(p.port))) taken.push(p);
 	if (!taken.length) return;

@@ -10,14 +10,14 @@ import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { describeTraffic, type Traffic } from "../cloudflare/deployments";
 
-export type JournalEvent =
+type JournalEvent =
 	| { type: "uploaded"; versionId: string }
 	| { type: "deployed"; step: number; deploymentId: string; traffic: Traffic[] }
 	| { type: "judged"; step: number; decision: string; reasons: string[]; figures: unknown }
 	| { type: "rolled_back"; deploymentId: string; traffic: Traffic[] }
 	| { type: "failed"; error: string };
 
-export interface JournalState {
+interface JournalState {
 	worker: string;
 	environment: string;
 	script: string;

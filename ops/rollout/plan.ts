@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { GatePolicy } from "../../alerts/rollout-gate";
+import type { GatePolicy } from "../../shared/rollout/gate";
 import { UsageError } from "../usage-error";
 
 export interface RolloutPlan {

@@ -10,7 +10,7 @@
  */
 import type { DeploymentState } from "../cloudflare/deployments";
 
-export type PreviousVersion = { versionId: string; deploymentId: string } | { error: string };
+type PreviousVersion = { versionId: string; deploymentId: string } | { error: string };
 
 /** Chooses the rollback target from deployments listed newest first. */
 export function previousVersion(history: readonly DeploymentState[]): PreviousVersion {

@@ -13,7 +13,7 @@
 import { randomBytes } from "node:crypto";
 import { signWebhook } from "../webhook-signing";
 
-export const SMOKE_EXIT = {
+const SMOKE_EXIT = {
 	passed: 0,
 	health: 2,
 	webhook: 3,
@@ -22,7 +22,7 @@ export const SMOKE_EXIT = {
 	transactions: 6,
 } as const;
 
-export interface SmokeOptions {
+interface SmokeOptions {
 	host: string;
 	/** Standard Webhooks secret (`whsec_…`) the edge Worker accepts. */
 	secret: string;
@@ -36,7 +36,7 @@ export interface SmokeOptions {
 	log(line: string): void;
 }
 
-export interface SmokeStep {
+interface SmokeStep {
 	step: string;
 	status: "passed" | "failed" | "skipped";
 	http_status: number | null;
@@ -45,7 +45,7 @@ export interface SmokeStep {
 	response?: unknown;
 }
 
-export interface SmokeResult {
+interface SmokeResult {
 	status: "passed" | "failed";
 	exit_code: number;
 	host: string;

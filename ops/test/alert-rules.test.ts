@@ -1,12 +1,12 @@
 /**
- * The alert rules themselves (alerts/rules.ts) against the original's rule file, and the
- * evaluator's `for` semantics (alerts/evaluate.ts) with figures given directly.
+ * The alert rules themselves (shared/alerts/rules.ts) against the original's rule file, and the
+ * evaluator's `for` semantics (shared/alerts/evaluate.ts) with figures given directly.
  */
 import { describe, expect, it } from "vitest";
-import { evaluateRules, evaluationTime, type FigureSource } from "../../alerts/evaluate";
-import { toPrometheusText } from "../../alerts/prometheus";
-import { RULES } from "../../alerts/rules";
-import { type AlertTarget, type Figures, SIGNALS } from "../../alerts/signals";
+import { evaluateRules, evaluationTime, type FigureSource } from "../../shared/alerts/evaluate";
+import { toPrometheusText } from "../../shared/alerts/prometheus";
+import { RULES } from "../../shared/alerts/rules";
+import { type AlertTarget, type Figures, SIGNALS } from "../../shared/alerts/signals";
 
 describe("the rules", () => {
 	it("are the original's fifteen, with its thresholds, `for` windows and severities", () => {

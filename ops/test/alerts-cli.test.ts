@@ -4,9 +4,9 @@
  * queries it sends (dataset, scripts and queue of the chosen environment).
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { RULES } from "../../alerts/rules";
-import { degrade, failing, healthy } from "../../alerts/test/scenario";
-import { type CloudflareStandIn, startCloudflareStandIn } from "./support/cloudflare-stand-in";
+import { RULES } from "../../shared/alerts/rules";
+import { degrade, failing, healthy } from "../../test/support/alert-scenario";
+import { type CloudflareStandIn, startCloudflareStandIn } from "../../test/support/cloudflare-stand-in";
 import { runOps } from "./support/run-ops";
 
 const T = Date.UTC(2026, 10, 21, 12, 0, 0);

@@ -6,42 +6,23 @@
  */
 import { randomBytes } from "node:crypto";
 import { neon } from "@neondatabase/serverless";
-import { URI } from "otpauth";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { depositTxId } from "../../schema/tx-id";
 import type { LocalStack } from "../local/stack";
 import { runOps } from "./support/run-ops";
+import { accessToken, createdAdmin, type StackAdmin } from "./support/stack-admin";
 import { startTestStack } from "./support/test-stack";
 
 let stack: LocalStack;
 let token: string;
-let totpUri: string;
-const ADMIN = `ops_dlq_${randomBytes(3).toString("hex")}`;
-// A letter first: a base64url string may begin with "-", which the CLI would read as an option.
-const PASSWORD = `pw${randomBytes(18).toString("base64url")}`;
+let admin: StackAdmin;
 const letters = { valid: "", invalid: "", txId: "" };
-
-function totpNow(): string {
-	return URI.parse(totpUri).generate();
-}
 
 beforeAll(async () => {
 	stack = await startTestStack("dlq");
 
-	const created = await runOps(["admin", "create", "--username", ADMIN, "--password", PASSWORD, "--no-qr"], {
-		DATABASE_URL: stack.databaseUrl,
-		NEON_HTTP_ENDPOINT: stack.neonEndpoint,
-	});
-	expect(created.code, created.output).toBe(0);
-	totpUri = /otpauth:\/\/\S+/.exec(created.stdout)![0];
-
-	const login = await fetch(`${stack.baseUrl}/api/v1/login`, {
-		method: "POST",
-		headers: { "content-type": "application/json" },
-		body: JSON.stringify({ username: ADMIN, password: PASSWORD, totp: totpNow() }),
-	});
-	expect(login.status).toBe(200);
-	token = ((await login.json()) as { access_token: string }).access_token;
+	admin = await createdAdmin(stack, "ops_dlq");
+	token = await accessToken(stack, admin);
 
 	const txHash = `0x${randomBytes(32).toString("hex")}`;
 	letters.txId = await depositTxId("bep20", txHash, 0);
@@ -152,11 +133,11 @@ describe("ops dlq", () => {
 			"--host",
 			stack.baseUrl,
 			"--username",
-			ADMIN,
+			admin.username,
 			"--password",
-			PASSWORD,
+			admin.password,
 			"--totp",
-			totpNow(),
+			admin.totp(),
 		]);
 		expect(run.code, run.output).toBe(0);
 		expect(run.stdout).toContain(`redriven 20`);

@@ -1,9 +1,9 @@
 /**
- * The rollout gate's decision rules, one by one (alerts/rollout-gate.ts), and the choice of the
+ * The rollout gate's decision rules, one by one (shared/rollout/gate.ts), and the choice of the
  * version a rollback returns to (ops/rollout/previous-version.ts).
  */
 import { describe, expect, it } from "vitest";
-import { DEFAULT_POLICY, judge, type VersionFigures } from "../../alerts/rollout-gate";
+import { DEFAULT_POLICY, judge, type VersionFigures } from "../../shared/rollout/gate";
 import type { DeploymentState } from "../cloudflare/deployments";
 import { previousVersion } from "../rollout/previous-version";
 

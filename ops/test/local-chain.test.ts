@@ -9,7 +9,7 @@ import { createServer } from "node:net";
 import { createPublicClient, erc20Abi, formatUnits, http } from "viem";
 import { describe, expect, it } from "vitest";
 import { unstable_getMiniflareWorkerOptions } from "wrangler";
-import { parseChainConfig } from "../../queue-consumer/src/chain/chain-config";
+import { parseChainConfig } from "../../queue-consumer/engine";
 import { startAnvil } from "../local/anvil";
 import { LOCAL_TOKENS, SENDER, SENDER_BALANCE, startLocalChain } from "../local/local-chain";
 import { artifactText, compileLocalUsdt, TOKEN_ARTIFACT_PATH } from "../local/token/compile-token";

@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { unstable_getMiniflareWorkerOptions } from "wrangler";
-import { parseConsumerConfig, retryDelaySeconds } from "../../queue-consumer/src/config";
+import { parseConsumerConfig, retryDelaySeconds } from "../../queue-consumer/engine";
 
 interface Consumer {
 	maxRetries?: number;

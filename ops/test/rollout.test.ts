@@ -1,7 +1,7 @@
 /**
  * `ops rollout` and `ops rollback` end to end: the CLI runs as a user runs it, real wrangler
  * uploads and deploys, and the Cloudflare API they talk to is the local stand-in
- * (support/cloudflare-stand-in.ts), since Cloudflare's control plane cannot be reached from
+ * (test/support/cloudflare-stand-in.ts), since Cloudflare's control plane cannot be reached from
  * here. Each test asserts the exact sequence of deployment calls and analytics queries, the
  * exit code, the deployment the stand-in ends up serving, and the journal.
  *
@@ -17,7 +17,7 @@ import {
 	type CloudflareStandIn,
 	type StandInCall,
 	startCloudflareStandIn,
-} from "./support/cloudflare-stand-in";
+} from "../../test/support/cloudflare-stand-in";
 import { runOps } from "./support/run-ops";
 
 const EDGE = "cricalgo-edge-staging";

@@ -116,7 +116,7 @@ FROM (
 WHERE d.id = c.tx_id AND d.status NOT IN ('reverted', 'reversed')`;
 
 /** Hours after its credit during which a deposit may still be re-checked for a reorg. */
-export const CREDITED_RECHECK_HOURS = 1;
+const CREDITED_RECHECK_HOURS = 1;
 
 /** A deposit the scheduled re-check looks at (RECHECK_CANDIDATES). */
 export interface RecheckCandidate {

@@ -190,7 +190,7 @@ export function confirmedRow(row: SettleRow, verdict: ChainVerdict): SettleRow {
 }
 
 /** What becomes of one message once the chain has answered. */
-export type ChainDecision =
+type ChainDecision =
 	/** Settle this row (the chain's figures where it was verified) and keep its block. */
 	| { kind: "settle"; row: SettleRow; block: ChainCheckRow | null }
 	/** Never credited: held for review with what the chain says. */

@@ -13,9 +13,10 @@
  *
  * @module
  */
+
+import { classifyDatabaseError } from "../../schema/database-errors";
 import { heldTransferReason } from "../../schema/held-transfer";
 import { retryDelaySeconds } from "./config";
-import { classifyDatabaseError } from "./database-errors";
 import { recordBatch } from "./metrics";
 import type { LastNetStore, QueueBatch, QueueMessage } from "./queue-types";
 import { claimedTxId } from "./read-message";

@@ -12,7 +12,7 @@ import { depositTxId, normaliseTxHash } from "../../schema/tx-id";
 import type { ConsumerConfig } from "./config";
 import type { SettleRow } from "./settle-sql";
 
-export type ReadMessage =
+type ReadMessage =
 	| { ok: true; message: DepositMessage; row: Omit<SettleRow, "i" | "message_id" | "attempts"> }
 	| { ok: false; reason: string; txId: string | null };
 

@@ -16,21 +16,22 @@
  *
  * @module
  */
+
+import { classifyDatabaseError } from "../../schema/database-errors";
 import { CHAINS, type Chain } from "../../schema/queue-message";
 import type { ChainVerificationConfig } from "./chain/chain-config";
 import { type ChainCheckRow, type HoldRow, RECHECK_CANDIDATES, type RecheckCandidate } from "./chain-sql";
 import { type ChainCheck, checkOnChain, confirmedRow, holdRow } from "./chain-stage";
-import { classifyDatabaseError } from "./database-errors";
 import { type MessageMetric, recordBatch } from "./metrics";
 import type { SettleContext } from "./settle";
 import type { SettleRow } from "./settle-sql";
 import { type RowOutcome, settleInOneRoundTrip } from "./settle-transaction";
 
 /** Deposits looked at per run. */
-export const RECHECK_LIMIT = 100;
+const RECHECK_LIMIT = 100;
 
 /** What a run did, per deposit outcome (also written as metrics, queue "recheck"). */
-export interface RecheckSummary {
+interface RecheckSummary {
 	checked: number;
 	outcomes: Partial<Record<RowOutcome | "chain_unavailable" | "unchanged" | "chain_disagrees", number>>;
 }

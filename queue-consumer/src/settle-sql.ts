@@ -347,7 +347,7 @@ ruled AS (
  * index is an arbiter: the id and the key are both unique, and naming one would let a
  * concurrent insert of the same deposit fail on the other instead of waiting for it.
  */
-export const INSERT_DEPOSITS = `
+const INSERT_DEPOSITS = `
 WITH m AS MATERIALIZED (${INPUT}),
 firsts AS (
 	SELECT m.*,
@@ -404,7 +404,7 @@ SELECT set_config('${INSERTED_SETTING}', COALESCE(array_agg(id)::text, '{}'), tr
  * every locked deposit) before the wallet insert's scan can produce its first row, and the
  * deposits are locked by `LockRows` above the sort by key.
  */
-export const LOCK_ROWS = `
+const LOCK_ROWS = `
 WITH m AS (${INPUT}),
 d AS MATERIALIZED (
 	SELECT d.chain, d.user_id, d.to_address FROM deposits d
@@ -438,7 +438,7 @@ ON CONFLICT (user_id) DO UPDATE SET updated_at = w.updated_at WHERE false`;
  * if it is the one that decided it (the first removal, or the first message), else
  * `duplicate`.
  */
-export const APPLY_BATCH = `
+const APPLY_BATCH = `
 WITH m AS MATERIALIZED (${INPUT}),
 dd AS MATERIALIZED (
 	SELECT d.id, d.chain, d.tx_hash, d.log_index, d.amount, d.currency, d.status, d.user_id,

@@ -22,7 +22,7 @@ export type Sql = NeonQueryFunction<false, false>;
 const OUTCOMES = new Set<string>(SETTLE_OUTCOMES);
 
 /** What on-chain verification adds to a batch's transaction (chain-sql.ts). */
-export interface ChainWrites {
+interface ChainWrites {
 	/** Deposits the chain contradicts, held for review. */
 	holds: readonly HoldRow[];
 	/** The block and its hash of each transfer the chain confirmed. */
@@ -40,7 +40,7 @@ const NO_CHAIN_WRITES: ChainWrites = { holds: [], blocks: [] };
  * commits or nothing does. Returns the outcome of each row by its `i`.
  *
  * @throws the driver's error (a `NeonDbError` with `code` when Postgres refused, without when
- * the request failed or timed out); see database-errors.ts.
+ * the request failed or timed out); see schema/database-errors.ts.
  */
 export async function settleInOneRoundTrip(
 	sql: Sql,

@@ -19,11 +19,12 @@
  *
  * @module
  */
+
+import { classifyDatabaseError } from "../../schema/database-errors";
 import type { ChainVerificationConfig } from "./chain/chain-config";
 import type { ChainCheckRow, HoldRow } from "./chain-sql";
 import { checkOnChain, decideWebhook } from "./chain-stage";
 import { type ConsumerConfig, retryDelaySeconds } from "./config";
-import { classifyDatabaseError } from "./database-errors";
 import { type BatchMetric, type MessageMetric, type MessageOutcome, recordBatch } from "./metrics";
 import type { MetricsSink, QueueBatch, QueueMessage } from "./queue-types";
 import { cleanStrings, readMessage, storableJson } from "./read-message";

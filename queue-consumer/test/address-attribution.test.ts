@@ -16,7 +16,7 @@ import {
 	depositRow,
 	registerAddress,
 	sql,
-} from "./support";
+} from "./support/consumer";
 
 beforeEach(async () => {
 	await resetDatabase(env);

@@ -21,7 +21,7 @@ import {
 	ledgerRows,
 	recordingMetrics,
 	sql,
-} from "./support";
+} from "./support/consumer";
 
 beforeEach(async () => {
 	await faults.clear();

@@ -21,7 +21,7 @@ import {
 	send,
 	sendUsdt,
 	transferData,
-} from "./chain-support";
+} from "./support/chain";
 import {
 	balance,
 	checkLedger,
@@ -33,7 +33,7 @@ import {
 	recordingMetrics,
 	registerAddress,
 	sql,
-} from "./support";
+} from "./support/consumer";
 
 const chainEnv = chainModeEnv(env);
 

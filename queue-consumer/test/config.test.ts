@@ -1,7 +1,7 @@
 /** The consumer's configuration: thresholds per chain, time limit, backoff. */
 import { describe, expect, it } from "vitest";
+import { classifyDatabaseError } from "../../schema/database-errors";
 import { ConfigError, parseConsumerConfig, retryDelaySeconds } from "../src/config";
-import { classifyDatabaseError } from "../src/database-errors";
 
 const CONFIRMATIONS = { bep20: 12, erc20: 12, trc20: 19 };
 

@@ -5,7 +5,7 @@
 import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { resetDatabase } from "../../test/support/database";
-import { again, createUser, deliver, depositMessage, depositRow, faults, sql } from "./support";
+import { again, createUser, deliver, depositMessage, depositRow, faults, sql } from "./support/consumer";
 
 beforeEach(async () => {
 	await faults.clear();

@@ -9,7 +9,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { LEDGER } from "../../schema/metrics";
 import { resetDatabase } from "../../test/support/database";
 import worker from "../src/index";
-import { createUser, faults, recordingMetrics, sql, txHash } from "./support";
+import { createUser, faults, recordingMetrics, sql, txHash } from "./support/consumer";
 
 beforeEach(async () => {
 	await faults.clear();

@@ -1,17 +1,17 @@
 /**
- * The ledger-invariant checker (test/support/ledger-invariants.ts) finds each kind of damage:
+ * The ledger-invariant checker (schema/ledger-invariants.ts) finds each kind of damage:
  * a checker that cannot fail would prove nothing. Each test settles a clean ledger through the
  * consumer, damages it by hand, and expects the matching invariant to be reported.
  */
 import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { ledgerQuery, resetDatabase } from "../../test/support/database";
 import {
 	checkLedgerInvariants,
 	formatLedgerReport,
 	type InvariantName,
-} from "../../test/support/ledger-invariants";
-import { again, createUser, deliver, depositMessage, sql } from "./support";
+} from "../../schema/ledger-invariants";
+import { ledgerQuery, resetDatabase } from "../../test/support/database";
+import { again, createUser, deliver, depositMessage, sql } from "./support/consumer";
 
 const query = ledgerQuery(env);
 

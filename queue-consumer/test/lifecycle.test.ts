@@ -17,7 +17,7 @@ import {
 	ledgerRows,
 	registerAddress,
 	sql,
-} from "./support";
+} from "./support/consumer";
 
 beforeEach(async () => {
 	await resetDatabase(env);

@@ -12,9 +12,17 @@ import fc from "fast-check";
 import { afterEach, expect, it } from "vitest";
 import type { DepositMessage } from "../../schema/queue-message";
 import { resetDatabase } from "../../test/support/database";
-import { deliverAtLeastOnce, seededRandom } from "./at-least-once";
-import { checkAgainstModel, type Observed } from "./model";
-import { again, checkLedger, createUser, depositMessage, faults, registerAddress, sql } from "./support";
+import { deliverAtLeastOnce, seededRandom } from "./support/at-least-once";
+import {
+	again,
+	checkLedger,
+	createUser,
+	depositMessage,
+	faults,
+	registerAddress,
+	sql,
+} from "./support/consumer";
+import { checkAgainstModel, type Observed } from "./support/model";
 
 const THRESHOLDS = { bep20: 12, erc20: 12, trc20: 19 };
 const RUNS = 40;

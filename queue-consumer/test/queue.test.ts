@@ -7,7 +7,7 @@ import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { DepositMessage } from "../../schema/queue-message";
 import { resetDatabase } from "../../test/support/database";
-import { again, balance, checkLedger, createUser, depositMessage, faults, sql } from "./support";
+import { again, balance, checkLedger, createUser, depositMessage, faults, sql } from "./support/consumer";
 
 beforeEach(async () => {
 	await faults.clear();

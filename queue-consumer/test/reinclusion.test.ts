@@ -10,8 +10,8 @@ import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
 import type { DepositMessage } from "../../schema/queue-message";
 import { resetDatabase } from "../../test/support/database";
-import { seededRandom } from "./at-least-once";
-import { again, balance, checkLedger, createUser, deliver, depositMessage, sql } from "./support";
+import { seededRandom } from "./support/at-least-once";
+import { again, balance, checkLedger, createUser, deliver, depositMessage, sql } from "./support/consumer";
 
 beforeEach(async () => {
 	await resetDatabase(env);

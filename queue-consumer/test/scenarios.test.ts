@@ -9,9 +9,9 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { FaultStats } from "../../ops/local/fault-settings";
 import type { DepositMessage } from "../../schema/queue-message";
 import { resetDatabase } from "../../test/support/database";
-import { deliverAtLeastOnce, seededRandom, shuffle } from "./at-least-once";
-import { checkAgainstModel } from "./model";
-import { again, checkLedger, createUser, depositMessage, faults, sql } from "./support";
+import { deliverAtLeastOnce, seededRandom, shuffle } from "./support/at-least-once";
+import { again, checkLedger, createUser, depositMessage, faults, sql } from "./support/consumer";
+import { checkAgainstModel } from "./support/model";
 
 const THRESHOLDS = { bep20: 12, erc20: 12, trc20: 19 };
 

@@ -8,8 +8,8 @@ import { describe, expect, it } from "vitest";
 import { parseChainConfig } from "../src/chain/chain-config";
 import type { TransferClaim } from "../src/chain/verdict";
 import { verifyTransfers } from "../src/chain/verify-transfers";
-import { local } from "./chain-support";
 import recording from "./fixtures/tron-http-api.json";
+import { local } from "./support/chain";
 
 const { addresses } = recording;
 const tx = (c: string) => c.repeat(64 / c.length);

@@ -5,7 +5,7 @@
  * @module
  */
 import { createDatabase } from "../../schema/client";
-import type { QueryRows } from "./ledger-invariants";
+import type { QueryRows } from "../../schema/ledger-invariants";
 
 /** Every table the migrations create, children first. */
 const TABLES = [

@@ -5,7 +5,7 @@
  * deposit by its hash, assigns an unmatched one and sees it credited, redrives a dead letter,
  * resolves a conflict with a note, finds the actions in the audit log, and reads canary against
  * stable on the watch page, by keyboard and by the controls' accessible names. The watch page's
- * analytics come from the Cloudflare API stand-in (ops/test/support/cloudflare-stand-in.ts):
+ * analytics come from the Cloudflare API stand-in (test/support/cloudflare-stand-in.ts):
  * Cloudflare cannot be reached from here, and wrangler dev keeps no Analytics Engine data.
  * A screenshot of each page goes to CONSOLE_SCREENSHOTS (default: cricalgo-console-shots in the
  * system's temporary folder).
@@ -16,22 +16,18 @@ import { existsSync, mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { neon } from "@neondatabase/serverless";
-import { URI } from "otpauth";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { watchScenario } from "../../alerts/test/scenario";
 import type { LocalStack } from "../../ops/local/stack";
-import { type CloudflareStandIn, startCloudflareStandIn } from "../../ops/test/support/cloudflare-stand-in";
-import { runOps } from "../../ops/test/support/run-ops";
+import { createdAdmin, type StackAdmin } from "../../ops/test/support/stack-admin";
 import { startTestStack } from "../../ops/test/support/test-stack";
 import { signWebhook } from "../../ops/webhook-signing";
 import { depositTxId } from "../../schema/tx-id";
+import { watchScenario } from "../../test/support/alert-scenario";
+import { type CloudflareStandIn, startCloudflareStandIn } from "../../test/support/cloudflare-stand-in";
 
 const CHROMIUM = "/usr/bin/chromium";
 const SHOTS = process.env.CONSOLE_SCREENSHOTS ?? join(tmpdir(), "cricalgo-console-shots");
-const ADMIN = `console_${randomBytes(3).toString("hex")}`;
-// A letter first: a base64url string may begin with "-", which the CLI would read as an option.
-const PASSWORD = `pw${randomBytes(18).toString("base64url")}`;
 const PLAYER = `player_${randomBytes(3).toString("hex")}`;
 
 let stack: LocalStack;
@@ -41,7 +37,7 @@ const CANARY = "ca4a2100-0000-4000-8000-00000000000b";
 const CONSUMER = "c0450000-0000-4000-8000-00000000000c";
 let browser: Browser;
 let page: Page;
-let totpUri: string;
+let admin: StackAdmin;
 const consoleErrors: string[] = [];
 
 async function shot(name: string) {
@@ -113,12 +109,7 @@ beforeAll(async () => {
 			CLOUDFLARE_ACCOUNT_ID: cloudflare.accountId,
 		},
 	});
-	const created = await runOps(["admin", "create", "--username", ADMIN, "--password", PASSWORD, "--no-qr"], {
-		DATABASE_URL: stack.databaseUrl,
-		NEON_HTTP_ENDPOINT: stack.neonEndpoint,
-	});
-	expect(created.code, created.output).toBe(0);
-	totpUri = /otpauth:\/\/\S+/.exec(created.stdout)![0];
+	admin = await createdAdmin(stack, "console");
 	const registered = await fetch(`${stack.baseUrl}/api/v1/register`, {
 		method: "POST",
 		headers: { "content-type": "application/json" },
@@ -168,11 +159,11 @@ describe("the console in a browser", () => {
 		}
 		expect(order).toEqual(["username", "password", "totp", "BUTTON"]);
 		await page.getByLabel("Username").focus();
-		await page.keyboard.type(ADMIN);
+		await page.keyboard.type(admin.username);
 		await page.keyboard.press("Tab");
-		await page.keyboard.type(PASSWORD);
+		await page.keyboard.type(admin.password);
 		await page.keyboard.press("Tab");
-		await page.keyboard.type(URI.parse(totpUri).generate());
+		await page.keyboard.type(admin.totp());
 		await page.keyboard.press("Enter");
 		await page.waitForURL(`${stack.baseUrl}/console`);
 		expect(await page.getByRole("heading", { name: "Find", level: 1 }).count()).toBe(1);

@@ -12,8 +12,8 @@
  */
 import { env, exports } from "cloudflare:workers";
 import { beforeEach, describe, expect, it, vi } from "vitest";
+import { assertLedgerInvariants } from "../../schema/ledger-invariants";
 import { ledgerQuery, resetDatabase } from "../../test/support/database";
-import { assertLedgerInvariants } from "../../test/support/ledger-invariants";
 import {
 	adminWithToken,
 	call,

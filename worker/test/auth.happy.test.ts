@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
+import { verifyPassword } from "../../shared/password";
 import { resetDatabase } from "../../test/support/database";
-import { verifyPassword } from "../src/lib/password";
 import {
 	call,
 	claims,

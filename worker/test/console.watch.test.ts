@@ -4,9 +4,9 @@
  * reason; admins only; missing credentials and a failing API answered on the page, not as a 500.
  */
 import { inject } from "vitest";
-import "../../alerts/test/provided-context";
+import "../../test/support/cloudflare-stand-in-context";
 import { beforeEach, describe, expect, it } from "vitest";
-import { onlyVersion, watchScenario } from "../../alerts/test/scenario";
+import { onlyVersion, watchScenario } from "../../test/support/alert-scenario";
 import { createAdmin, userWithToken } from "./support/accounts";
 import { ConsoleBrowser, signedIn } from "./support/console";
 

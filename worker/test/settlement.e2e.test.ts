@@ -7,9 +7,9 @@
 import { env, exports } from "cloudflare:workers";
 import { Webhook } from "standardwebhooks";
 import { beforeEach, describe, expect, it, vi } from "vitest";
+import { assertLedgerInvariants } from "../../schema/ledger-invariants";
 import { TEST_WEBHOOK_SECRET } from "../../test/projects";
 import { ledgerQuery, resetDatabase, testDatabase } from "../../test/support/database";
-import { assertLedgerInvariants } from "../../test/support/ledger-invariants";
 
 const sql = () => testDatabase(env).sql;
 

@@ -8,8 +8,8 @@
  */
 
 /** The five open-model shapes, and `vus`: the original's closed model (`VUS` for `DURATION`). */
-export const SCENARIOS = ["smoke", "average", "stress", "spike", "soak", "vus"] as const;
-export type ScenarioName = (typeof SCENARIOS)[number];
+const SCENARIOS = ["smoke", "average", "stress", "spike", "soak", "vus"] as const;
+type ScenarioName = (typeof SCENARIOS)[number];
 
 /** Settings an earlier version of the script read: naming one is a mistake worth stopping for. */
 const RETIRED: Record<string, string> = {

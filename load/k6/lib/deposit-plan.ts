@@ -18,7 +18,7 @@
  * @module
  */
 
-export interface PlanOptions {
+interface PlanOptions {
 	/** Makes this run's deposits distinct from every other run's. */
 	runId: string;
 	/** Chain path segment, e.g. "bep20". */
@@ -45,7 +45,7 @@ export interface Delivery {
 	body: string;
 }
 
-export type IterationKind = "deposit" | "staged-in-order" | "staged-out-of-order" | "redelivery";
+type IterationKind = "deposit" | "staged-in-order" | "staged-out-of-order" | "redelivery";
 
 /** How far back (in iterations) a redelivery may reach. */
 const REDELIVERY_WINDOW = 500;

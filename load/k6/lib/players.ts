@@ -32,12 +32,12 @@ const ATTEMPTS = 10;
 
 const json = { "content-type": "application/json" };
 
-export function playerName(runId: string, n: number): string {
+function playerName(runId: string, n: number): string {
 	return `load_${runId}_${n}`;
 }
 
 /** The player's password: HMAC-SHA256 of its name under the webhook signing key, base64url. */
-export function playerPassword(key: ArrayBuffer, username: string): string {
+function playerPassword(key: ArrayBuffer, username: string): string {
 	return crypto.hmac("sha256", key, `cricalgo-load-player:${username}`, "base64rawurl");
 }
 

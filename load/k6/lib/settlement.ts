@@ -55,7 +55,7 @@ const GRACE_SECONDS = 3;
 /** Access tokens last 15 minutes; a check that reads for longer logs in again. */
 const RELOGIN_AFTER_MS = 10 * 60 * 1000;
 
-export interface SettlementCheck {
+interface SettlementCheck {
 	baseUrl: string;
 	key: ArrayBuffer;
 	chain: string;

@@ -25,7 +25,7 @@ const pct = (v: number | undefined) => (v === undefined ? "-" : `${(v * 100).toF
 const count = (v: number | undefined) => (v === undefined ? "0" : String(Math.round(v)));
 
 /** True when the metric certainly had no sample (rates and trends say so; counters and gauges cannot). */
-export function withoutSamples(metric: SummaryMetric | undefined): boolean {
+function withoutSamples(metric: SummaryMetric | undefined): boolean {
 	if (!metric) return true;
 	const v = metric.values;
 	if (metric.type === "rate") return (v.passes ?? 0) + (v.fails ?? 0) === 0;

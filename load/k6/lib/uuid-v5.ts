@@ -7,7 +7,7 @@
  */
 
 /** SHA-1 of the given bytes, as raw bytes. */
-export type Sha1 = (bytes: ArrayBuffer) => ArrayBuffer;
+type Sha1 = (bytes: ArrayBuffer) => ArrayBuffer;
 
 /** Namespace of deposit ids: the same constant as `DEPOSIT_NAMESPACE` in schema/tx-id.ts (a test checks it). */
 export const DEPOSIT_NAMESPACE = "4f0b7a8e-2c1d-5e6f-9a0b-c1d2e3f4a5b6";

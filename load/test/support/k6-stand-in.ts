@@ -37,13 +37,13 @@ import type { SyncRequest, SyncResponse } from "./sync-http-worker";
 export type Phase = "init" | "setup" | "vu" | "teardown" | "summary";
 type MetricType = "counter" | "gauge" | "rate" | "trend";
 
-export interface Sample {
+interface Sample {
 	metric: string;
 	value: number;
 	tags: Record<string, string>;
 }
 
-export interface ThresholdResult {
+interface ThresholdResult {
 	metric: string;
 	expression: string;
 	ok: boolean;
@@ -51,7 +51,7 @@ export interface ThresholdResult {
 	samples: number;
 }
 
-export interface StandInOptions {
+interface StandInOptions {
 	/** The script as one CommonJS bundle. */
 	code: string;
 	env: Record<string, string>;

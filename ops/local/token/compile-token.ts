@@ -12,11 +12,11 @@ import { fileURLToPath } from "node:url";
 import solc from "solc";
 
 const here = dirname(fileURLToPath(import.meta.url));
-export const TOKEN_SOURCE_PATH = join(here, "LocalUSDT.sol");
+const TOKEN_SOURCE_PATH = join(here, "LocalUSDT.sol");
 export const TOKEN_ARTIFACT_PATH = join(here, "local-usdt.json");
 
 /** What the local chain deploys: the ABI and the creation bytecode, with how they were made. */
-export interface TokenArtifact {
+interface TokenArtifact {
 	contractName: "LocalUSDT";
 	compiler: string;
 	settings: { optimizer: { enabled: boolean; runs: number }; evmVersion: string };

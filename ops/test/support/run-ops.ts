@@ -10,7 +10,7 @@ import { fileURLToPath } from "node:url";
 const BIN = fileURLToPath(new URL("../../bin/ops.js", import.meta.url));
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 
-export interface OpsResult {
+interface OpsResult {
 	code: number;
 	stdout: string;
 	stderr: string;

@@ -10,8 +10,16 @@ import { expect } from "vitest";
 import type { LocalStack } from "../../local/stack";
 import { runOps } from "./run-ops";
 
-/** Creates an admin named `<prefix>_<random>` and returns its access token. */
-export async function signedInAdmin(stack: LocalStack, prefix: string): Promise<string> {
+/** What an operator holds after `ops admin create`: the name, the password, the authenticator. */
+export interface StackAdmin {
+	username: string;
+	password: string;
+	/** The authenticator's current code. */
+	totp(): string;
+}
+
+/** Creates an admin named `<prefix>_<random>` with `ops admin create`. */
+export async function createdAdmin(stack: LocalStack, prefix: string): Promise<StackAdmin> {
 	const username = `${prefix}_${randomBytes(3).toString("hex")}`;
 	// A letter first: a base64url string may begin with "-", which the CLI would read as an option.
 	const password = `pw${randomBytes(18).toString("base64url")}`;
@@ -23,12 +31,22 @@ export async function signedInAdmin(stack: LocalStack, prefix: string): Promise<
 		},
 	);
 	expect(created.code, created.output).toBe(0);
-	const totp = URI.parse(/otpauth:\/\/\S+/.exec(created.stdout)![0]).generate();
+	const authenticator = URI.parse(/otpauth:\/\/\S+/.exec(created.stdout)![0]);
+	return { username, password, totp: () => authenticator.generate() };
+}
+
+/** Signs `admin` in through the login API and returns its access token. */
+export async function accessToken(stack: LocalStack, admin: StackAdmin): Promise<string> {
 	const login = await fetch(`${stack.baseUrl}/api/v1/login`, {
 		method: "POST",
 		headers: { "content-type": "application/json" },
-		body: JSON.stringify({ username, password, totp }),
+		body: JSON.stringify({ username: admin.username, password: admin.password, totp: admin.totp() }),
 	});
 	expect(login.status).toBe(200);
 	return ((await login.json()) as { access_token: string }).access_token;
+}
+
+/** Creates an admin named `<prefix>_<random>` and returns its access token. */
+export async function signedInAdmin(stack: LocalStack, prefix: string): Promise<string> {
+	return accessToken(stack, await createdAdmin(stack, prefix));
 }

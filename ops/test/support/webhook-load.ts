@@ -9,7 +9,7 @@
 import { randomBytes } from "node:crypto";
 import { signWebhook } from "../../webhook-signing";
 
-export interface LoadResult {
+interface LoadResult {
 	/** tx_ids answered 202. */
 	accepted: string[];
 	/** How many answers of each status; 0 stands for "no answer" (connection refused or reset). */

@@ -27,11 +27,10 @@
  */
 import { isAddress } from "viem";
 import { z } from "zod";
+import { parseAddress } from "../../../schema/address-format";
 import { CHAINS, type Chain } from "../../../schema/queue-message";
 import { ConfigError } from "../config";
-import { isTronAddress } from "./tron-address";
 
-export type VerificationMode = "chain" | "sender";
 export type ChainFamily = "evm" | "tron";
 
 /** The family of each chain: how its transfers are read and its addresses written. */
@@ -42,7 +41,7 @@ export interface RpcEndpoint {
 	headers: Record<string, string>;
 }
 
-export interface TokenContract {
+interface TokenContract {
 	/** EVM: lower-case 0x hex; TRON: base58 (`T…`). */
 	address: string;
 	decimals: number;
@@ -144,7 +143,7 @@ function tokenAddress(family: ChainFamily, address: string): { address: string }
 			? { address: address.toLowerCase() }
 			: { error: "must be a 0x address of 40 hex digits (a mixed-case one must match its checksum)" };
 	}
-	return isTronAddress(address)
+	return parseAddress("tron", address).ok
 		? { address }
 		: { error: "must be a base58 TRON address (T…) with a valid checksum" };
 }

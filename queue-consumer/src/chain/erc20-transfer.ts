@@ -20,7 +20,7 @@ const TRANSFER_EVENT = [
 	},
 ] as const;
 
-export const TRANSFER_TOPIC = toEventSelector(TRANSFER_EVENT[0]);
+const TRANSFER_TOPIC = toEventSelector(TRANSFER_EVENT[0]);
 
 /**
  * The transfer a log records, or null when it is none: another event, or a `Transfer` of

@@ -6,7 +6,7 @@
  */
 import type { Chain } from "../../../schema/queue-message";
 
-export type RpcTroubleKind =
+type RpcTroubleKind =
 	/** Unreachable, timed out, HTTP error, not JSON, a JSON-RPC error. */
 	| "unavailable"
 	/** Answers that contradict each other or the chain's rules (a receipt above the head, a block hash that differs). */

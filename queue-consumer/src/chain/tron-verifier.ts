@@ -15,10 +15,10 @@
  *
  * @module
  */
+import { tronAddressFromHex } from "../../../schema/address-format";
 import type { ChainSettings, RpcEndpoint } from "./chain-config";
 import { decodeTransferLog } from "./erc20-transfer";
 import { ChainRpcError, endpointLabel, RpcTrouble } from "./rpc-error";
-import { tronAddressFromHex } from "./tron-address";
 import { type ChainVerdict, judge, type Observation, type TransferClaim } from "./verdict";
 
 type ChainMode = Extract<ChainSettings, { mode: "chain" }>;

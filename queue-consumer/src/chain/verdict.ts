@@ -10,7 +10,7 @@ import type { Chain } from "../../../schema/queue-message";
 import type { ChainFamily } from "./chain-config";
 
 /** Why a deposit does not match its chain, checked in this order. Never credited. */
-export const MISMATCHES = [
+const MISMATCHES = [
 	"not_found",
 	"failed",
 	"not_a_transfer",
@@ -18,7 +18,7 @@ export const MISMATCHES = [
 	"other_recipient",
 	"other_amount",
 ] as const;
-export type Mismatch = (typeof MISMATCHES)[number];
+type Mismatch = (typeof MISMATCHES)[number];
 
 /** One deposit to check. */
 export interface TransferClaim {
@@ -46,7 +46,7 @@ export interface TransferClaim {
 }
 
 /** The log at `logIndex`, read as an ERC-20 `Transfer`. Addresses as the chain family writes them. */
-export interface TransferOnChain {
+interface TransferOnChain {
 	/** The contract that emitted the log. */
 	token: string;
 	from: string;
@@ -93,7 +93,7 @@ export type Observation =
 	  };
 
 /** The raw integer of an exact decimal amount, or null when it has more decimals than the token. */
-export function rawAmount(amount: string, decimals: number): bigint | null {
+function rawAmount(amount: string, decimals: number): bigint | null {
 	const match = /^(\d+)(?:\.(\d+))?$/.exec(amount);
 	if (!match) return null;
 	const fraction = (match[2] ?? "").replace(/0+$/, "");

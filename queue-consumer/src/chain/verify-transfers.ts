@@ -24,7 +24,7 @@ import { ChainRpcError } from "./rpc-error";
 import { verifyTronTransfers } from "./tron-verifier";
 import type { ChainVerdict, TransferClaim } from "./verdict";
 
-export type TransferCheck =
+type TransferCheck =
 	/** The chain is in `sender` mode: nothing was asked of it. */
 	| { status: "trusted" }
 	/** The chain answered; `verdict.mismatch` says whether the claim holds. */

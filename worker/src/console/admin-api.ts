@@ -19,7 +19,7 @@ api.route("/api/v1", auth);
 api.onError(handleError);
 
 /** What an API call answered: its status and JSON body (the error envelope on failure). */
-export interface ApiAnswer<T = Record<string, unknown>> {
+interface ApiAnswer<T = Record<string, unknown>> {
 	status: number;
 	ok: boolean;
 	body: T & { error?: { code: string; message: string; [k: string]: unknown } };

@@ -53,7 +53,7 @@ function secure(c: AnyContext): boolean {
 }
 
 /** The session cookie's name: with the `__Host-` prefix where it can be Secure. */
-export function sessionCookieName(c: AnyContext): string {
+function sessionCookieName(c: AnyContext): string {
 	return secure(c) ? "__Host-cricalgo-console" : "cricalgo-console";
 }
 
@@ -91,7 +91,7 @@ function same(a: string, b: string): boolean {
 }
 
 /** The CSRF token of a session. */
-export function sessionCsrf(env: AppEnv["Bindings"], tokenHash: string): Promise<string> {
+function sessionCsrf(env: AppEnv["Bindings"], tokenHash: string): Promise<string> {
 	return hmac(jwtSecret(env), `console-csrf\n${tokenHash}`);
 }
 

@@ -3,7 +3,7 @@
  * queries (alerts/): each Worker version's figures, canary beside stable, through the very
  * signals the alert rules read (narrowed to one version); the queue backlogs; the state of
  * every alert rule, evaluated as the alerts Worker does; the rollout gate's verdict on a canary,
- * from the gate's own query and rules (alerts/rollout-*.ts); refused webhooks by source, status and
+ * from the gate's own query and rules (shared/rollout/); refused webhooks by source, status and
  * reason. Each part is read on its own, so one failing query leaves the others on the page.
  *
  * The Worker needs an API token (Account Analytics: Read, Queues: Read, Workers Scripts: Read)
@@ -13,27 +13,27 @@
  */
 import { z } from "zod";
 import {
-	type CloudflareApi,
-	createCloudflareApi,
-	DEFAULT_API_BASE_URL,
-	type VersionShare,
-} from "../../../alerts/cloudflare-api";
-import {
 	cloudflareFigures,
 	evaluateRules,
 	evaluationTime,
 	type RuleEvaluation,
-} from "../../../alerts/evaluate";
-import { readFigures, type WorkerKind } from "../../../alerts/rollout-figures";
-import { DEFAULT_POLICY, judge, type Verdict } from "../../../alerts/rollout-gate";
-import { RULES } from "../../../alerts/rules";
+} from "../../../shared/alerts/evaluate";
+import { RULES } from "../../../shared/alerts/rules";
 import {
 	type AlertTarget,
 	type Figures,
 	type Refusal,
 	readRefusals,
 	readSignal,
-} from "../../../alerts/signals";
+} from "../../../shared/alerts/signals";
+import {
+	type CloudflareApi,
+	createCloudflareApi,
+	DEFAULT_API_BASE_URL,
+	type VersionShare,
+} from "../../../shared/cloudflare/api";
+import { readFigures, type WorkerKind } from "../../../shared/rollout/figures";
+import { DEFAULT_POLICY, judge, type Verdict } from "../../../shared/rollout/gate";
 import type { AppEnv } from "../env";
 
 /** Windows an operator can choose: minutes of traffic the version figures and the refusals cover. */

@@ -16,9 +16,9 @@ import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
 
 /** Lifetime of an access token; a refresh token renews it. */
-export const ACCESS_TOKEN_TTL_SECONDS = 15 * 60;
+const ACCESS_TOKEN_TTL_SECONDS = 15 * 60;
 /** An HS256 key shorter than this is guessable offline from any token it signed. */
-export const MIN_JWT_SECRET_LENGTH = 32;
+const MIN_JWT_SECRET_LENGTH = 32;
 const ISSUER = "cricalgo-edge";
 
 export type Role = "user" | "admin";

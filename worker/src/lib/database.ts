@@ -6,6 +6,7 @@
  * @module
  */
 import { createDatabase } from "../../../schema/client";
+import { sqlState } from "../../../schema/database-errors";
 import { serviceUnavailable } from "../errors";
 
 type Row = Record<string, unknown>;
@@ -14,17 +15,17 @@ type Row = Record<string, unknown>;
 const UNAVAILABLE_SQLSTATE = /^(08|53|57P)/;
 
 /** Whether an error from the driver means the database could not be reached or is overloaded. */
-export function isDatabaseUnavailable(error: unknown): boolean {
+function isDatabaseUnavailable(error: unknown): boolean {
 	if (!(error instanceof Error)) return false;
-	const code = (error as { code?: unknown }).code;
-	if (typeof code === "string" && /^[0-9A-Z]{5}$/.test(code)) return UNAVAILABLE_SQLSTATE.test(code);
+	const code = sqlState(error);
+	if (code !== undefined) return UNAVAILABLE_SQLSTATE.test(code);
 	// Without a SQLSTATE the driver could not reach the endpoint (fetch failed, HTTP 5xx) or the
 	// request timed out; any other error is a bug of ours and stays a 500.
 	return error.name === "NeonDbError" || error.name === "AbortError" || error.name === "TimeoutError";
 }
 
 /** The SQLSTATE and constraint of a Postgres error, for routes that expect one (e.g. 23505). */
-export function postgresError(error: unknown): { code?: string; constraint?: string; detail?: string } {
+function postgresError(error: unknown): { code?: string; constraint?: string; detail?: string } {
 	const e = error as { code?: unknown; constraint?: unknown; detail?: unknown } | null;
 	return {
 		code: typeof e?.code === "string" ? e.code : undefined,

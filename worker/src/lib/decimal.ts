@@ -125,7 +125,7 @@ function decimalValue(text: string): string | null {
  * `1e400` (Infinity), `12345678901234567890` (…7000) and `0.10000000000000000555` (0.1): the
  * ledger would store the double's text, not the sender's.
  */
-export function holdsExactly(source: string, value: number): boolean {
+function holdsExactly(source: string, value: number): boolean {
 	return decimalValue(source) === decimalValue(String(value));
 }
 

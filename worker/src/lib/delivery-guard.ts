@@ -29,10 +29,10 @@
 import { DurableObject } from "cloudflare:workers";
 
 /** A claim that was neither marked done nor released (its Worker died) lapses after this. */
-export const CLAIM_LEASE_MS = 30_000;
+const CLAIM_LEASE_MS = 30_000;
 
 type Seen = { state: "in_flight" | "done"; at: number };
-export type Claim = "new" | "duplicate" | "in_flight";
+type Claim = "new" | "duplicate" | "in_flight";
 
 /** One delivery's memory: whether it was seen, within its window. */
 export class DeliveryGuard extends DurableObject {

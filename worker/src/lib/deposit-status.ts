@@ -17,7 +17,7 @@ import type { Role } from "./access-token";
 import type { AccountsDatabase } from "./database";
 import { isoTimestamp } from "./pagination";
 
-export type DepositStatus =
+type DepositStatus =
 	| "pending"
 	| "credited"
 	| "unmatched"

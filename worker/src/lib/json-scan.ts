@@ -50,7 +50,7 @@ function nextNonSpace(text: string, from: number): string {
 	return "";
 }
 
-export interface JsonScan {
+interface JsonScan {
 	/** The first key given twice, or null. */
 	duplicate: DuplicateKey | null;
 	/** Whether some number has a fraction, an exponent or more than 15 digits. */

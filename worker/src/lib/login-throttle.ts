@@ -9,7 +9,7 @@
  * attempt without checking the password (429 `account_locked` with Retry-After), and a
  * successful login clears the count. Failures more than {@link FAILURE_MEMORY_SECONDS} apart
  * start over. Each refusal is a request with error code `account_locked` in the metrics, which
- * the `LoginAccountLocked` alert counts (alerts/rules.ts).
+ * the `LoginAccountLocked` alert counts (shared/alerts/rules.ts).
  *
  * The cost of a lock is borne by the account's owner too (someone who guesses can keep an
  * account locked): the lock is short and bounded, admins see the alert, and the audit log has
@@ -22,8 +22,8 @@ import type { AccountsDatabase } from "./database";
 
 export const FAILURES_BEFORE_LOCK = 5;
 export const FIRST_LOCK_SECONDS = 60;
-export const MAX_LOCK_SECONDS = 3600;
-export const FAILURE_MEMORY_SECONDS = 3600;
+const MAX_LOCK_SECONDS = 3600;
+const FAILURE_MEMORY_SECONDS = 3600;
 
 export type LoginScope = "user" | "admin";
 
@@ -55,9 +55,6 @@ ON CONFLICT (scope, username) DO UPDATE SET
 	last_failure_at = now(),
 	locked_until = COALESCE(${lockFor(FAILURES_NOW)}, t.locked_until)
 RETURNING COALESCE(ceil(extract(epoch FROM (locked_until - now())))::int, 0) AS locked_for`;
-
-/** Clears the name's failures after a successful login. */
-export const CLEAR_FAILURES = "DELETE FROM login_throttle WHERE scope = $1 AND username = $2";
 
 /** The refusal while a name is locked; the same for every name, existing or not. */
 export function accountLocked(seconds: number): ApiError {

@@ -25,7 +25,7 @@ export const UNMATCHED_ROUTE = "(unmatched)";
  * ("ALL"); the last route with a concrete method is the handler. A handler that serves two kinds
  * of request under one pattern names the one it served (the webhooks: a chain or a source).
  */
-export function routePattern(c: Context<AppEnv>): string {
+function routePattern(c: Context<AppEnv>): string {
 	const served = c.get("route");
 	if (served) return served;
 	const routes = matchedRoutes(c);

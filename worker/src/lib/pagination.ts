@@ -13,11 +13,11 @@ import { z } from "zod";
 import { ApiError } from "../errors";
 import type { AccountsDatabase } from "./database";
 
-export const DEFAULT_PAGE_SIZE = 50;
-export const MAX_PAGE_SIZE = 100;
+const DEFAULT_PAGE_SIZE = 50;
+const MAX_PAGE_SIZE = 100;
 
 /** A row position: an ISO 8601 UTC timestamp with microseconds, and the row's id. */
-export interface CursorPosition {
+interface CursorPosition {
 	t: string;
 	id: string;
 }
@@ -46,7 +46,7 @@ export function encodeCursor(position: CursorPosition): string {
 }
 
 /** The position a cursor names, or a 422 when it is not one of ours. */
-export function decodeCursor(cursor: string | undefined): CursorPosition | null {
+function decodeCursor(cursor: string | undefined): CursorPosition | null {
 	if (cursor === undefined || cursor === "") return null;
 	try {
 		const json = atob(cursor.replaceAll("-", "+").replaceAll("_", "/"));

@@ -13,7 +13,7 @@ import type { AppEnv } from "../env";
 import { ApiError, serviceUnavailable } from "../errors";
 
 /** The period configured for AUTH_LIMITER in wrangler.toml; the binding does not report it. */
-export const AUTH_LIMIT_PERIOD_SECONDS = 60;
+const AUTH_LIMIT_PERIOD_SECONDS = 60;
 
 /** The period configured for HEALTH_LIMITER in wrangler.toml. */
 export const HEALTH_LIMIT_PERIOD_SECONDS = 60;

@@ -28,20 +28,20 @@
  * @module
  */
 import { keccak_256 } from "@noble/hashes/sha3.js";
-import { splitSecrets } from "./webhook-secrets";
+import { splitSecrets } from "../../../shared/webhook-secrets";
 
 /** How far a Standard Webhooks timestamp may be from now, either way (the specification's default). */
 export const TOLERANCE_SECONDS = 300;
 /** More `v1` signatures than this in one header are refused: each costs an HMAC per secret. */
 export const MAX_SIGNATURES = 8;
 /** The queue message's `webhook_id` holds at most this many characters. */
-export const MAX_WEBHOOK_ID_LENGTH = 256;
+const MAX_WEBHOOK_ID_LENGTH = 256;
 
 export const SCHEMES = ["standard-webhooks", "x-signature", "alchemy", "moralis"] as const;
 export type Scheme = (typeof SCHEMES)[number];
 
 /** Why a signature was refused: the `reason` of the request's metrics data point. */
-export type SignatureRefusal =
+type SignatureRefusal =
 	| "no_secret"
 	| "missing_signature"
 	| "malformed_signature"

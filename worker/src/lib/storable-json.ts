@@ -20,7 +20,7 @@
 import { ExactNumber, isPlainObject } from "./decimal";
 
 /** A value the ledger could not store as received, and where it is. */
-export interface Unstorable {
+interface Unstorable {
 	/** Dotted path from the value checked, e.g. "note" or "items[2].name" ("" for the value itself). */
 	path: string;
 	message: string;

@@ -14,7 +14,7 @@ import { z } from "zod";
 import { ApiError, serviceUnavailable } from "../errors";
 
 /** How old a login may be when it is used to register (Telegram's advice: check `auth_date`). */
-export const TELEGRAM_LOGIN_MAX_AGE_SECONDS = 24 * 3600;
+const TELEGRAM_LOGIN_MAX_AGE_SECONDS = 24 * 3600;
 /** Clock difference tolerated for a login dated in the future. */
 const FUTURE_SKEW_SECONDS = 300;
 
@@ -33,14 +33,14 @@ export const telegramLoginSchema = z.looseObject({
 	username: z.string().max(512).optional(),
 	photo_url: z.string().max(512).optional(),
 });
-export type TelegramLogin = z.infer<typeof telegramLoginSchema>;
+type TelegramLogin = z.infer<typeof telegramLoginSchema>;
 
 function hexBytes(hex: string): Uint8Array<ArrayBuffer> {
 	return Uint8Array.from(hex.match(/../g) ?? [], (b) => Number.parseInt(b, 16));
 }
 
 /** The string Telegram signed: every field but `hash`, sorted by name, one `key=value` a line. */
-export function dataCheckString(login: Record<string, unknown>): string {
+function dataCheckString(login: Record<string, unknown>): string {
 	return Object.keys(login)
 		.filter((k) => k !== "hash")
 		.sort()

@@ -49,10 +49,10 @@ export interface TokenTransfer {
 	details: Record<string, string>;
 }
 
-export type IgnoreReason = "foreign_token" | "outgoing" | "zero_amount";
+type IgnoreReason = "foreign_token" | "outgoing" | "zero_amount";
 export type HoldReason = "amount_precision" | "decimals_mismatch";
 
-export type SortedTransfer =
+type SortedTransfer =
 	| { kind: "deposit"; transfer: TokenTransfer; deposit: DepositFields }
 	| { kind: "held"; transfer: TokenTransfer; reason: HoldReason; message: string; amount: string }
 	| { kind: "ignored"; transfer: TokenTransfer; reason: IgnoreReason };

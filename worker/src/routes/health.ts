@@ -19,9 +19,9 @@ import type { AppEnv } from "../env";
 import { serviceUnavailable } from "../errors";
 import { HEALTH_LIMIT_PERIOD_SECONDS, limitByAddress } from "../lib/rate-limit";
 
-export const DEEP_CHECK_TIMEOUT_MS = 2_000;
+const DEEP_CHECK_TIMEOUT_MS = 2_000;
 /** How long a successful deep check answers for the ones after it. */
-export const DEEP_CHECK_REUSE_MS = 5_000;
+const DEEP_CHECK_REUSE_MS = 5_000;
 
 /** `?deep`, `?deep=1` and `?deep=true` ask for the database check; `?deep=0` / `false` do not. */
 function wantsDeep(value: string | undefined): boolean {

@@ -12,11 +12,11 @@ import { Secret, TOTP } from "otpauth";
 import { expect } from "vitest";
 import type { DepositState } from "../../../schema/deposit-states";
 import { depositTxId } from "../../../schema/tx-id";
+import { hashPassword } from "../../../shared/password";
 import { TEST_TELEGRAM_BOT_TOKEN } from "../../../test/projects";
 import { testDatabase } from "../../../test/support/database";
 import { app } from "../../src/app";
 import type { OptionalSecrets } from "../../src/env";
-import { hashPassword } from "../../src/lib/password";
 import { BASE, randomTxHash } from "./webhooks";
 
 /** A database handle for assertions and seeding. */
@@ -33,7 +33,7 @@ export function freshIp(): string {
 
 const defaultIp = freshIp();
 
-export interface CallOptions {
+interface CallOptions {
 	method?: string;
 	body?: unknown;
 	token?: string;
@@ -81,7 +81,7 @@ export function uniqueName(prefix = "player"): string {
 	return `${prefix}_${Date.now().toString(36)}_${userCounter}`;
 }
 
-export interface TestUser {
+interface TestUser {
 	id: string;
 	username: string;
 	password: string;
@@ -144,7 +144,7 @@ export async function telegramLogin(
 }
 
 /** A fixed base32 secret, so tests can compute codes with otpauth. */
-export const TEST_TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
+const TEST_TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
 
 /** The code an authenticator app would show now (or at `timestamp`). */
 export function totpCode(secret = TEST_TOTP_SECRET, timestamp = Date.now()): string {
@@ -187,7 +187,7 @@ export function claims(token: string) {
 	return decode(token).payload;
 }
 
-export interface SeedDeposit {
+interface SeedDeposit {
 	chain?: "bep20" | "erc20" | "trc20";
 	txHash?: string;
 	logIndex?: number;

@@ -165,7 +165,7 @@ export function alchemyPayload(activity: unknown[], network = "ETH_MAINNET") {
 }
 
 /** Alchemy's signature: hex HMAC-SHA256 of the raw body, keyed by the signing key's text. */
-export async function alchemySignature(body: string, key = TEST_ALCHEMY_SIGNING_KEY): Promise<string> {
+async function alchemySignature(body: string, key = TEST_ALCHEMY_SIGNING_KEY): Promise<string> {
 	const hmacKey = await crypto.subtle.importKey(
 		"raw",
 		new TextEncoder().encode(key),

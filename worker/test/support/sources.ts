@@ -7,7 +7,7 @@
 import { env } from "cloudflare:workers";
 
 /** One source's table, as written in wrangler.toml (see worker/src/lib/webhook-sources.ts). */
-export type SourceTable = Record<string, unknown> & {
+type SourceTable = Record<string, unknown> & {
 	enabled?: boolean;
 	sunset?: string;
 	rate_limiter?: string;

@@ -2,8 +2,8 @@
  * The watch page: each Worker version's figures (canary beside stable), the queues, the state of
  * every alert rule, and refused webhooks by source and reason, all from Cloudflare's analytics.
  */
-import { formatValue, type Unit } from "../../../../alerts/rules";
-import type { Figures } from "../../../../alerts/signals";
+import { formatValue, type Unit } from "../../../../shared/alerts/rules";
+import type { Figures } from "../../../../shared/alerts/signals";
 import { Layout, Notice, When } from "../layout";
 import type { ConsoleAdmin } from "../session";
 import {

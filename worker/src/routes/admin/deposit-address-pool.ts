@@ -28,9 +28,9 @@ import { database } from "../../lib/database";
 import { jsonBody, limitBody } from "../../lib/request-input";
 
 /** Most addresses one import takes: one statement, bounded in time and size. */
-export const MAX_POOL_IMPORT = 1000;
+const MAX_POOL_IMPORT = 1000;
 /** Room for {@link MAX_POOL_IMPORT} quoted addresses of either family. */
-export const POOL_MAX_BODY_BYTES = 64 * 1024;
+const POOL_MAX_BODY_BYTES = 64 * 1024;
 
 export const importSchema = z.object({
 	family: z.enum(FAMILIES),

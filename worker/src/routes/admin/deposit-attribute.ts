@@ -34,7 +34,7 @@ import { jsonBody } from "../../lib/request-input";
 import { type StoredDeposit, settlementMessage, storedDepositColumns } from "../../lib/settlement-message";
 
 /** Most deposits one call lists or moves: their messages then go in one all-or-nothing batch. */
-export const MAX_ATTRIBUTE = MAX_BATCH_MESSAGES;
+const MAX_ATTRIBUTE = MAX_BATCH_MESSAGES;
 
 const uuid = z.uuid().transform((s) => s.toLowerCase());
 

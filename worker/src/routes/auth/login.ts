@@ -25,15 +25,15 @@
  */
 import { type Context, Hono } from "hono";
 import { z } from "zod";
+import { hashPassword, isOutdatedHash, verifyPassword } from "../../../../shared/password";
+import { matchTotp, totpBypassEnabled } from "../../../../shared/totp";
 import type { AppEnv } from "../../env";
 import { ApiError } from "../../errors";
 import { jwtSecret, tokenResponse } from "../../lib/access-token";
 import { type AccountsDatabase, database } from "../../lib/database";
 import { accountLocked, LOCK_REMAINING, type LoginScope, recordFailure } from "../../lib/login-throttle";
-import { hashPassword, isOutdatedHash, verifyPassword } from "../../lib/password";
 import { newRefreshToken, REFRESH_TOKEN_TTL_SECONDS } from "../../lib/refresh-token";
 import { jsonBody } from "../../lib/request-input";
-import { matchTotp, totpBypassEnabled } from "../../lib/totp";
 
 export const loginSchema = z
 	.object({

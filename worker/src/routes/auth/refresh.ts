@@ -23,7 +23,7 @@ import { jsonBody } from "../../lib/request-input";
 export const refreshSchema = z.object({ refresh_token: z.string().min(16).max(256) });
 
 /** How long after its rotation a refresh token may still be traded, for a concurrent refresh. */
-export const REFRESH_REUSE_GRACE_SECONDS = 20;
+const REFRESH_REUSE_GRACE_SECONDS = 20;
 
 const ACCOUNT_LIVE = `((role = 'user' AND EXISTS (SELECT 1 FROM users WHERE id = subject AND status <> 'DISABLED'))
 	OR (role = 'admin' AND EXISTS (SELECT 1 FROM admins WHERE id = subject)))`;

@@ -22,11 +22,11 @@
  */
 import { Hono } from "hono";
 import { z } from "zod";
+import { hashPassword } from "../../../../shared/password";
 import type { AppEnv } from "../../env";
 import { ApiError } from "../../errors";
 import { database, uniqueViolation } from "../../lib/database";
 import { isoTimestamp } from "../../lib/pagination";
-import { hashPassword } from "../../lib/password";
 import { jsonBody } from "../../lib/request-input";
 import { telegramLoginSchema, verifiedTelegramId } from "../../lib/telegram-login";
 import { ISSUE_ROUTE } from "../deposit-address";
@@ -36,7 +36,7 @@ export const usernameSchema = z
 	.string()
 	.regex(/^[A-Za-z0-9_.-]{3,48}$/, "3 to 48 letters, digits, '_', '.' or '-'");
 /** Long enough to resist guessing; bounded so hashing cost stays bounded. */
-export const passwordSchema = z.string().min(8, "at least 8 characters").max(256);
+const passwordSchema = z.string().min(8, "at least 8 characters").max(256);
 
 export const registerSchema = z.object({
 	username: usernameSchema,

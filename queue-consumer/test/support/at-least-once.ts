@@ -9,7 +9,7 @@
  */
 import { uniformFloat64 } from "pure-rand/distribution/uniformFloat64";
 import { xoroshiro128plus } from "pure-rand/generator/xoroshiro128plus";
-import { deliver } from "./support";
+import { deliver } from "./consumer";
 
 /** A reproducible generator of numbers in [0, 1), from a seed. */
 export function seededRandom(seed: number): () => number {
@@ -25,7 +25,7 @@ export function shuffle<T>(items: T[], random: () => number): T[] {
 	return items;
 }
 
-export interface DeliveryOptions {
+interface DeliveryOptions {
 	random: () => number;
 	/** Each message is delivered 1..maxCopies times (default 5). */
 	maxCopies?: number;
@@ -40,7 +40,7 @@ export interface DeliveryOptions {
 	maxRounds?: number;
 }
 
-export interface DeliveryReport {
+interface DeliveryReport {
 	deliveries: number;
 	batches: number;
 	retries: number;

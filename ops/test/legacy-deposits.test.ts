@@ -4,7 +4,12 @@
  */
 import { describe, expect, it } from "vitest";
 import { depositTxId } from "../../schema/tx-id";
-import { type LegacyRecord, legacyChain, type MappingOptions, mapLegacyDeposits } from "./legacy-deposits";
+import {
+	type LegacyRecord,
+	legacyChain,
+	type MappingOptions,
+	mapLegacyDeposits,
+} from "../adopt/legacy-deposits";
 
 const USER = "2b0c8e54-2a3c-4f5e-9d0f-1a2b3c4d5e6f";
 const OTHER = "9c1d2e3f-4a5b-4c6d-8e7f-0a1b2c3d4e5f";

@@ -2,7 +2,7 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { type FaultProxy, startFaultProxy } from "./fault-proxy";
+import { type FaultProxy, startFaultProxy } from "../local/fault-proxy";
 
 let target: Server;
 let targetUrl: string;

@@ -25,7 +25,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { ScenarioEntry as PlainScenarioEntry } from "../../../alerts/test/scenario";
+import type { ScenarioEntry as PlainScenarioEntry } from "./alert-scenario";
 
 /** One request the stand-in received. `path` is relative to `/client/v4`. */
 export interface StandInCall {
@@ -35,7 +35,7 @@ export interface StandInCall {
 	body: string;
 }
 
-export interface VersionTraffic {
+interface VersionTraffic {
 	version_id: string;
 	percentage: number;
 }
@@ -71,7 +71,7 @@ export interface ScenarioEntry extends PlainScenarioEntry {
 }
 
 /** Makes matching requests fail. */
-export interface FailureRule {
+interface FailureRule {
 	method: string;
 	/** Substring of the path (relative to `/client/v4`). */
 	path: string;

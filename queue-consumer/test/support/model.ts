@@ -18,23 +18,23 @@
  * @module
  */
 import { expect } from "vitest";
-import type { DepositMessage } from "../../schema/queue-message";
-import { sql } from "./support";
+import type { DepositMessage } from "../../../schema/queue-message";
+import { sql } from "./consumer";
 
 const SCALE = 8;
 
 /** An exact decimal string as an integer count of 10^-8 units (no floats). */
-export function toUnits(amount: string): bigint {
+function toUnits(amount: string): bigint {
 	const [whole = "0", fraction = ""] = amount.split(".");
 	return BigInt(whole) * 10n ** BigInt(SCALE) + BigInt((fraction + "0".repeat(SCALE)).slice(0, SCALE));
 }
 
-export function fromUnits(units: bigint): string {
+function fromUnits(units: bigint): string {
 	const s = units.toString().padStart(SCALE + 1, "0");
 	return `${s.slice(0, -SCALE)}.${s.slice(-SCALE)}`;
 }
 
-export interface ModelExpectations {
+interface ModelExpectations {
 	thresholds: Record<string, number>;
 	/** Users that exist (a message naming another id is unattributable). */
 	users: string[];

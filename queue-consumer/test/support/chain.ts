@@ -19,9 +19,9 @@ import {
 	toHex,
 } from "viem";
 import { inject } from "vitest";
-import "../../test/support/chain-context";
-import type { RpcFault } from "../../test/support/rpc-faults";
-import { type ChainVerificationConfig, parseChainConfig } from "../src/chain/chain-config";
+import "../../../test/support/chain-context";
+import type { RpcFault } from "../../../test/support/rpc-faults";
+import { type ChainVerificationConfig, parseChainConfig } from "../../src/chain/chain-config";
 
 export const local = inject("chain");
 export const anvil = defineChain({

@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import { describe, expect, it } from "vitest";
-import { childProcesses, cpuSource, processCpuNs } from "./process-cpu";
+import { childProcesses, cpuSource, processCpuNs } from "../bench/process-cpu";
 
 /** A child that spins for `ms` of its own CPU time, then waits to be killed. */
 function spinner(ms: number) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { describeMachineLoad, isBusy, machineLoad } from "./machine-load";
+import { describeMachineLoad, isBusy, machineLoad } from "../bench/machine-load";
 
 describe("machine load", () => {
 	it("samples the load average and the share of busy CPU", async () => {

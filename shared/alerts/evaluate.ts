@@ -10,11 +10,11 @@
  *
  * @module
  */
-import type { CloudflareApi } from "./cloudflare-api";
+import type { CloudflareApi } from "../cloudflare/api";
 import type { AlertRule } from "./rules";
 import { type AlertTarget, type Figures, readSignal, type SignalName } from "./signals";
 
-export type RuleState = "ok" | "pending" | "firing" | "no_data" | "error";
+type RuleState = "ok" | "pending" | "firing" | "no_data" | "error";
 
 export interface RuleEvaluation {
 	rule: AlertRule;

@@ -12,11 +12,19 @@
  *
  * @module
  */
-import { COMMON, REQUEST, SETTLE } from "../schema/metrics";
-import { type CloudflareApi, numberOf } from "./cloudflare-api";
-import type { VersionFigures } from "./rollout-gate";
-import { SETTLE_FAILURES } from "./signals";
-import { COUNT, countIf, dataset, literal, quantile, type TimeWindow, within } from "./sql";
+import { COMMON, REQUEST, SETTLE } from "../../schema/metrics";
+import { SETTLE_FAILURES } from "../alerts/signals";
+import {
+	COUNT,
+	countIf,
+	dataset,
+	literal,
+	quantile,
+	type TimeWindow,
+	within,
+} from "../cloudflare/analytics-sql";
+import { type CloudflareApi, numberOf } from "../cloudflare/api";
+import type { VersionFigures } from "./gate";
 
 /** Which Worker's figures: the edge Worker's requests, or the consumer's settled messages. */
 export type WorkerKind = "edge" | "consumer";

@@ -17,7 +17,7 @@ import { compare as bcryptCompare } from "bcryptjs";
 
 const ALGORITHM = "pbkdf2_sha256";
 /** workerd's ceiling for PBKDF2 (it throws above it). */
-export const PBKDF2_ITERATIONS = 100_000;
+const PBKDF2_ITERATIONS = 100_000;
 const SALT_BYTES = 16;
 const HASH_BYTES = 32;
 /** Hashes below this cost were never written by us: refuse them rather than accept weak ones. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { describeSpread, median, quantile, spread } from "./round-stats";
+import { describeSpread, median, quantile, spread } from "../bench/round-stats";
 
 describe("round statistics", () => {
 	it("takes the median of odd and even counts, whatever the order", () => {

@@ -1,9 +1,14 @@
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { migratePostgres } from "../../ops/migrate";
-import { type ScratchPostgres, startScratchPostgres } from "./scratch-postgres";
-import { COST_VARIANTS, costConnection, measureBatch, requireStatementStatistics } from "./settle-cost";
-import { settleRows, syntheticDeposits } from "./settle-fixtures";
+import { type ScratchPostgres, startScratchPostgres } from "../bench/scratch-postgres";
+import {
+	COST_VARIANTS,
+	costConnection,
+	measureBatch,
+	requireStatementStatistics,
+} from "../bench/settle-cost";
+import { settleRows, syntheticDeposits } from "../bench/settle-fixtures";
 
 // The scratch cluster needs Postgres's server programs on this machine (initdb, pg_ctl).
 describe("settlement cost per batch, on a scratch cluster with pg_stat_statements", () => {

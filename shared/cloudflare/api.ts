@@ -11,7 +11,7 @@
  */
 
 /** Where the API lives and who is asking. */
-export interface CloudflareApiConfig {
+interface CloudflareApiConfig {
 	/** e.g. `https://api.cloudflare.com/client/v4` (wrangler's `CLOUDFLARE_API_BASE_URL`). */
 	baseUrl: string;
 	/** An API token with Account Analytics: Read (and Queues: Read for the backlog rules). */
@@ -27,7 +27,7 @@ export interface CloudflareApiConfig {
 export const DEFAULT_API_BASE_URL = "https://api.cloudflare.com/client/v4";
 
 /** A call to the Cloudflare API that did not give a usable answer. */
-export class CloudflareApiError extends Error {
+class CloudflareApiError extends Error {
 	override name = "CloudflareApiError";
 	constructor(
 		message: string,

@@ -38,7 +38,7 @@
  *
  * @module
  */
-import { movementsQuery } from "../../schema/wallet-movements";
+import { movementsQuery } from "./wallet-movements";
 
 export type QueryRows = (sql: string, params?: unknown[]) => Promise<Record<string, unknown>[]>;
 
@@ -51,7 +51,7 @@ export type InvariantName =
 	| "accounted"
 	| "legacy_history";
 
-export interface Violation {
+interface Violation {
 	invariant: InvariantName;
 	detail: string;
 }
@@ -73,7 +73,7 @@ export interface LedgerReport {
 	parked: number;
 }
 
-export interface CheckOptions {
+interface CheckOptions {
 	/** tx_ids the edge answered 202 for; each must end in `deposits` or `dead_letters`. */
 	acceptedTxIds?: Iterable<string>;
 	/** At most this many violations are listed per invariant (default 20). */

@@ -9,15 +9,15 @@
  *
  * @module
  */
-import type { RuleEvaluation } from "./evaluate";
-import { formatValue, type Severity } from "./rules";
+import type { RuleEvaluation } from "../../shared/alerts/evaluate";
+import { formatValue, type Severity } from "../../shared/alerts/rules";
 
 /** What has been announced as firing, by rule name. */
 export interface AlertMemory {
 	firing: Record<string, { since: string; severity: Severity; summary: string }>;
 }
 
-export interface Notification {
+interface Notification {
 	kind: "firing" | "resolved";
 	name: string;
 	severity: Severity;
@@ -27,7 +27,7 @@ export interface Notification {
 }
 
 /** The alert raised when rules could not be evaluated. */
-export const EVALUATION_FAILING = "AlertEvaluationFailing";
+const EVALUATION_FAILING = "AlertEvaluationFailing";
 
 export const EMPTY_MEMORY: AlertMemory = { firing: {} };
 

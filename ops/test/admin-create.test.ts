@@ -1,9 +1,9 @@
 import { Secret, TOTP, URI } from "otpauth";
 import { afterAll, describe, expect, inject, it } from "vitest";
-import { verifyPassword } from "../../worker/src/lib/password";
-import { matchTotp } from "../../worker/src/lib/totp";
+import { verifyPassword } from "../../shared/password";
+import { matchTotp } from "../../shared/totp";
+import { runAdminCreate } from "../commands/admin-create";
 import { openDatabaseClient } from "../database-client";
-import { runAdminCreate } from "./admin-create";
 
 const neonEnv = () => ({
 	DATABASE_URL: inject("databaseUrls").node,

@@ -9,10 +9,13 @@
  * never lost (after the queue's last retry it lands in the dead-letter table), anything
  * unknown.
  *
+ * Here, below both Workers, because the edge Worker reads the same SQLSTATE to tell "Postgres is
+ * unreachable" (a 503) from a genuine SQL error ({@link sqlState}).
+ *
  * @module
  */
 
-export interface DatabaseFailure {
+interface DatabaseFailure {
 	permanent: boolean;
 	/** SQLSTATE, when Postgres answered; absent for network failures, timeouts and HTTP errors. */
 	code?: string;
@@ -22,11 +25,22 @@ export interface DatabaseFailure {
 
 const PERMANENT_CLASSES = new Set(["22", "23"]);
 
+/**
+ * The SQLSTATE of a failed query, when Postgres answered; undefined for network failures,
+ * timeouts and HTTP errors, which carry none.
+ *
+ * @example sqlState(Object.assign(new Error("deadlock detected"), { code: "40P01" })) // "40P01"
+ */
+export function sqlState(error: unknown): string | undefined {
+	const code = (error as { code?: unknown } | null)?.code;
+	return typeof code === "string" && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
+}
+
 /** @example classifyDatabaseError(Object.assign(new Error("deadlock detected"), { code: "40P01" })).permanent // false */
 export function classifyDatabaseError(error: unknown): DatabaseFailure {
-	const code = (error as { code?: unknown } | null)?.code;
+	const code = sqlState(error);
 	const message = error instanceof Error ? error.message : String(error);
-	if (typeof code === "string" && /^[0-9A-Z]{5}$/.test(code)) {
+	if (code !== undefined) {
 		return {
 			permanent: PERMANENT_CLASSES.has(code.slice(0, 2)),
 			code,

@@ -1,7 +1,7 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { percentile, runOpenModel } from "./open-model";
+import { percentile, runOpenModel } from "../lib/open-model";
 
 describe("percentile", () => {
 	it("uses the nearest rank", () => {

@@ -7,9 +7,17 @@
  *
  * @module
  */
-import { BATCH, COMMON, LEDGER, REQUEST, SETTLE } from "../schema/metrics";
-import { type CloudflareApi, numberOf, type SqlRow } from "./cloudflare-api";
-import { COUNT, countIf, dataset, literal, quantile, type TimeWindow, within } from "./sql";
+import { BATCH, COMMON, LEDGER, REQUEST, SETTLE } from "../../schema/metrics";
+import {
+	COUNT,
+	countIf,
+	dataset,
+	literal,
+	quantile,
+	type TimeWindow,
+	within,
+} from "../cloudflare/analytics-sql";
+import { type CloudflareApi, numberOf, type SqlRow } from "../cloudflare/api";
 
 /** What the alerts watch, for one environment. */
 export interface AlertTarget {
@@ -191,7 +199,7 @@ export const SETTLE_FAILURES = ["retry", "chain_unavailable", "dead_letter"] as 
  * Settle outcomes where the chain contradicted the ledger's claim: a deposit held for review
  * (`held`), a credit the re-check found described otherwise on chain (`chain_disagrees`).
  */
-export const CHAIN_MISMATCHES = ["held", "chain_disagrees"] as const;
+const CHAIN_MISMATCHES = ["held", "chain_disagrees"] as const;
 
 const settle: Signal = {
 	fields: [

@@ -8,7 +8,7 @@
 import { Secret, TOTP } from "otpauth";
 
 /** Issuer shown in authenticator apps. */
-export const TOTP_ISSUER = "CricAlgo";
+const TOTP_ISSUER = "CricAlgo";
 const PERIOD_SECONDS = 30;
 /** One step either side absorbs clock drift between the phone and the edge. */
 const WINDOW = 1;
@@ -53,7 +53,7 @@ export function newTotpSecret(label: string): { secret: string; uri: string } {
  * The environments that are tests: the only ones where `TOTP_TEST_BYPASS` is honoured. Named
  * exactly; "local" (a developer's stack), "staging", "production" and anything unnamed are not.
  */
-export const TEST_ENVIRONMENTS: readonly string[] = ["test"];
+const TEST_ENVIRONMENTS: readonly string[] = ["test"];
 
 /**
  * Whether an admin may log in without a TOTP code: only when `TOTP_TEST_BYPASS` is "true" AND

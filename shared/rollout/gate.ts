@@ -51,7 +51,7 @@ export const DEFAULT_POLICY: GatePolicy = {
 	minRequests: 100,
 };
 
-export interface GateCheck {
+interface GateCheck {
 	name: string;
 	ok: boolean;
 	/** e.g. "canary 0.20 % ≤ 0.50 %" */

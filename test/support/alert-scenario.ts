@@ -21,7 +21,7 @@ export interface ScenarioEntry {
 }
 
 /** Figures per signal, as the queries name their columns / GraphQL fields. */
-export interface SignalAnswers {
+interface SignalAnswers {
 	http: {
 		requests: number;
 		errors_5xx: number;
@@ -50,7 +50,7 @@ export interface SignalAnswers {
 }
 
 /** Healthy figures for a 5-minute window: 40 req/s, 80 ms mean, DB at 10 % of 20. */
-export const HEALTHY: SignalAnswers = {
+const HEALTHY: SignalAnswers = {
 	http: {
 		requests: 12_000,
 		errors_5xx: 2,
@@ -191,7 +191,7 @@ export const onlyVersion = (id: string) => `blob3 = '${id}'`;
  */
 export function watchScenario(v: { stable: string; canary: string; consumer: string }): ScenarioEntry[] {
 	return [
-		// The rollout gate's query: both edge versions grouped (alerts/rollout-figures.ts).
+		// The rollout gate's query: both edge versions grouped (shared/rollout/figures.ts).
 		{
 			api: "sql",
 			contains: ["GROUP BY version", "blob1 = 'request'"],

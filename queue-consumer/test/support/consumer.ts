@@ -13,13 +13,13 @@ import {
 } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { inject } from "vitest";
-import type { FaultSettings, FaultStats } from "../../ops/local/fault-settings";
-import { CHAIN_FAMILY, storedAddressSql } from "../../schema/address-family";
-import type { DepositMessage } from "../../schema/queue-message";
-import { depositTxId } from "../../schema/tx-id";
-import { ledgerQuery, testDatabase } from "../../test/support/database";
-import { assertLedgerInvariants, type LedgerReport } from "../../test/support/ledger-invariants";
-import worker from "../src/index";
+import type { FaultSettings, FaultStats } from "../../../ops/local/fault-settings";
+import { CHAIN_FAMILY, storedAddressSql } from "../../../schema/address-family";
+import { assertLedgerInvariants, type LedgerReport } from "../../../schema/ledger-invariants";
+import type { DepositMessage } from "../../../schema/queue-message";
+import { depositTxId } from "../../../schema/tx-id";
+import { ledgerQuery, testDatabase } from "../../../test/support/database";
+import worker from "../../src/index";
 
 declare module "vitest" {
 	export interface ProvidedContext {
@@ -169,7 +169,7 @@ export async function deliver(
 	};
 }
 
-export interface DepositRow {
+interface DepositRow {
 	status: string;
 	confirmations: number | null;
 	user_id: string | null;
