@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { Secret, TOTP } from "otpauth";
+import { Secret, TOTP } from "otpauth/slim";
 
 /** Issuer shown in authenticator apps. */
 const TOTP_ISSUER = "CricAlgo";

@@ -11,15 +11,15 @@
  */
 import { parseArgs } from "node:util";
 import QRCode from "qrcode";
-import { z } from "zod";
+import * as z from "../../schema/zod";
 import { hashPassword } from "../../shared/password";
 import { newTotpSecret } from "../../shared/totp";
 import { openDatabaseClient } from "../database-client";
 import { readPassword } from "../read-password";
 import type { Command } from "./command";
 
-const usernameSchema = z.string().regex(/^[A-Za-z0-9_.-]{3,64}$/);
-const emailSchema = z.email().max(255);
+const usernameSchema = z.string().check(z.regex(/^[A-Za-z0-9_.-]{3,64}$/));
+const emailSchema = z.email().check(z.maxLength(255));
 const MIN_ADMIN_PASSWORD = 12;
 
 const HELP = `usage: npm run ops -- admin create --username <name> [options]

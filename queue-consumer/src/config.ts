@@ -10,31 +10,36 @@
  *
  * @module
  */
-import { z } from "zod";
+
 import { CHAINS, type Chain } from "../../schema/queue-message";
+import * as z from "../../schema/zod";
 
 const threshold = z
 	.number({ error: "must be a whole number of confirmations" })
-	.int("must be a whole number of confirmations")
-	.min(1, "must be at least 1 (0 would credit unconfirmed deposits)")
-	.max(10_000, "must be at most 10000");
+	.check(
+		z.int("must be a whole number of confirmations"),
+		z.gte(1, "must be at least 1 (0 would credit unconfirmed deposits)"),
+		z.lte(10_000, "must be at most 10000"),
+	);
 
 /** A number from TOML, or the same number as a string (as a dashboard variable would be). */
 const count = (min: number, max: number, fallback: number) =>
-	z.preprocess(
-		(v) => (v === undefined || v === "" ? fallback : typeof v === "string" ? Number(v) : v),
-		z.number().int().min(min).max(max),
+	z.pipe(
+		z.transform((v: unknown) =>
+			v === undefined || v === "" ? fallback : typeof v === "string" ? Number(v) : v,
+		),
+		z.number().check(z.int(), z.gte(min), z.lte(max)),
 	);
 
-const thresholdsSchema = z.preprocess(
-	(v) => {
+const thresholdsSchema = z.pipe(
+	z.transform((v: unknown) => {
 		if (typeof v !== "string") return v;
 		try {
 			return JSON.parse(v);
 		} catch {
 			return v;
 		}
-	},
+	}),
 	z.strictObject(
 		Object.fromEntries(CHAINS.map((chain) => [chain, threshold])) as Record<Chain, typeof threshold>,
 		{
@@ -52,8 +57,8 @@ const thresholdsSchema = z.preprocess(
  * (the original's minimal `{tx_hash, amount}` shape) is final there. A list of chains, as TOML
  * or JSON text; "none" or empty for none.
  */
-const senderFinalitySchema = z.preprocess(
-	(v) => {
+const senderFinalitySchema = z.pipe(
+	z.transform((v: unknown) => {
 		if (v === undefined || v === "" || v === "none") return [];
 		if (typeof v !== "string") return v;
 		try {
@@ -61,7 +66,7 @@ const senderFinalitySchema = z.preprocess(
 		} catch {
 			return v.split(/[\s,]+/).filter(Boolean);
 		}
-	},
+	}),
 	z.array(z.enum(CHAINS, { error: `must list chains among ${CHAINS.join(", ")}` }), {
 		error: 'must be a list of chains, e.g. ["trc20"], or [] for none',
 	}),
@@ -84,9 +89,9 @@ const configSchema = z.object({
 	/** The dead-letter queue's longer backoff cap: it outlasts a long outage, not a short one. */
 	DEAD_LETTER_RETRY_MAX_SECONDS: count(0, 43_200, 900),
 	/** The one currency wallets hold; a deposit in another one is never credited. */
-	WALLET_CURRENCY: z.preprocess(
-		(v) => v ?? "USDT",
-		z.string().regex(/^[A-Z0-9]{2,16}$/, "must be a currency code such as USDT"),
+	WALLET_CURRENCY: z.pipe(
+		z.transform((v: unknown) => v ?? "USDT"),
+		z.string().check(z.regex(/^[A-Z0-9]{2,16}$/, "must be a currency code such as USDT")),
 	),
 });
 

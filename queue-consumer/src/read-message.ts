@@ -6,9 +6,10 @@
  *
  * @module
  */
-import { z } from "zod";
+
 import { type DepositMessage, parseDepositMessage } from "../../schema/queue-message";
 import { depositTxId, normaliseTxHash } from "../../schema/tx-id";
+import * as z from "../../schema/zod";
 import type { ConsumerConfig } from "./config";
 import type { SettleRow } from "./settle-sql";
 

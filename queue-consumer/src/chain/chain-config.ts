@@ -26,9 +26,9 @@
  * @module
  */
 import { isAddress } from "viem";
-import { z } from "zod";
 import { parseAddress } from "../../../schema/address-format";
 import { CHAINS, type Chain } from "../../../schema/queue-message";
+import * as z from "../../../schema/zod";
 import { ConfigError } from "../config";
 
 export type ChainFamily = "evm" | "tron";
@@ -81,9 +81,9 @@ const fromJsonText = (v: unknown) => {
 	}
 };
 
-const perChain = <T extends z.ZodType>(value: T, example: string) =>
-	z.preprocess(
-		fromJsonText,
+const perChain = <T extends z.ZodMiniType>(value: T, example: string) =>
+	z.pipe(
+		z.transform(fromJsonText),
 		z.partialRecord(z.enum(CHAINS), value, {
 			error: (issue) =>
 				issue.code === "invalid_type" ? `must be a table per chain, e.g. ${example}` : undefined,
@@ -92,48 +92,56 @@ const perChain = <T extends z.ZodType>(value: T, example: string) =>
 
 const mode = z.enum(["chain", "sender"], { error: 'must be "chain" or "sender"' });
 
-const modeSchema = z.preprocess(
-	(v) => (v === undefined || v === "" ? "chain" : fromJsonText(v)),
+const modeSchema = z.pipe(
+	z.transform((v: unknown) => (v === undefined || v === "" ? "chain" : fromJsonText(v))),
 	z.union([mode, z.partialRecord(z.enum(CHAINS), mode)], {
 		error: 'must be "chain", "sender", or a table per chain such as { bep20 = "chain", trc20 = "sender" }',
 	}),
 );
 
-const url = z
-	.string()
-	.trim()
-	.refine((u) => URL.canParse(u) && /^https?:$/.test(new URL(u).protocol), "must be an http(s) URL");
+const url = z.string().check(
+	z.trim(),
+	z.refine((u) => URL.canParse(u) && /^https?:$/.test(new URL(u).protocol), "must be an http(s) URL"),
+);
 
 /** A URL, or `{ url, headers }`. */
-const endpointSchema = z.preprocess(
-	(v) => (typeof v === "string" ? { url: v } : v),
+const endpointSchema = z.pipe(
+	z.transform((v: unknown) => (typeof v === "string" ? { url: v } : v)),
 	z.strictObject(
-		{ url, headers: z.record(z.string(), z.string()).default({}) },
+		{ url, headers: z._default(z.record(z.string(), z.string()), {}) },
 		{ error: 'must be a URL or { url = "https://…", headers = { … } }' },
 	),
 );
 
 const tokenSchema = z.strictObject({
-	address: z.string().trim().min(1),
-	decimals: z.number().int().min(0).max(36),
+	address: z.string().check(z.trim(), z.minLength(1)),
+	decimals: z.number().check(z.int(), z.gte(0), z.lte(36)),
 });
 
-const windowSchema = z.number().int().min(1).max(100_000);
+const windowSchema = z.number().check(z.int(), z.gte(1), z.lte(100_000));
 
 const configSchema = z.object({
 	CHAIN_VERIFICATION: modeSchema,
-	CHAIN_RPC_URLS: perChain(
-		z.array(endpointSchema).max(8),
-		'{ bep20 = ["https://bsc-dataseed.bnbchain.org"] }',
-	).default({}),
-	CHAIN_TOKENS: perChain(tokenSchema, '{ bep20 = { address = "0x55d3…", decimals = 18 } }').default({}),
-	REORG_WINDOW: perChain(windowSchema, "{ bep20 = 64, erc20 = 96, trc20 = 27 }").default({}),
-	CHAIN_RPC_TIMEOUT_MS: z.preprocess(
-		(v) => (v === undefined || v === "" ? 5_000 : typeof v === "string" ? Number(v) : v),
-		z.number().int().min(100).max(60_000),
+	CHAIN_RPC_URLS: z._default(
+		perChain(
+			z.array(endpointSchema).check(z.maxLength(8)),
+			'{ bep20 = ["https://bsc-dataseed.bnbchain.org"] }',
+		),
+		{},
+	),
+	CHAIN_TOKENS: z._default(perChain(tokenSchema, '{ bep20 = { address = "0x55d3…", decimals = 18 } }'), {}),
+	REORG_WINDOW: z._default(perChain(windowSchema, "{ bep20 = 64, erc20 = 96, trc20 = 27 }"), {}),
+	CHAIN_RPC_TIMEOUT_MS: z.pipe(
+		z.transform((v: unknown) =>
+			v === undefined || v === "" ? 5_000 : typeof v === "string" ? Number(v) : v,
+		),
+		z.number().check(z.int(), z.gte(100), z.lte(60_000)),
 	),
 	/** Read only to check that each reorg window outlasts its chain's threshold. */
-	CONFIRMATIONS: z.preprocess(fromJsonText, z.record(z.string(), z.unknown())).optional().catch(undefined),
+	CONFIRMATIONS: z.catch(
+		z.optional(z.pipe(z.transform(fromJsonText), z.record(z.string(), z.unknown()))),
+		undefined,
+	),
 });
 
 /** The token's address in its stored form, or why it is not one. */

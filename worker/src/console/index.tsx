@@ -14,7 +14,7 @@
  */
 import { Hono } from "hono";
 import { secureHeaders } from "hono/secure-headers";
-import { z } from "zod";
+import * as z from "../../../schema/zod";
 import { ApiError } from "../errors";
 import { database } from "../lib/database";
 import { limitBody } from "../lib/request-input";

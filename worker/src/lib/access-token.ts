@@ -11,7 +11,7 @@
 import type { Context } from "hono";
 import { sign, verify } from "hono/jwt";
 import { JwtTokenExpired } from "hono/utils/jwt/types";
-import { z } from "zod";
+import * as z from "../../../schema/zod";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
 
@@ -32,7 +32,7 @@ export interface AccessClaims {
 const claimsSchema = z.object({
 	sub: z.uuid(),
 	role: z.enum(["user", "admin"]),
-	exp: z.number().int(),
+	exp: z.number().check(z.int()),
 });
 
 /** The signing key, or a 503 when the Worker was deployed without a usable one. */

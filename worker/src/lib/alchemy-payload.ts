@@ -14,7 +14,7 @@
  *
  * @module
  */
-import { z } from "zod";
+import * as z from "../../../schema/zod";
 import {
 	blockNumber,
 	evmAddress,
@@ -35,32 +35,37 @@ const tokenActivity = z.looseObject({
 	hash: txHash,
 	fromAddress: evmAddress,
 	toAddress: evmAddress,
-	blockNum: blockNumber.optional(),
+	blockNum: z.optional(blockNumber),
 	rawContract: z.looseObject({
 		// A uint256 is at most 64 hex digits.
 		rawValue: hexQuantity(64),
 		address: evmAddress,
-		decimals: z.number().int().min(0).max(255).nullish(),
-		decimal: hexQuantity(2).nullish(),
+		decimals: z.nullish(z.number().check(z.int(), z.gte(0), z.lte(255))),
+		decimal: z.nullish(hexQuantity(2)),
 	}),
 	log: z.looseObject({
-		logIndex: hexQuantity(8).refine((n) => n <= 2_147_483_647n, "is larger than a log index can be"),
-		removed: z.boolean().default(false),
-		blockHash: txHash.optional(),
+		logIndex: hexQuantity(8).check(z.refine((n) => n <= 2_147_483_647n, "is larger than a log index can be")),
+		removed: z._default(z.boolean(), false),
+		blockHash: z.optional(txHash),
 	}),
 });
 
 const bodySchema = z.looseObject({
-	id: storableText(128).optional(),
-	webhookId: storableText(128).optional(),
+	id: z.optional(storableText(128)),
+	webhookId: z.optional(storableText(128)),
 	type: z.literal("ADDRESS_ACTIVITY", {
 		error: "must be ADDRESS_ACTIVITY: this route takes Address Activity webhooks",
 	}),
 	event: z.looseObject({
-		network: z.string({ error: "must be the network name, e.g. ETH_MAINNET" }).max(64),
+		network: z.string({ error: "must be the network name, e.g. ETH_MAINNET" }).check(z.maxLength(64)),
 		activity: z
-			.array(z.looseObject({ category: z.string().max(32).optional(), hash: z.string().max(130).optional() }))
-			.max(MAX_TRANSFERS, `holds more than ${MAX_TRANSFERS} transfers`),
+			.array(
+				z.looseObject({
+					category: z.optional(z.string().check(z.maxLength(32))),
+					hash: z.optional(z.string().check(z.maxLength(130))),
+				}),
+			)
+			.check(z.maxLength(MAX_TRANSFERS, `holds more than ${MAX_TRANSFERS} transfers`)),
 	}),
 });
 

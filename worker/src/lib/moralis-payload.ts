@@ -18,7 +18,7 @@
  *
  * @module
  */
-import { z } from "zod";
+import * as z from "../../../schema/zod";
 import {
 	blockNumber,
 	decimalDigits,
@@ -41,26 +41,31 @@ const transferSchema = z.looseObject({
 	from: evmAddress,
 	to: evmAddress,
 	// A uint256 has at most 78 decimal digits.
-	value: decimalDigits(78).transform((v) => BigInt(v)),
-	tokenDecimals: z.union([decimalDigits(2).transform(Number), z.literal(""), z.null()]).optional(),
-	triggered_by: z.array(evmAddress).max(MAX_TRANSFERS).optional(),
+	value: z.pipe(
+		decimalDigits(78),
+		z.transform((v: string) => BigInt(v)),
+	),
+	tokenDecimals: z.optional(
+		z.union([z.pipe(decimalDigits(2), z.transform(Number)), z.literal(""), z.null()]),
+	),
+	triggered_by: z.optional(z.array(evmAddress).check(z.maxLength(MAX_TRANSFERS))),
 });
 
 const bodySchema = z.looseObject({
 	confirmed: z.boolean({ error: "must be true or false" }),
-	chainId: z.string({ error: "must be the chain id as a hex string, e.g. 0x38" }).max(20),
-	streamId: storableText(128).optional(),
-	tag: storableText(256).optional(),
-	block: z
-		.looseObject({
-			number: z.union([blockNumber, z.literal("")]).optional(),
-			hash: z.union([txHash, z.literal("")]).optional(),
-		})
-		.optional(),
-	erc20Transfers: z
-		.array(transferSchema)
-		.max(MAX_TRANSFERS, `holds more than ${MAX_TRANSFERS} transfers`)
-		.default([]),
+	chainId: z.string({ error: "must be the chain id as a hex string, e.g. 0x38" }).check(z.maxLength(20)),
+	streamId: z.optional(storableText(128)),
+	tag: z.optional(storableText(256)),
+	block: z.optional(
+		z.looseObject({
+			number: z.optional(z.union([blockNumber, z.literal("")])),
+			hash: z.optional(z.union([txHash, z.literal("")])),
+		}),
+	),
+	erc20Transfers: z._default(
+		z.array(transferSchema).check(z.maxLength(MAX_TRANSFERS, `holds more than ${MAX_TRANSFERS} transfers`)),
+		[],
+	),
 });
 
 /** Reads a parsed Moralis body into token transfers for `source`. */

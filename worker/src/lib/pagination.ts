@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { z } from "zod";
+import * as z from "../../../schema/zod";
 import { ApiError } from "../errors";
 import type { AccountsDatabase } from "./database";
 
@@ -23,14 +23,14 @@ interface CursorPosition {
 }
 
 const positionSchema = z.object({
-	t: z.string().regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/),
+	t: z.string().check(z.regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/)),
 	id: z.uuid(),
 });
 
 /** Query fields every list accepts. */
 export const pageQuery = {
-	limit: z.coerce.number().int().min(1).max(MAX_PAGE_SIZE).default(DEFAULT_PAGE_SIZE),
-	cursor: z.string().max(200).optional(),
+	limit: z._default(z.coerce.number().check(z.int(), z.gte(1), z.lte(MAX_PAGE_SIZE)), DEFAULT_PAGE_SIZE),
+	cursor: z.optional(z.string().check(z.maxLength(200))),
 };
 
 /**

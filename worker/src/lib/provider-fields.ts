@@ -4,62 +4,77 @@
  *
  * @module
  */
-import { z } from "zod";
+import * as z from "../../../schema/zod";
 import { findUnstorable } from "./storable-json";
 
 /** Most transfers one request may carry (a block's worth of deposits to the platform, with room). */
 export const MAX_TRANSFERS = 1000;
 const MAX_INT4 = 2_147_483_647;
 
-export const txHash = z
-	.string({ error: "must be a transaction hash" })
-	.regex(/^0x[0-9a-fA-F]{64}$/, "must be 0x followed by 64 hex digits")
-	.transform((v) => v.toLowerCase());
+export const txHash = z.pipe(
+	z
+		.string({ error: "must be a transaction hash" })
+		.check(z.regex(/^0x[0-9a-fA-F]{64}$/, "must be 0x followed by 64 hex digits")),
+	z.transform((v: string) => v.toLowerCase()),
+);
 
-export const evmAddress = z
-	.string({ error: "must be an address" })
-	.regex(/^0x[0-9a-fA-F]{40}$/, "must be 0x followed by 40 hex digits")
-	.transform((v) => v.toLowerCase());
+export const evmAddress = z.pipe(
+	z
+		.string({ error: "must be an address" })
+		.check(z.regex(/^0x[0-9a-fA-F]{40}$/, "must be 0x followed by 40 hex digits")),
+	z.transform((v: string) => v.toLowerCase()),
+);
 
 /** Text copied into the ledger: bounded, and free of what Postgres refuses. */
 export function storableText(max: number) {
-	return z
-		.string({ error: "must be a string" })
-		.max(max, `is longer than ${max} characters`)
-		.superRefine((v, ctx) => {
+	return z.string({ error: "must be a string" }).check(
+		z.maxLength(max, `is longer than ${max} characters`),
+		z.superRefine((v: string, ctx) => {
 			const problem = findUnstorable(v);
 			if (problem) ctx.addIssue({ code: "custom", message: problem.message, params: { unstorable: true } });
-		});
+		}),
+	);
 }
 
 /** A non-negative integer written in decimal digits (Moralis writes every number as a string). */
 export const decimalDigits = (maxDigits: number) =>
 	z
 		.string({ error: "must be a decimal digit string" })
-		.regex(new RegExp(`^\\d{1,${maxDigits}}$`), "must be decimal digits");
+		.check(z.regex(new RegExp(`^\\d{1,${maxDigits}}$`), "must be decimal digits"));
 
 /** An int4 written as decimal digits or as a JSON integer. */
 export const smallInteger = z
-	.union([decimalDigits(10), z.number().int()], { error: "must be a whole number" })
-	.transform(Number)
-	.refine((n) => n >= 0 && n <= MAX_INT4, `must be a whole number from 0 to ${MAX_INT4}`);
+	.pipe(
+		z.union([decimalDigits(10), z.number().check(z.int())], { error: "must be a whole number" }),
+		z.transform(Number),
+	)
+	.check(z.refine((n) => n >= 0 && n <= MAX_INT4, `must be a whole number from 0 to ${MAX_INT4}`));
 
 /** A hex quantity (`0x…`, as JSON-RPC writes numbers) as a BigInt. */
 export const hexQuantity = (maxDigits: number) =>
-	z
-		.string({ error: "must be a hex quantity such as 0x1f" })
-		.regex(new RegExp(`^0x[0-9a-fA-F]{1,${maxDigits}}$`), "must be 0x followed by hex digits")
-		.transform((v) => BigInt(v));
+	z.pipe(
+		z
+			.string({ error: "must be a hex quantity such as 0x1f" })
+			.check(z.regex(new RegExp(`^0x[0-9a-fA-F]{1,${maxDigits}}$`), "must be 0x followed by hex digits")),
+		z.transform((v: string) => BigInt(v)),
+	);
 
 const MAX_INT8 = 9_223_372_036_854_775_807n;
 
 /** A block number (decimal digits, or a `0x` hex quantity) as canonical decimal text within bigint. */
-export const blockNumber = z
-	.string({ error: "must be a block number" })
-	.regex(/^(?:\d{1,20}|0x[0-9a-fA-F]{1,16})$/, "must be a block number in decimal digits or 0x hex")
-	.transform((v) => BigInt(v))
-	.refine((n) => n <= MAX_INT8, "is larger than a block number can be")
-	.transform((n) => n.toString());
+export const blockNumber = z.pipe(
+	z
+		.pipe(
+			z
+				.string({ error: "must be a block number" })
+				.check(
+					z.regex(/^(?:\d{1,20}|0x[0-9a-fA-F]{1,16})$/, "must be a block number in decimal digits or 0x hex"),
+				),
+			z.transform((v: string) => BigInt(v)),
+		)
+		.check(z.refine((n) => n <= MAX_INT8, "is larger than a block number can be")),
+	z.transform((n: bigint) => n.toString()),
+);
 
 /** One issue of a payload, for the 422. */
 export interface FieldIssue {

@@ -7,7 +7,7 @@
  */
 import type { Context, MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import type { z } from "zod";
+import type * as z from "../../../schema/zod";
 import { ApiError } from "../errors";
 
 /** Account bodies are a few short fields; anything larger is not one of ours. */
@@ -45,7 +45,7 @@ export function validationError(error: z.ZodError, where = "body"): ApiError {
  * const input = await jsonBody(c, z.object({ username: z.string() }));
  * ```
  */
-export async function jsonBody<S extends z.ZodType>(c: Context, schema: S): Promise<z.infer<S>> {
+export async function jsonBody<S extends z.ZodMiniType>(c: Context, schema: S): Promise<z.infer<S>> {
 	const type = c.req.header("content-type") ?? "";
 	if (!/^application\/json\s*(;|$)/i.test(type)) {
 		throw new ApiError(
@@ -66,14 +66,14 @@ export async function jsonBody<S extends z.ZodType>(c: Context, schema: S): Prom
 }
 
 /** Validates the query string (a parameter given twice counts with its first value). */
-export function queryInput<S extends z.ZodType>(c: Context, schema: S): z.infer<S> {
+export function queryInput<S extends z.ZodMiniType>(c: Context, schema: S): z.infer<S> {
 	const parsed = schema.safeParse(c.req.query());
 	if (!parsed.success) throw validationError(parsed.error, "query");
 	return parsed.data;
 }
 
 /** Validates one path parameter. */
-export function pathParam<S extends z.ZodType>(c: Context, name: string, schema: S): z.infer<S> {
+export function pathParam<S extends z.ZodMiniType>(c: Context, name: string, schema: S): z.infer<S> {
 	const parsed = schema.safeParse(c.req.param(name));
 	if (!parsed.success) {
 		throw new ApiError(422, "validation_failed", `the path parameter ${name} is not valid`, {

@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { z } from "zod";
+import * as z from "../../../schema/zod";
 import { ApiError, serviceUnavailable } from "../errors";
 
 /** How old a login may be when it is used to register (Telegram's advice: check `auth_date`). */
@@ -18,20 +18,20 @@ const TELEGRAM_LOGIN_MAX_AGE_SECONDS = 24 * 3600;
 /** Clock difference tolerated for a login dated in the future. */
 const FUTURE_SKEW_SECONDS = 300;
 
-const field = z.union([z.string().max(512), z.number().int().nonnegative()]);
+const field = z.union([z.string().check(z.maxLength(512)), z.number().check(z.int(), z.nonnegative())]);
 
 /** The widget's fields; unknown scalar fields are kept, since they are part of what Telegram signed. */
 export const telegramLoginSchema = z.looseObject({
 	id: z.union([
-		z.number().int().positive().max(Number.MAX_SAFE_INTEGER),
-		z.string().regex(/^[1-9]\d{0,15}$/),
+		z.number().check(z.int(), z.positive(), z.lte(Number.MAX_SAFE_INTEGER)),
+		z.string().check(z.regex(/^[1-9]\d{0,15}$/)),
 	]),
-	auth_date: z.union([z.number().int().positive(), z.string().regex(/^\d{1,12}$/)]),
-	hash: z.string().regex(/^[0-9a-fA-F]{64}$/, "64 hex digits"),
-	first_name: z.string().max(512).optional(),
-	last_name: z.string().max(512).optional(),
-	username: z.string().max(512).optional(),
-	photo_url: z.string().max(512).optional(),
+	auth_date: z.union([z.number().check(z.int(), z.positive()), z.string().check(z.regex(/^\d{1,12}$/))]),
+	hash: z.string().check(z.regex(/^[0-9a-fA-F]{64}$/, "64 hex digits")),
+	first_name: z.optional(z.string().check(z.maxLength(512))),
+	last_name: z.optional(z.string().check(z.maxLength(512))),
+	username: z.optional(z.string().check(z.maxLength(512))),
+	photo_url: z.optional(z.string().check(z.maxLength(512))),
 });
 type TelegramLogin = z.infer<typeof telegramLoginSchema>;
 

@@ -38,9 +38,10 @@
  *
  * @module
  */
-import { z } from "zod";
+
 import { parseChainAddress } from "../../../schema/address-format";
 import type { Chain, DepositMessageV1 } from "../../../schema/queue-message";
+import * as z from "../../../schema/zod";
 import {
 	canonicalAmount,
 	canonicalInteger,
@@ -102,20 +103,19 @@ const EVM = { txHash: /^0x[0-9a-f]{64}$/ };
 const TRON = { txHash: /^(?:0x)?[0-9a-f]{64}$/ };
 const UUID = z.uuid();
 
-type Ctx = z.core.$RefinementCtx;
+type Ctx = z.core.ParsePayload;
 
 /** Reports an `Exact` failure as a zod issue and yields the canonical text otherwise. */
 function exact(result: Exact, ctx: Ctx): string {
-	if (!result.ok) ctx.addIssue({ code: "custom", message: result.message });
+	if (!result.ok) z.addIssue(ctx, { message: result.message });
 	return result.ok ? result.value : "";
 }
 
 /** A whole number given as a JSON number, a digit string, or an exact-number wrapper. */
 function wholeNumber(max: string) {
-	return z
-		.unknown()
-		.optional()
-		.transform((value, ctx): string | null => {
+	return z.pipe(
+		z.optional(z.unknown()),
+		z.transform((value: unknown, ctx): string | null => {
 			if (value === undefined || value === null) return null;
 			if (typeof value === "number") {
 				return Number.isSafeInteger(value)
@@ -132,17 +132,23 @@ function wholeNumber(max: string) {
 			}
 			if (typeof value === "string") return exact(canonicalInteger(value.trim(), max), ctx);
 			return exact({ ok: false, message: "must be a whole number" }, ctx);
-		});
+		}),
+	);
 }
 
 const optionalText = (max: number, label: string) =>
-	z
-		.string({ error: `must be a string (${label})` })
-		.trim()
-		.min(1, { error: `must not be empty (${label})` })
-		.max(max, { error: `is longer than ${max} characters (${label})` })
-		.nullish()
-		.transform((v) => v ?? null);
+	z.pipe(
+		z.nullish(
+			z
+				.string({ error: `must be a string (${label})` })
+				.check(
+					z.trim(),
+					z.minLength(1, { error: `must not be empty (${label})` }),
+					z.maxLength(max, { error: `is longer than ${max} characters (${label})` }),
+				),
+		),
+		z.transform((v: string | null | undefined) => v ?? null),
+	);
 
 const encoder = new TextEncoder();
 
@@ -165,56 +171,57 @@ function depth(value: unknown, limit: number): number {
 	return 1 + deepest;
 }
 
-const metadataSchema = z
-	.unknown()
-	.optional()
-	.transform((value, ctx): Record<string, unknown> | null => {
+const metadataSchema = z.pipe(
+	z.optional(z.unknown()),
+	z.transform((value: unknown, ctx): Record<string, unknown> | null => {
 		if (value === undefined || value === null) return null;
 		if (!isPlainObject(value)) {
-			ctx.addIssue({ code: "custom", message: "must be a JSON object" });
+			z.addIssue(ctx, { message: "must be a JSON object" });
 			return null;
 		}
 		if (depth(value, METADATA_MAX_DEPTH) > METADATA_MAX_DEPTH) {
-			ctx.addIssue({ code: "custom", message: `is nested more than ${METADATA_MAX_DEPTH} levels deep` });
+			z.addIssue(ctx, { message: `is nested more than ${METADATA_MAX_DEPTH} levels deep` });
 			return null;
 		}
 		const unstorable = findUnstorable(value);
 		if (unstorable) {
-			ctx.addIssue({
-				code: "custom",
-				path: [unstorable.path],
-				message: unstorable.message,
-				params: { unstorable: true },
-			});
+			z.addIssue(ctx, { path: [unstorable.path], message: unstorable.message, params: { unstorable: true } });
 			return null;
 		}
 		if (longerThan(JSON.stringify(value), METADATA_MAX_BYTES)) {
-			ctx.addIssue({ code: "custom", message: `is larger than ${METADATA_MAX_BYTES} bytes as JSON` });
+			z.addIssue(ctx, { message: `is larger than ${METADATA_MAX_BYTES} bytes as JSON` });
 			return null;
 		}
 		// Passed through as parsed (not rebuilt key by key), so keys such as "__proto__" stay data.
 		return value;
-	});
+	}),
+);
 
 function bodySchema(chain: Chain) {
 	const formats = chain === "trc20" ? TRON : EVM;
-	return z
-		.object({
-			tx_hash: z
-				.string({ error: (issue) => (issue.input == null ? "is required" : "must be a string") })
-				.max(130, { error: "is not a transaction hash" })
-				.transform((v) => v.trim().toLowerCase())
-				.refine((v) => formats.txHash.test(v), {
-					error:
-						chain === "trc20"
-							? "must be 64 hex digits (0x optional)"
-							: "must be 0x followed by 64 hex digits",
-				})
-				.transform((v) => (chain === "trc20" ? v.replace(/^0x/, "") : v)),
-			amount: z
-				.unknown()
-				.optional()
-				.transform((value, ctx): string => {
+	return z.pipe(
+		z.object({
+			tx_hash: z.pipe(
+				z
+					.pipe(
+						z
+							.string({ error: (issue) => (issue.input == null ? "is required" : "must be a string") })
+							.check(z.maxLength(130, { error: "is not a transaction hash" })),
+						z.transform((v: string) => v.trim().toLowerCase()),
+					)
+					.check(
+						z.refine((v) => formats.txHash.test(v), {
+							error:
+								chain === "trc20"
+									? "must be 64 hex digits (0x optional)"
+									: "must be 0x followed by 64 hex digits",
+						}),
+					),
+				z.transform((v: string) => (chain === "trc20" ? v.replace(/^0x/, "") : v)),
+			),
+			amount: z.pipe(
+				z.optional(z.unknown()),
+				z.transform((value: unknown, ctx): string => {
 					if (value === undefined || value === null) return exact({ ok: false, message: "is required" }, ctx);
 					// Not trimmed: an amount is money, written exactly as the ledger will hold it.
 					if (typeof value === "string") return exact(canonicalAmount(value), ctx);
@@ -228,64 +235,75 @@ function bodySchema(chain: Chain) {
 					}
 					return exact({ ok: false, message: 'must be a decimal string, e.g. "20.5"' }, ctx);
 				}),
-			confirmations: wholeNumber(MAX_INT4).transform((v) => (v === null ? null : Number(v))),
-			log_index: wholeNumber(MAX_INT4).transform((v) => (v === null ? 0 : Number(v))),
+			),
+			confirmations: z.pipe(
+				wholeNumber(MAX_INT4),
+				z.transform((v: string | null) => (v === null ? null : Number(v))),
+			),
+			log_index: z.pipe(
+				wholeNumber(MAX_INT4),
+				z.transform((v: string | null) => (v === null ? 0 : Number(v))),
+			),
 			block_number: wholeNumber(MAX_INT8),
-			chain: z
-				.string({ error: "must be a string" })
-				.nullish()
-				.refine((v) => v == null || v.trim().toLowerCase() === chain, {
+			chain: z.nullish(z.string({ error: "must be a string" })).check(
+				z.refine((v) => v == null || v.trim().toLowerCase() === chain, {
 					error: `must match the chain of the URL (${chain})`,
 				}),
-			to_address: optionalText(128, "a deposit address").transform((v, ctx) => {
-				if (v === null) return null;
-				const parsed = parseChainAddress(chain, v);
-				if (parsed.ok) return parsed.address;
-				ctx.addIssue({ code: "custom", message: parsed.message });
-				return z.NEVER;
-			}),
-			currency: z
-				.string({ error: "must be a string" })
-				.nullish()
-				.transform((v) => (v == null ? "USDT" : v.trim().toUpperCase()))
-				.refine((v) => (CURRENCIES as readonly string[]).includes(v), {
-					error: `must be one of ${CURRENCIES.join(", ")}`,
+			),
+			to_address: z.pipe(
+				optionalText(128, "a deposit address"),
+				z.transform((v: string | null, ctx) => {
+					if (v === null) return null;
+					const parsed = parseChainAddress(chain, v);
+					if (parsed.ok) return parsed.address;
+					z.addIssue(ctx, { message: parsed.message });
+					return z.NEVER;
 				}),
-			status: z
-				.string({ error: "must be a string" })
-				.nullish()
-				.transform((v, ctx) => {
+			),
+			currency: z
+				.pipe(
+					z.nullish(z.string({ error: "must be a string" })),
+					z.transform((v: string | null | undefined) => (v == null ? "USDT" : v.trim().toUpperCase())),
+				)
+				.check(
+					z.refine((v) => (CURRENCIES as readonly string[]).includes(v), {
+						error: `must be one of ${CURRENCIES.join(", ")}`,
+					}),
+				),
+			status: z.pipe(
+				z.nullish(z.string({ error: "must be a string" })),
+				z.transform((v: string | null | undefined, ctx) => {
 					if (v == null) return "confirmed" as const;
 					const status = STATUS_SYNONYMS.get(v.trim().toLowerCase());
 					if (!status) {
-						ctx.addIssue({
-							code: "custom",
+						z.addIssue(ctx, {
 							message: `is not a known status; use pending, confirmed or removed (or ${[...STATUS_SYNONYMS.keys()].join(", ")})`,
 						});
 						return z.NEVER;
 					}
 					return status;
 				}),
-			user_id: z
-				.string({ error: "must be a UUID string" })
-				.nullish()
-				.transform((v, ctx) => {
+			),
+			user_id: z.pipe(
+				z.nullish(z.string({ error: "must be a UUID string" })),
+				z.transform((v: string | null | undefined, ctx) => {
 					if (v == null) return null;
 					const id = v.trim().toLowerCase();
 					if (UUID.safeParse(id).success) return id;
-					ctx.addIssue({ code: "custom", message: "must be a UUID (the player's users.id)" });
+					z.addIssue(ctx, { message: "must be a UUID (the player's users.id)" });
 					return z.NEVER;
 				}),
+			),
 			metadata: metadataSchema,
-		})
-		.transform((body, ctx): DepositFields => {
+		}),
+		z.transform((body, ctx): DepositFields => {
 			const candidate = body.metadata?.user_id;
 			const fromMetadata =
 				typeof candidate === "string" && UUID.safeParse(candidate.trim().toLowerCase()).success
 					? candidate.trim().toLowerCase()
 					: null;
 			if (body.user_id && fromMetadata && body.user_id !== fromMetadata) {
-				ctx.addIssue({ code: "custom", path: ["user_id"], message: "disagrees with metadata.user_id" });
+				z.addIssue(ctx, { path: ["user_id"], message: "disagrees with metadata.user_id" });
 			}
 			return {
 				chain,
@@ -300,7 +318,8 @@ function bodySchema(chain: Chain) {
 				block_number: body.block_number,
 				metadata: body.metadata,
 			};
-		});
+		}),
+	);
 }
 
 // Built once per isolate: building a zod schema costs far more than running it.

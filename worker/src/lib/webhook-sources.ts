@@ -33,8 +33,9 @@
  *
  * @module
  */
-import { z } from "zod";
+
 import { CHAINS, type Chain } from "../../../schema/queue-message";
+import * as z from "../../../schema/zod";
 import { SCHEMES, type Scheme } from "./signature";
 
 /** Default replay window of sources whose signatures carry no time. */
@@ -96,55 +97,66 @@ const EVM_ADDRESS = /^0x[0-9a-fA-F]{40}$/;
 const chain = z.enum(CHAINS);
 
 const sourceSchema = z
-	.object({
+	.strictObject({
 		scheme: z.enum(SCHEMES),
-		secrets: z.string().regex(BINDING, "must name a secret binding, e.g. MORALIS_STREAM_SECRETS"),
-		chains: z.array(chain).min(1, "must list at least one chain"),
-		enabled: z.boolean().default(true),
-		rate_limiter: z.string().regex(BINDING, "must name a [[ratelimits]] binding").optional(),
-		sunset: z.iso.date("must be a date, YYYY-MM-DD").optional(),
-		replay_window_days: z.number().int().min(1).max(365).optional(),
-		chain_ids: z
-			.record(z.string().regex(/^0x[0-9a-f]+$/, "chain ids are lower-case hex, e.g. 0x38"), chain)
-			.optional(),
-		networks: z
-			.record(z.string().regex(/^[A-Z0-9_]+$/, "network names are Alchemy's, e.g. ETH_MAINNET"), chain)
-			.optional(),
-		tokens: z
-			.partialRecord(
+		secrets: z.string().check(z.regex(BINDING, "must name a secret binding, e.g. MORALIS_STREAM_SECRETS")),
+		chains: z.array(chain).check(z.minLength(1, "must list at least one chain")),
+		enabled: z._default(z.boolean(), true),
+		rate_limiter: z.optional(z.string().check(z.regex(BINDING, "must name a [[ratelimits]] binding"))),
+		sunset: z.optional(z.iso.date("must be a date, YYYY-MM-DD")),
+		replay_window_days: z.optional(z.number().check(z.int(), z.gte(1), z.lte(365))),
+		chain_ids: z.optional(
+			z.record(z.string().check(z.regex(/^0x[0-9a-f]+$/, "chain ids are lower-case hex, e.g. 0x38")), chain),
+		),
+		networks: z.optional(
+			z.record(
+				z.string().check(z.regex(/^[A-Z0-9_]+$/, "network names are Alchemy's, e.g. ETH_MAINNET")),
 				chain,
-				z.object({ contract: z.string().min(1), decimals: z.number().int().min(0).max(36) }).strict(),
-			)
-			.optional(),
-		confirmed_confirmations: z.partialRecord(chain, z.number().int().min(1).max(10_000)).optional(),
-		own_addresses: z.array(z.string().regex(EVM_ADDRESS, "must be 0x followed by 40 hex digits")).optional(),
+			),
+		),
+		tokens: z.optional(
+			z.partialRecord(
+				chain,
+				z.strictObject({
+					contract: z.string().check(z.minLength(1)),
+					decimals: z.number().check(z.int(), z.gte(0), z.lte(36)),
+				}),
+			),
+		),
+		confirmed_confirmations: z.optional(
+			z.partialRecord(chain, z.number().check(z.int(), z.gte(1), z.lte(10_000))),
+		),
+		own_addresses: z.optional(
+			z.array(z.string().check(z.regex(EVM_ADDRESS, "must be 0x followed by 40 hex digits"))),
+		),
 	})
-	.strict()
-	.superRefine((s, ctx) => {
-		if (s.scheme === "x-signature" && !s.sunset) {
-			ctx.addIssue({
-				code: "custom",
-				path: ["sunset"],
-				message:
-					"is required for x-signature: the date from which the original senders' signature is refused",
-			});
-		}
-		if (s.scheme !== "x-signature" && s.sunset) {
-			ctx.addIssue({ code: "custom", path: ["sunset"], message: "applies to x-signature sources only" });
-		}
-		if (s.scheme !== "moralis" && (s.chain_ids || s.confirmed_confirmations)) {
-			ctx.addIssue({ code: "custom", path: ["chain_ids"], message: "applies to moralis sources only" });
-		}
-		if (s.scheme !== "alchemy" && s.networks) {
-			ctx.addIssue({ code: "custom", path: ["networks"], message: "applies to alchemy sources only" });
-		}
-	});
+	.check(
+		z.superRefine((s, ctx) => {
+			if (s.scheme === "x-signature" && !s.sunset) {
+				ctx.addIssue({
+					code: "custom",
+					path: ["sunset"],
+					message:
+						"is required for x-signature: the date from which the original senders' signature is refused",
+				});
+			}
+			if (s.scheme !== "x-signature" && s.sunset) {
+				ctx.addIssue({ code: "custom", path: ["sunset"], message: "applies to x-signature sources only" });
+			}
+			if (s.scheme !== "moralis" && (s.chain_ids || s.confirmed_confirmations)) {
+				ctx.addIssue({ code: "custom", path: ["chain_ids"], message: "applies to moralis sources only" });
+			}
+			if (s.scheme !== "alchemy" && s.networks) {
+				ctx.addIssue({ code: "custom", path: ["networks"], message: "applies to alchemy sources only" });
+			}
+		}),
+	);
 
 const sourcesSchema = z.record(
-	z
-		.string()
-		.regex(NAME, "source names are lower case, e.g. moralis")
-		.refine((n) => !(CHAINS as readonly string[]).includes(n), "a source may not be named like a chain"),
+	z.string().check(
+		z.regex(NAME, "source names are lower case, e.g. moralis"),
+		z.refine((n) => !(CHAINS as readonly string[]).includes(n), "a source may not be named like a chain"),
+	),
 	sourceSchema,
 );
 

@@ -8,8 +8,9 @@
  *
  * @module
  */
-import { z } from "zod";
+
 import { CHAINS } from "../../../schema/queue-message";
+import * as z from "../../../schema/zod";
 import { schemaFor as webhookBodySchema } from "../lib/webhook-payload";
 import { resolveConflictSchema } from "../routes/admin/conflict-resolution";
 import { listQuery as deadLetterListQuery } from "../routes/admin/dead-letters";
@@ -33,7 +34,7 @@ type Json = Record<string, unknown>;
 type Method = "get" | "post";
 
 /** A request's schema as a client sends it (before the route's transforms). */
-function jsonSchema(schema: z.ZodType): Json {
+function jsonSchema(schema: z.ZodMiniType): Json {
 	const { $schema: _, ...rest } = z.toJSONSchema(schema, { io: "input", unrepresentable: "any" }) as Json;
 	return rest;
 }
@@ -60,8 +61,8 @@ interface Operation {
 	tag: string;
 	summary: string;
 	auth?: "user" | "admin" | "user or admin" | "webhook";
-	body?: z.ZodType | Json;
-	query?: z.ZodObject;
+	body?: z.ZodMiniType | Json;
+	query?: z.ZodMiniObject;
 	/** Status → description of the success answers; the error answers are added. */
 	ok: Record<number, string>;
 	errors?: number[];
@@ -376,7 +377,7 @@ function operation(o: Operation): Json {
 					requestBody: {
 						required: true,
 						content: {
-							"application/json": { schema: o.body instanceof z.ZodType ? jsonSchema(o.body) : o.body },
+							"application/json": { schema: o.body instanceof z.ZodMiniType ? jsonSchema(o.body) : o.body },
 						},
 					},
 				}

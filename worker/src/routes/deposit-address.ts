@@ -25,9 +25,9 @@
  * @module
  */
 import { Hono } from "hono";
-import { z } from "zod";
 import { CHAIN_FAMILY, chainsOf } from "../../../schema/address-family";
 import { CHAINS } from "../../../schema/queue-message";
+import * as z from "../../../schema/zod";
 import { ApiError, serviceUnavailable } from "../errors";
 import type { AuthedEnv } from "../lib/auth";
 import { database } from "../lib/database";
@@ -38,10 +38,13 @@ import { jsonBody } from "../lib/request-input";
 export const ISSUE_ROUTE = "POST /api/v1/wallet/deposit-address";
 
 export const bodySchema = z.object({
-	chain: z
-		.string({ error: `must be one of ${CHAINS.join(", ")}` })
-		.transform((v) => v.trim().toLowerCase())
-		.pipe(z.enum(CHAINS, { error: `must be one of ${CHAINS.join(", ")}` })),
+	chain: z.pipe(
+		z.pipe(
+			z.string({ error: `must be one of ${CHAINS.join(", ")}` }),
+			z.transform((v: string) => v.trim().toLowerCase()),
+		),
+		z.enum(CHAINS, { error: `must be one of ${CHAINS.join(", ")}` }),
+	),
 });
 
 /** Serialises one player's calls (`NO KEY UPDATE`: rows referencing the player are not blocked). */

@@ -11,7 +11,7 @@
  * @module
  */
 import { Hono } from "hono";
-import { z } from "zod";
+import * as z from "../../../schema/zod";
 import { ApiError } from "../errors";
 import { type AuthedEnv, requireAuth } from "../lib/auth";
 import { database } from "../lib/database";
@@ -21,10 +21,11 @@ import { pathParam, queryInput } from "../lib/request-input";
 
 export const listQuery = z.object({
 	...pageQuery,
-	type: z
-		.string()
-		.regex(/^[a-z][a-z0-9_]{0,63}$/, "a transaction type such as deposit or deposit_reversal")
-		.optional(),
+	type: z.optional(
+		z
+			.string()
+			.check(z.regex(/^[a-z][a-z0-9_]{0,63}$/, "a transaction type such as deposit or deposit_reversal")),
+	),
 });
 
 // The column allows NULL (none is written so): such rows sort as 1970, last, and still page.

@@ -11,7 +11,7 @@
  * @module
  */
 import { Hono } from "hono";
-import { z } from "zod";
+import * as z from "../../../../schema/zod";
 import { ApiError } from "../../errors";
 import type { AuthedEnv } from "../../lib/auth";
 import { database } from "../../lib/database";
@@ -19,7 +19,7 @@ import { isoTimestamp } from "../../lib/pagination";
 import { jsonBody, pathParam } from "../../lib/request-input";
 
 export const resolveConflictSchema = z.object({
-	note: z.string().trim().min(1, "say what was found").max(1000),
+	note: z.string().check(z.trim(), z.minLength(1, "say what was found"), z.maxLength(1000)),
 });
 
 const RESOLVE = `

@@ -11,8 +11,8 @@
  * @module
  */
 import { Hono } from "hono";
-import { z } from "zod";
 import { parseDepositMessage } from "../../../../schema/queue-message";
+import * as z from "../../../../schema/zod";
 import { ApiError } from "../../errors";
 import type { AuthedEnv } from "../../lib/auth";
 import { database } from "../../lib/database";
@@ -22,7 +22,7 @@ import { pathParam, queryInput, validationError } from "../../lib/request-input"
 
 export const listQuery = z.object({
 	...pageQuery,
-	include_redriven: z.enum(["true", "false"]).default("false"),
+	include_redriven: z._default(z.enum(["true", "false"]), "false"),
 });
 
 const SORT_AT = "COALESCE(created_at, 'epoch'::timestamptz)";

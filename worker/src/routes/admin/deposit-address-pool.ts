@@ -19,9 +19,9 @@
  * @module
  */
 import { Hono } from "hono";
-import { z } from "zod";
 import { chainsOf, FAMILIES, type Family } from "../../../../schema/address-family";
 import { parseAddress } from "../../../../schema/address-format";
+import * as z from "../../../../schema/zod";
 import { ApiError } from "../../errors";
 import type { AuthedEnv } from "../../lib/auth";
 import { database } from "../../lib/database";
@@ -34,10 +34,12 @@ const POOL_MAX_BODY_BYTES = 64 * 1024;
 
 export const importSchema = z.object({
 	family: z.enum(FAMILIES),
-	addresses: z
-		.array(z.unknown())
-		.min(1, { error: "list at least one address" })
-		.max(MAX_POOL_IMPORT, { error: `at most ${MAX_POOL_IMPORT} addresses per call; split the list` }),
+	addresses: z.array(z.unknown()).check(
+		z.minLength(1, { error: "list at least one address" }),
+		z.maxLength(MAX_POOL_IMPORT, {
+			error: `at most ${MAX_POOL_IMPORT} addresses per call; split the list`,
+		}),
+	),
 });
 
 type Outcome =

@@ -19,7 +19,6 @@
  * @module
  */
 import { Hono } from "hono";
-import { z } from "zod";
 import {
 	CHAIN_FAMILY,
 	chainsOf,
@@ -29,28 +28,33 @@ import {
 } from "../../../../schema/address-family";
 import { parseChainAddress } from "../../../../schema/address-format";
 import { CHAINS } from "../../../../schema/queue-message";
+import * as z from "../../../../schema/zod";
 import { ApiError } from "../../errors";
 import type { AuthedEnv } from "../../lib/auth";
 import { database } from "../../lib/database";
 import { fetchPage, isoTimestamp, pageQuery } from "../../lib/pagination";
 import { jsonBody, queryInput } from "../../lib/request-input";
 
-const uuid = z.uuid().transform((s) => s.toLowerCase());
+const uuid = z.pipe(
+	z.uuid(),
+	z.transform((s: string) => s.toLowerCase()),
+);
 
-export const registerSchema = z
-	.object({
+export const registerSchema = z.pipe(
+	z.object({
 		user_id: uuid,
 		chain: z.enum(CHAINS),
-		address: z.string().trim().max(128),
-	})
-	.transform((value, ctx) => {
+		address: z.string().check(z.trim(), z.maxLength(128)),
+	}),
+	z.transform((value, ctx) => {
 		const parsed = parseChainAddress(value.chain, value.address);
 		if (!parsed.ok) {
-			ctx.addIssue({ code: "custom", path: ["address"], message: parsed.message });
+			z.addIssue(ctx, { path: ["address"], message: parsed.message });
 			return z.NEVER;
 		}
 		return { ...value, family: CHAIN_FAMILY[value.chain], address: parsed.address };
-	});
+	}),
+);
 
 /** Where an existing address stands, as 409s and lists report it. */
 const STATE = `CASE WHEN a.user_id IS NOT NULL THEN 'issued' WHEN a.issued_at IS NULL THEN 'unissued' ELSE 'retired' END`;
@@ -100,9 +104,9 @@ function conflictMessage(existing: Existing, family: Family): string {
 
 export const listSchema = z.object({
 	...pageQuery,
-	user_id: uuid.optional(),
-	family: z.enum(FAMILIES).optional(),
-	address: z.string().trim().min(1).max(128).optional(),
+	user_id: z.optional(uuid),
+	family: z.optional(z.enum(FAMILIES)),
+	address: z.optional(z.string().check(z.trim(), z.minLength(1), z.maxLength(128))),
 });
 
 const LIST_SORT = "COALESCE(a.created_at, 'epoch'::timestamptz)";

@@ -21,7 +21,7 @@
  * @module
  */
 import { Hono } from "hono";
-import { z } from "zod";
+import * as z from "../../../../schema/zod";
 import { ApiError } from "../../errors";
 import type { AuthedEnv } from "../../lib/auth";
 import { database } from "../../lib/database";
@@ -105,7 +105,12 @@ function refusal(row: AssignRow): ApiError {
 }
 
 /** The body: the player to give the deposit to. */
-export const assignSchema = z.object({ user_id: z.uuid().transform((s) => s.toLowerCase()) });
+export const assignSchema = z.object({
+	user_id: z.pipe(
+		z.uuid(),
+		z.transform((s: string) => s.toLowerCase()),
+	),
+});
 
 export const depositAssign = new Hono<AuthedEnv>().post("/:tx_id/assign", async (c) => {
 	const txId = pathParam(c, "tx_id", z.uuid()).toLowerCase();

@@ -21,10 +21,10 @@
  * @module
  */
 import { Hono } from "hono";
-import { z } from "zod";
 import { CHAIN_FAMILY, chainsOf, type Family, storedAddressSql } from "../../../../schema/address-family";
 import { parseChainAddress } from "../../../../schema/address-format";
 import { CHAINS, parseDepositMessage } from "../../../../schema/queue-message";
+import * as z from "../../../../schema/zod";
 import { ApiError } from "../../errors";
 import type { AuthedEnv } from "../../lib/auth";
 import { database } from "../../lib/database";
@@ -36,41 +36,45 @@ import { type StoredDeposit, settlementMessage, storedDepositColumns } from "../
 /** Most deposits one call lists or moves: their messages then go in one all-or-nothing batch. */
 const MAX_ATTRIBUTE = MAX_BATCH_MESSAGES;
 
-const uuid = z.uuid().transform((s) => s.toLowerCase());
+const uuid = z.pipe(
+	z.uuid(),
+	z.transform((s: string) => s.toLowerCase()),
+);
 
-export const attributeSchema = z
-	.object({
+export const attributeSchema = z.pipe(
+	z.object({
 		chain: z.enum(CHAINS),
-		address: z.string().trim().max(128),
+		address: z.string().check(z.trim(), z.maxLength(128)),
 		user_id: uuid,
-		apply: z.boolean().default(false),
-		tx_ids: z
-			.array(uuid)
-			.min(1)
-			.max(MAX_ATTRIBUTE)
-			.refine((ids) => new Set(ids).size === ids.length, "a tx_id is listed twice")
-			.optional(),
-	})
-	.transform((value, ctx) => {
+		apply: z._default(z.boolean(), false),
+		tx_ids: z.optional(
+			z.array(uuid).check(
+				z.minLength(1),
+				z.maxLength(MAX_ATTRIBUTE),
+				z.refine((ids) => new Set(ids).size === ids.length, "a tx_id is listed twice"),
+			),
+		),
+	}),
+	z.transform((value, ctx) => {
 		const parsed = parseChainAddress(value.chain, value.address);
 		if (!parsed.ok) {
-			ctx.addIssue({ code: "custom", path: ["address"], message: parsed.message });
+			z.addIssue(ctx, { path: ["address"], message: parsed.message });
 			return z.NEVER;
 		}
 		if (value.apply && !value.tx_ids) {
-			ctx.addIssue({
-				code: "custom",
+			z.addIssue(ctx, {
 				path: ["tx_ids"],
 				message: "apply moves exactly the deposits listed: give the tx_ids the dry run listed",
 			});
 			return z.NEVER;
 		}
 		if (!value.apply && value.tx_ids) {
-			ctx.addIssue({ code: "custom", path: ["apply"], message: "tx_ids are for apply: true" });
+			z.addIssue(ctx, { path: ["apply"], message: "tx_ids are for apply: true" });
 			return z.NEVER;
 		}
 		return { ...value, family: CHAIN_FAMILY[value.chain], address: parsed.address };
-	});
+	}),
+);
 
 /** A deposit to the address `$4` on a chain of `$5`, in the columns' stored form. */
 const TO_ADDRESS = `d.chain = ANY ($5::text[]) AND ${storedAddressSql("d.chain", "d.to_address")} = $4`;

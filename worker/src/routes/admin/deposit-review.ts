@@ -22,7 +22,7 @@
  * @module
  */
 import { Hono } from "hono";
-import { z } from "zod";
+import * as z from "../../../../schema/zod";
 import { ApiError } from "../../errors";
 import type { AuthedEnv } from "../../lib/auth";
 import { database } from "../../lib/database";
@@ -32,11 +32,15 @@ import { type StoredDeposit, settlementMessage, storedDepositColumns } from "../
 
 export const reviewSchema = z.object({
 	decision: z.enum(["release", "reject"]),
-	reason: z.string().trim().min(10, "say why, in at least 10 characters").max(1000),
-	user_id: z
-		.uuid()
-		.transform((s) => s.toLowerCase())
-		.optional(),
+	reason: z
+		.string()
+		.check(z.trim(), z.minLength(10, "say why, in at least 10 characters"), z.maxLength(1000)),
+	user_id: z.optional(
+		z.pipe(
+			z.uuid(),
+			z.transform((s: string) => s.toLowerCase()),
+		),
+	),
 });
 
 /**

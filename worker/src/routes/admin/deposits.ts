@@ -12,8 +12,8 @@
  * @module
  */
 import { Hono } from "hono";
-import { z } from "zod";
 import { DEPOSIT_STATES } from "../../../../schema/deposit-states";
+import * as z from "../../../../schema/zod";
 import type { AuthedEnv } from "../../lib/auth";
 import { database } from "../../lib/database";
 import { fetchPage, isoTimestamp, pageQuery } from "../../lib/pagination";
@@ -35,12 +35,14 @@ LIMIT $3::int`;
 
 export const byStatusQuery = z.object({
 	...pageQuery,
-	status: z.enum(DEPOSIT_STATES).optional(),
-	hold_reason: z.string().trim().min(1).max(64).optional(),
-	user_id: z
-		.uuid()
-		.transform((s) => s.toLowerCase())
-		.optional(),
+	status: z.optional(z.enum(DEPOSIT_STATES)),
+	hold_reason: z.optional(z.string().check(z.trim(), z.minLength(1), z.maxLength(64))),
+	user_id: z.optional(
+		z.pipe(
+			z.uuid(),
+			z.transform((s: string) => s.toLowerCase()),
+		),
+	),
 });
 
 // $1 status, $2 hold reason, $3 player, then the page.

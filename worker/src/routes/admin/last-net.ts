@@ -14,7 +14,7 @@
  * @module
  */
 import { Hono } from "hono";
-import { z } from "zod";
+import * as z from "../../../../schema/zod";
 import { ApiError, serviceUnavailable } from "../../errors";
 import type { AuthedEnv } from "../../lib/auth";
 import { database } from "../../lib/database";
@@ -36,12 +36,12 @@ interface LastNetRecord {
 const MAX_PAGE = 100;
 
 export const listQuery = z.object({
-	limit: z.coerce.number().int().min(1).max(MAX_PAGE).default(50),
-	cursor: z.string().max(1024).optional(),
+	limit: z._default(z.coerce.number().check(z.int(), z.gte(1), z.lte(MAX_PAGE)), 50),
+	cursor: z.optional(z.string().check(z.maxLength(1024))),
 });
 
 export const redriveQuery = z.object({
-	limit: z.coerce.number().int().min(1).max(MAX_PAGE).default(MAX_PAGE),
+	limit: z._default(z.coerce.number().check(z.int(), z.gte(1), z.lte(MAX_PAGE)), MAX_PAGE),
 });
 
 const AUDIT = `

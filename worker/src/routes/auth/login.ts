@@ -24,7 +24,7 @@
  * @module
  */
 import { type Context, Hono } from "hono";
-import { z } from "zod";
+import * as z from "../../../../schema/zod";
 import { hashPassword, isOutdatedHash, verifyPassword } from "../../../../shared/password";
 import { matchTotp, totpBypassEnabled } from "../../../../shared/totp";
 import type { AppEnv } from "../../env";
@@ -35,14 +35,15 @@ import { accountLocked, LOCK_REMAINING, type LoginScope, recordFailure } from ".
 import { newRefreshToken, REFRESH_TOKEN_TTL_SECONDS } from "../../lib/refresh-token";
 import { jsonBody } from "../../lib/request-input";
 
-export const loginSchema = z
-	.object({
-		username: z.string().min(1).max(64),
-		password: z.string().min(1).max(256),
-		totp: z.string().max(16).optional(),
-		totp_code: z.string().max(16).optional(),
-	})
-	.transform(({ totp, totp_code, ...rest }) => ({ ...rest, totp: totp ?? totp_code }));
+export const loginSchema = z.pipe(
+	z.object({
+		username: z.string().check(z.minLength(1), z.maxLength(64)),
+		password: z.string().check(z.minLength(1), z.maxLength(256)),
+		totp: z.optional(z.string().check(z.maxLength(16))),
+		totp_code: z.optional(z.string().check(z.maxLength(16))),
+	}),
+	z.transform(({ totp, totp_code, ...rest }) => ({ ...rest, totp: totp ?? totp_code })),
+);
 
 /** The one answer to every failed login. */
 const invalidCredentials = () =>

@@ -12,7 +12,7 @@
  * @module
  */
 import { Hono } from "hono";
-import { z } from "zod";
+import * as z from "../../../../schema/zod";
 import type { AppEnv } from "../../env";
 import { ApiError } from "../../errors";
 import { jwtSecret, type Role, tokenResponse } from "../../lib/access-token";
@@ -20,7 +20,7 @@ import { database } from "../../lib/database";
 import { hashRefreshToken, newRefreshToken, REFRESH_TOKEN_TTL_SECONDS } from "../../lib/refresh-token";
 import { jsonBody } from "../../lib/request-input";
 
-export const refreshSchema = z.object({ refresh_token: z.string().min(16).max(256) });
+export const refreshSchema = z.object({ refresh_token: z.string().check(z.minLength(16), z.maxLength(256)) });
 
 /** How long after its rotation a refresh token may still be traded, for a concurrent refresh. */
 const REFRESH_REUSE_GRACE_SECONDS = 20;

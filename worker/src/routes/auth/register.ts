@@ -21,7 +21,7 @@
  * @module
  */
 import { Hono } from "hono";
-import { z } from "zod";
+import * as z from "../../../../schema/zod";
 import { hashPassword } from "../../../../shared/password";
 import type { AppEnv } from "../../env";
 import { ApiError } from "../../errors";
@@ -34,27 +34,28 @@ import { ISSUE_ROUTE } from "../deposit-address";
 /** 3–48 characters as in the original API; letters, digits and `_ . -` so names cannot spoof. */
 export const usernameSchema = z
 	.string()
-	.regex(/^[A-Za-z0-9_.-]{3,48}$/, "3 to 48 letters, digits, '_', '.' or '-'");
+	.check(z.regex(/^[A-Za-z0-9_.-]{3,48}$/, "3 to 48 letters, digits, '_', '.' or '-'"));
 /** Long enough to resist guessing; bounded so hashing cost stays bounded. */
-const passwordSchema = z.string().min(8, "at least 8 characters").max(256);
+const passwordSchema = z.string().check(z.minLength(8, "at least 8 characters"), z.maxLength(256));
 
 export const registerSchema = z.object({
 	username: usernameSchema,
-	password: passwordSchema.nullish(),
-	telegram_login: telegramLoginSchema.nullish(),
-	telegram_id: z
-		.unknown()
-		.refine((v) => v === undefined || v === null, {
-			message:
-				"is not accepted on its own: anyone could claim any account. Send telegram_login, the data Telegram's login widget signed, or register without Telegram",
-		})
-		.optional(),
+	password: z.nullish(passwordSchema),
+	telegram_login: z.nullish(telegramLoginSchema),
+	telegram_id: z.optional(
+		z.unknown().check(
+			z.refine((v) => v === undefined || v === null, {
+				message:
+					"is not accepted on its own: anyone could claim any account. Send telegram_login, the data Telegram's login widget signed, or register without Telegram",
+			}),
+		),
+	),
 	// Refused whatever it holds (even [] or null), so no client goes on believing it counts.
-	deposit_addresses: z
-		.undefined({
+	deposit_addresses: z.optional(
+		z.undefined({
 			error: `deposit addresses are not declared at registration; once registered and logged in, get your deposit address from ${ISSUE_ROUTE} {"chain": "bep20" | "erc20" | "trc20"}`,
-		})
-		.optional(),
+		}),
+	),
 });
 
 /** Which field a unique violation is about, by the columns Postgres names. */
