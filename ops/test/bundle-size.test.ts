@@ -16,9 +16,11 @@ import { wranglerEnv, wranglerScript } from "../local/wrangler";
  * Budgets, in KiB as wrangler reports them. The consumer meets the 400 KiB target with room.
  * The edge does not yet: 143 KiB of it is the Neon driver's prebuilt, already minified module
  * (node-postgres and its Node shims come with the HTTP client), which no bundler can shrink;
- * its budget is what it weighs now plus a little, so that it can only come down.
+ * its budget is what it weighs now plus a little, so that it can only come down. The console's
+ * watch page added 34 KiB (the alert rules with their texts, the signals, the evaluator, the
+ * rollout gate and the Cloudflare API client it reads analytics with).
  */
-const BUDGETS_KIB = { edge: 445, consumer: 400 } as const;
+const BUDGETS_KIB = { edge: 480, consumer: 400 } as const;
 const CONFIGS = { edge: "wrangler.toml", consumer: "queue-consumer/wrangler.toml" } as const;
 
 type Worker = keyof typeof CONFIGS;

@@ -11,7 +11,8 @@
  *
  * @module
  */
-import { z } from "zod";
+
+import * as z from "../../../schema/zod";
 import {
 	cloudflareFigures,
 	evaluateRules,
@@ -46,12 +47,12 @@ export const DEFAULT_WATCH_WINDOW: WatchWindow = 15;
 
 /** The `WATCH` var of wrangler.toml: what the page watches in this environment. */
 const settingsSchema = z.object({
-	dataset: z.string().min(1),
-	edge_script: z.string().min(1),
-	consumer_script: z.string().min(1),
-	queue: z.string().min(1),
-	db_capacity: z.number().positive(),
-	cpu_budget_ms: z.number().positive(),
+	dataset: z.string().check(z.minLength(1)),
+	edge_script: z.string().check(z.minLength(1)),
+	consumer_script: z.string().check(z.minLength(1)),
+	queue: z.string().check(z.minLength(1)),
+	db_capacity: z.number().check(z.positive()),
+	cpu_budget_ms: z.number().check(z.positive()),
 });
 
 /** Why the page cannot read analytics, and what the operator does about it. */
