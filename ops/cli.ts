@@ -17,6 +17,8 @@ import { reconcile } from "./commands/reconcile";
 import { rollback } from "./commands/rollback";
 import { rollout } from "./commands/rollout";
 import { sendWebhook } from "./commands/send-webhook";
+import { settlement } from "./commands/settlement";
+import { shortfalls } from "./commands/shortfalls";
 import { signWebhook } from "./commands/sign-webhook";
 import { smoke } from "./commands/smoke";
 import { UsageError } from "./usage-error";
@@ -35,6 +37,8 @@ const COMMANDS: Record<string, Command> = {
 	smoke,
 	dlq,
 	deposits,
+	settlement,
+	shortfalls,
 	addresses,
 };
 

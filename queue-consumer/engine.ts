@@ -15,7 +15,7 @@ export { parseConsumerConfig, retryDelaySeconds } from "./src/config";
 export type { QueueBatch, QueueMessage } from "./src/queue-types";
 export { settleRow } from "./src/read-message";
 export { recheckDeposits } from "./src/recheck";
-export { type DeliveryRow, deliveryRow } from "./src/record-deliveries";
+export { type DeliveryRow, deliveryRow, RECORD_DELIVERIES } from "./src/record-deliveries";
 export { type SettleContext, settleDepositBatch } from "./src/settle";
 export { SETTLE_STATEMENTS, type SettleRow } from "./src/settle-sql";
 export { type Sql, settleInOneRoundTrip } from "./src/settle-transaction";

@@ -103,7 +103,8 @@ export const BATCH = {
 	 * dead-lettered) | "config_error" (invalid consumer configuration: every message retried) |
 	 * "dead_letter_queue" (a batch of the dead-letter queue, stored in `dead_letters`) |
 	 * "last_net" (a batch of the dead-letter queue that Postgres could not take on its last
-	 * deliveries, kept in the R2 last net).
+	 * deliveries, kept in the R2 last net) | "paused" (settlement paused by an admin: the batch
+	 * was put back on the queue, untouched; `retried` is 0).
 	 */
 	outcome: "blob4",
 	/** Queue the batch came from. */

@@ -10,6 +10,7 @@
 import { sql } from "drizzle-orm";
 import {
 	bigint,
+	boolean,
 	check,
 	index,
 	integer,
@@ -123,6 +124,24 @@ export const auditLogs = pgTable("audit_logs", {
 	details: jsonb("details"),
 	createdAt: createdAt(),
 });
+
+/**
+ * Whether settlement is paused: no row, settlement runs; one row, it is paused (since when, by
+ * which admin, why). The key can only be `true`, so there is never more than one row. The
+ * consumer reads it before each batch and each chain re-check, and while a row is here it
+ * credits nothing and keeps every message for later (queue-consumer/src/settlement-pause.ts).
+ * Each pause and resume is also an `audit_logs` row.
+ */
+export const settlementPause = pgTable(
+	"settlement_pause",
+	{
+		singleton: boolean("singleton").primaryKey().default(true),
+		pausedAt: timestamp("paused_at", { withTimezone: true }).notNull().defaultNow(),
+		pausedBy: uuid("paused_by").references(() => admins.id, { onDelete: "set null" }),
+		reason: text("reason").notNull(),
+	},
+	(t) => [check("settlement_pause_singleton", sql`${t.singleton}`)],
+);
 
 /** Where a deposit stands (schema/deposit-states.ts says what each state means). */
 export const depositStatus = pgEnum("deposit_state", DEPOSIT_STATES);

@@ -18,7 +18,7 @@ export function quantile(values: readonly number[], q: number): number {
 
 export const median = (values: readonly number[]) => quantile(values, 0.5);
 
-interface Spread {
+export interface Spread {
 	median: number;
 	/** The middle half of the rounds lies between these. */
 	q1: number;

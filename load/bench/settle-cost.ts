@@ -11,7 +11,7 @@
  * @module
  */
 import type pg from "pg";
-import { SETTLE_STATEMENTS } from "../../queue-consumer/engine";
+import { RECORD_DELIVERIES, SETTLE_STATEMENTS, type SettleRow } from "../../queue-consumer/engine";
 import { cpuSource, processCpuNs } from "./process-cpu";
 import { FLOOR_SQL } from "./settle-fixtures";
 
@@ -34,6 +34,16 @@ export const COST_VARIANTS: readonly CostVariant[] = [
 		},
 	},
 	{
+		name: "deliveries",
+		what: "ours and the record of each delivery (deposit_deliveries), as the consumer's transaction writes them",
+		async run(client, batch) {
+			await client.query("BEGIN");
+			await client.query(RECORD_DELIVERIES, [deliveriesOf(batch)]);
+			for (const statement of SETTLE_STATEMENTS) await client.query(statement, [batch]);
+			await client.query("COMMIT");
+		},
+	},
+	{
 		name: "floor",
 		what: "the rows a credit writes (deposit, ledger row, wallet) in one statement, no rules, locks or checks",
 		async run(client, batch) {
@@ -41,6 +51,27 @@ export const COST_VARIANTS: readonly CostVariant[] = [
 		},
 	},
 ];
+
+/** The delivery records of a batch's rows, as the consumer builds them (record-deliveries.ts). */
+function deliveriesOf(batch: string): string {
+	const receivedAt = new Date().toISOString();
+	return JSON.stringify(
+		(JSON.parse(batch) as SettleRow[]).map((r) => ({
+			deposit_id: r.tx_id,
+			webhook_id: r.webhook_id,
+			message_id: r.message_id,
+			attempts: r.attempts,
+			status: r.status,
+			confirmations: r.confirmations,
+			amount: r.amount,
+			currency: r.currency,
+			source: "cricalgo",
+			edge_version: "00000000-0000-4000-8000-000000000001",
+			consumer_version: "bench-consumer",
+			received_at: receivedAt,
+		})),
+	);
+}
 
 /** What one batch cost the server. Times in ms, buffers in 8 KiB pages, WAL in bytes. */
 export interface BatchCost {

@@ -24,6 +24,12 @@
  * the server's backend is not on this machine); the throughput ratio (ours / raw, batch 100)
  * is printed above it.
  *
+ * The record of deliveries (batch 100; BENCH_DELIVERY_ROUNDS alternating rounds, default 30):
+ * deposits/s and WAL bytes per deposit with and without the `deposit_deliveries` statement in
+ * the consumer's round trip (deliveries-cost.ts), and the share of throughput it costs against
+ * its budget of 15 %; printed in the closing `deliveries:` lines, with the server's own cost of
+ * the record (the cost part's `deliveries` variant against `ours`).
+ *
  * Every synthetic deposit is new, attributed to one of 2,000 users and past its threshold, so
  * each one takes the full path (settle-fixtures.ts). The tables are analysed after seeding, as
  * autovacuum keeps a live database analysed. The ledger invariants are checked at the end.
@@ -46,6 +52,7 @@ import { migratePostgres, redact } from "../../ops/migrate";
 import { SETTLE_STATEMENTS, type Sql, settleDepositBatch } from "../../queue-consumer/engine";
 import { checkLedgerInvariants, formatLedgerReport } from "../../schema/ledger-invariants";
 import type { DepositMessage } from "../../schema/queue-message";
+import { DELIVERIES_BUDGET, lostShare, measureDeliveriesCost } from "./deliveries-cost";
 import { describeMachineLoad, isBusy, machineLoad } from "./machine-load";
 import { describeSpread, median, spread } from "./round-stats";
 import { type ScratchPostgres, startScratchPostgres } from "./scratch-postgres";
@@ -60,6 +67,7 @@ import { chunk, config, FLOOR_SQL, queueBatch, settleRows, syntheticDeposits } f
 
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 4);
 const COST_ROUNDS = Number(process.env.BENCH_COST_ROUNDS ?? 150);
+const DELIVERY_ROUNDS = Number(process.env.BENCH_DELIVERY_ROUNDS ?? 30);
 const COST_BATCH = 100;
 const COST_WARM_UP_ROUNDS = 3;
 const USERS = 2_000;
@@ -264,6 +272,14 @@ async function main() {
 		}
 
 		console.log(
+			`record of deliveries (batch 100, ${DELIVERY_ROUNDS} alternating rounds, the consumer's round trip with and without the deposit_deliveries statement):`,
+		);
+		const deliveries = await measureDeliveriesCost(sql, raw, users, DELIVERY_ROUNDS);
+		console.log(
+			`  with ${fmt(deliveries.withRate).trim()} deposits/s, without ${fmt(deliveries.withoutRate).trim()}; with/without per round ${describeSpread(deliveries.ratio, deliveries.rounds)}; ${deliveries.recorded.toLocaleString("en-US")} deliveries recorded`,
+		);
+
+		console.log(
 			`cost per deposit: ${COST_ROUNDS} rounds of one batch of ${COST_BATCH} per variant, alternating, measured by the server (pg_stat_statements) and the OS:`,
 		);
 		for (const v of COST_VARIANTS) console.log(`  ${v.name}: ${v.what}`);
@@ -334,10 +350,27 @@ async function main() {
 				`warning: other work ran beside this benchmark (load average ${loadAverage(loadBefore.loadAverage)} before, ${loadAverage(loadAfter.loadAverage)} after); trust the per-deposit cost, not the deposits/s`,
 			);
 		}
+		// The record's cost to the server alone, round by round: steadier than deposits/s.
+		const recordCpu = haveCpu ? rounds.map((r) => r.deliveries!.backendCpuMs! / r.ours!.backendCpuMs!) : [];
+		const recordTime = rounds.map((r) => statementMs(r.deliveries!) / statementMs(r.ours!));
+		const recordWal = perDeposit(rounds.map((r) => r.deliveries!.walBytes - r.ours!.walBytes));
+		const lost = lostShare(deliveries);
+		const withinBudget = lost <= DELIVERIES_BUDGET;
+		console.log(
+			`deliveries: with ${fmt(deliveries.withRate).trim()} deposits/s, without ${fmt(deliveries.withoutRate).trim()} at batch ${COST_BATCH}; ${(lost * 100).toFixed(1)} % lost (${withinBudget ? "within" : "OVER"} the ${DELIVERIES_BUDGET * 100} % budget)`,
+		);
+		console.log(
+			`deliveries WAL: ${fmt(deliveries.withWal).trim()} bytes per deposit with, ${fmt(deliveries.withoutWal).trim()} without (+${fmt(deliveries.withWal - deliveries.withoutWal).trim()})`,
+		);
+		console.log(
+			`deliveries server cost: ${haveCpu ? `backend CPU ×${median(recordCpu).toFixed(3)}` : `statement time ×${median(recordTime).toFixed(3)}`} per deposit, +${fmt(recordWal).trim()} WAL bytes per deposit (pg_stat_statements, ${rounds.length} cost rounds)`,
+		);
 		console.log(`throughput ratio: ${throughputRatio.toFixed(2)}`);
 		console.log(
 			`ratio: ${ratio.median.toFixed(3)}${haveCpu ? "" : " (statement time: this machine cannot see the server's backend)"}`,
 		);
+		if (!withinBudget) console.error("the record of deliveries costs more than its budget of throughput");
+		if (!withinBudget) process.exitCode = 1;
 		if (!report.ok) console.error("the ledger invariants do not hold after the benchmark");
 		if (!report.ok) process.exitCode = 1;
 	} finally {

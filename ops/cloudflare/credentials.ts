@@ -8,7 +8,7 @@
 import { type CloudflareApi, createCloudflareApi, DEFAULT_API_BASE_URL } from "../../shared/cloudflare/api";
 import { UsageError } from "../usage-error";
 
-interface Credentials {
+export interface Credentials {
 	token: string;
 	accountId: string;
 	baseUrl: string;

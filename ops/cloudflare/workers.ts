@@ -63,11 +63,7 @@ export function resolveAlertTarget(
 ): AlertTarget {
 	const edge = resolveWorker("edge", env);
 	const consumer = resolveWorker("consumer", env);
-	const consumerConfig = readConfig(consumer.configPath, env);
-	// The first consumer entry is the deposits queue; the second is its dead-letter queue.
-	const queue = consumerConfig.queues.consumers?.[0]?.queue;
-	if (!queue)
-		throw new UsageError(`${consumer.configPath} has no queue consumer for --env ${env ?? "(top level)"}`);
+	const queue = depositsQueue(env);
 	return {
 		environment: env ?? "local",
 		dataset: edge.dataset,
@@ -77,4 +73,13 @@ export function resolveAlertTarget(
 		dbCapacity: settings.dbCapacity,
 		cpuBudgetMs: settings.cpuBudgetMs,
 	};
+}
+
+/** The deposits queue of an environment, as the consumer's config names it. */
+export function depositsQueue(env: string | undefined): string {
+	const configPath = WORKER_CONFIGS.consumer;
+	// The first consumer entry is the deposits queue; the second is its dead-letter queue.
+	const queue = readConfig(configPath, env).queues.consumers?.[0]?.queue;
+	if (!queue) throw new UsageError(`${configPath} has no queue consumer for --env ${env ?? "(top level)"}`);
+	return queue;
 }

@@ -139,7 +139,7 @@ export interface RecheckCandidate {
  * Pending deposits (until final), and credited ones whose confirmations, as last seen on
  * chain, are still inside the chain's reorg window; the least recently checked first. A credit
  * older than {@link CREDITED_RECHECK_HOURS} is past any chain's window whatever its count says
- * (the bound keeps the scan to recent credits).
+ * (the bound keeps the scan to recent credits). None while settlement is paused.
  */
 export const RECHECK_CANDIDATES = `
 SELECT d.id::text AS tx_id, d.chain, d.tx_hash, d.log_index, d.amount::text AS amount, d.currency,
@@ -147,8 +147,10 @@ SELECT d.id::text AS tx_id, d.chain, d.tx_hash, d.log_index, d.amount::text AS a
 	d.block_number::text AS block_number, d.block_hash
 FROM deposits d
 JOIN jsonb_to_recordset($1::jsonb) AS c(chain text, reorg_window int) ON c.chain = d.chain
-WHERE d.status = 'pending'
+WHERE (d.status = 'pending'
 	OR (d.status = 'credited' AND COALESCE(d.confirmations, 0) < c.reorg_window
-		AND d.credited_at > now() - interval '${CREDITED_RECHECK_HOURS} hours')
+		AND d.credited_at > now() - interval '${CREDITED_RECHECK_HOURS} hours'))
+	-- While settlement is paused the re-check credits and reverses nothing (settlement-pause.ts).
+	AND NOT EXISTS (SELECT 1 FROM settlement_pause)
 ORDER BY d.chain_checked_at NULLS FIRST, d.id
 LIMIT $2`;

@@ -88,6 +88,8 @@ const configSchema = z.object({
 	DEAD_LETTER_MAX_RETRIES: count(1, 100, 100),
 	/** The dead-letter queue's longer backoff cap: it outlasts a long outage, not a short one. */
 	DEAD_LETTER_RETRY_MAX_SECONDS: count(0, 43_200, 900),
+	/** While settlement is paused, how long a batch waits on the queue before it is delivered again. */
+	PAUSED_RETRY_SECONDS: count(1, 43_200, 30),
 	/** The one currency wallets hold; a deposit in another one is never credited. */
 	WALLET_CURRENCY: z.pipe(
 		z.transform((v: unknown) => v ?? "USDT"),
@@ -104,6 +106,8 @@ export interface ConsumerConfig {
 	/** The dead-letter queue's max_retries: its last deliveries go to the last net on failure. */
 	deadLetterMaxRetries: number;
 	deadLetterRetryMaxSeconds: number;
+	/** While settlement is paused: the delay of a batch put back on the queue (settlement-pause.ts). */
+	pausedRetrySeconds: number;
 	walletCurrency: string;
 	/** The chains whose senders may assert finality without confirmations (SENDER_FINALITY). */
 	senderFinality: ReadonlySet<Chain>;
@@ -138,6 +142,7 @@ export function parseConsumerConfig(env: Record<string, unknown>): ConsumerConfi
 		retryMaxSeconds: c.RETRY_MAX_SECONDS,
 		deadLetterMaxRetries: c.DEAD_LETTER_MAX_RETRIES,
 		deadLetterRetryMaxSeconds: c.DEAD_LETTER_RETRY_MAX_SECONDS,
+		pausedRetrySeconds: c.PAUSED_RETRY_SECONDS,
 		walletCurrency: c.WALLET_CURRENCY,
 		senderFinality: new Set(c.SENDER_FINALITY),
 	};

@@ -2,7 +2,8 @@
  * The consumer Worker's entry point: batches of the `deposits` queue are verified on chain and
  * settled into the ledger (settle.ts); what its dead-letter queue hands over is stored in
  * `dead_letters` (dead-letter-queue.ts); its cron trigger re-checks on chain the deposits that
- * are not final yet or still inside their reorg window (recheck.ts).
+ * are not final yet or still inside their reorg window (recheck.ts). While an admin has paused
+ * settlement, neither credits anything (settlement-pause.ts).
  *
  * @module
  */
@@ -14,6 +15,7 @@ import { recordLedgerGauges } from "./ledger-gauges";
 import { recordBatch } from "./metrics";
 import { recheckDeposits } from "./recheck";
 import { type SettleContext, settleDepositBatch } from "./settle";
+import { putBackWhilePaused, readSettlementPause } from "./settlement-pause";
 
 /** Backoff for a batch that cannot even start (bad configuration): long enough to fix it. */
 const UNCONFIGURED_RETRY = { retryBaseSeconds: 60, retryMaxSeconds: 3_600 };
@@ -32,6 +34,46 @@ function settleContext(env: Env): SettleContext {
 
 function configErrorMessage(error: unknown): string {
 	return error instanceof ConfigError ? error.message : `consumer misconfigured: ${error}`;
+}
+
+/**
+ * True when settlement is paused and the batch was kept for later; a database that cannot say
+ * counts as a failure of the batch (retried with backoff), never as "not paused".
+ */
+async function pausedFor(context: SettleContext, batch: MessageBatch, env: Env): Promise<boolean> {
+	const dbStarted = performance.now();
+	let paused: boolean;
+	try {
+		paused = (await readSettlementPause(context.sql, context.config.databaseTimeoutMs)) !== null;
+	} catch (error) {
+		console.error(
+			`could not read whether settlement is paused, retrying ${batch.messages.length} messages:`,
+			error,
+		);
+		for (const m of batch.messages) m.retry({ delaySeconds: retryDelaySeconds(m.attempts, context.config) });
+		recordPaused(context, batch, "db_error", performance.now() - dbStarted);
+		return true;
+	}
+	if (!paused) return false;
+	const kept = await putBackWhilePaused(batch, env.DEPOSITS, context.config.pausedRetrySeconds);
+	recordPaused(context, batch, kept === "put_back" ? "paused" : "db_error", performance.now() - dbStarted);
+	return true;
+}
+
+function recordPaused(
+	context: SettleContext,
+	batch: MessageBatch,
+	outcome: "paused" | "db_error",
+	dbMs: number,
+) {
+	recordBatch(context.metrics, context.versionId, [], {
+		outcome,
+		queue: batch.queue,
+		size: batch.messages.length,
+		dbMs,
+		// Put back on purpose is not a failure: the settle-failure alert must not fire on a pause.
+		retried: outcome === "paused" ? 0 : batch.messages.length,
+	});
 }
 
 export default {
@@ -66,8 +108,13 @@ export default {
 			});
 			return;
 		}
-		if (isDeadLetterQueue(batch.queue)) await storeDeadLetterQueueBatch(batch, context, env.LAST_NET);
-		else await settleDepositBatch(batch, context);
+		// The dead-letter queue only stores letters, which credits nothing: it runs while paused.
+		if (isDeadLetterQueue(batch.queue)) {
+			await storeDeadLetterQueueBatch(batch, context, env.LAST_NET);
+			return;
+		}
+		if (await pausedFor(context, batch, env)) return;
+		await settleDepositBatch(batch, context);
 	},
 
 	async scheduled(_controller, env) {

@@ -26,7 +26,8 @@ export interface MessageMetric {
 }
 
 export interface BatchMetric {
-	outcome: "ok" | "db_error" | "isolated" | "config_error" | "dead_letter_queue" | "last_net";
+	/** `paused`: settlement was paused and the batch was put back on the queue, untouched. */
+	outcome: "ok" | "db_error" | "isolated" | "config_error" | "dead_letter_queue" | "last_net" | "paused";
 	queue: string;
 	size: number;
 	dbMs: number;

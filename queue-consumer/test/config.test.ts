@@ -14,6 +14,7 @@ describe("parseConsumerConfig", () => {
 			retryMaxSeconds: 60,
 			deadLetterMaxRetries: 100,
 			deadLetterRetryMaxSeconds: 900,
+			pausedRetrySeconds: 30,
 			walletCurrency: "USDT",
 			senderFinality: new Set(),
 		});

@@ -10,6 +10,9 @@
  *   upload (`/workers/services/:name`, `/secrets`, `/settings`, `PATCH /script-settings`,
  *   `GET /queues?name=`, `GET /r2/buckets/:name`). Versions and deployments are kept in memory, so a deploy changes
  *   what the next `deployments status` says.
+ * - Queues' pause and resume of delivery, as `wrangler queues pause-delivery|resume-delivery`
+ *   (4.155) calls it: `PATCH /accounts/:id/queues/:queue_id` `{queue_name, settings:
+ *   {delivery_paused}}`, and `GET /queues/:queue_id` answering the queue with its `settings`.
  * - Analytics Engine SQL (`POST /accounts/:id/analytics_engine/sql`) and GraphQL Analytics
  *   (`POST /graphql`): answered from a scenario the test sets (entries matched by the query
  *   text, and by the end of the queried window); a query nothing matches gets HTTP 400, so a
@@ -105,6 +108,8 @@ export interface CloudflareStandIn {
 	/** Deployments of a script, newest first. */
 	deployments(name: string): Deployment[];
 	queues: string[];
+	/** Queues whose delivery to consumers is paused. */
+	pausedQueues: Set<string>;
 	/** R2 buckets that exist (wrangler checks a bound bucket before an upload). */
 	buckets: string[];
 	reset(): void;
@@ -158,6 +163,7 @@ export async function startCloudflareStandIn(
 			"deposits-production",
 			"deposits-production-dlq",
 		],
+		pausedQueues: new Set(),
 		buckets: ["cricalgo-last-net", "cricalgo-last-net-staging", "cricalgo-last-net-production"],
 		seedScript(name, seed = {}) {
 			const version = newVersion(1, { "workers/message": "initial" });
@@ -189,6 +195,7 @@ export async function startCloudflareStandIn(
 			state.failures = [];
 			state.slack.length = 0;
 			state.slackStatus = 200;
+			state.pausedQueues.clear();
 			failureCounts.clear();
 			scenarioUses.clear();
 		},
@@ -296,6 +303,38 @@ export async function startCloudflareStandIn(
 					found.map((q) => ({ queue_id: `queue-id-${q}`, queue_name: q, producers: [], consumers: [] })),
 					{ result_info: { page: 1, per_page: 100, count: found.length, total_count: found.length } },
 				),
+			};
+		}
+
+		const queue = /^\/queues\/queue-id-([^/]+)$/.exec(rest);
+		if (queue && (method === "GET" || method === "PATCH")) {
+			const name = queue[1]!;
+			if (!state.queues.includes(name)) return failure(404, 11000, "Queue does not exist");
+			if (method === "PATCH") {
+				const update = JSON.parse(body.toString("utf8") || "{}") as {
+					settings?: { delivery_paused?: unknown };
+				};
+				const paused = update.settings?.delivery_paused;
+				if (typeof paused !== "boolean")
+					return failure(400, 11001, "settings.delivery_paused must be a boolean");
+				if (paused) state.pausedQueues.add(name);
+				else state.pausedQueues.delete(name);
+			}
+			return {
+				status: 200,
+				body: envelope({
+					queue_id: `queue-id-${name}`,
+					queue_name: name,
+					created_on: "2026-01-01T00:00:00.000Z",
+					modified_on: new Date().toISOString(),
+					settings: {
+						delivery_paused: state.pausedQueues.has(name),
+						delivery_delay: 0,
+						message_retention_period: 1_209_600,
+					},
+					producers: [],
+					consumers: [],
+				}),
 			};
 		}
 

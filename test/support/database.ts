@@ -24,6 +24,7 @@ const TABLES = [
 	"deposit_addresses",
 	"wallets",
 	"users",
+	"settlement_pause",
 	"admins",
 ];
 

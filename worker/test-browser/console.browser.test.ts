@@ -3,10 +3,12 @@
  * playwright-core) against the local stack: both Workers under `wrangler dev`, the real local
  * queue, Postgres through the Neon driver. An operator signs in with a real TOTP code, finds a
  * deposit by its hash, assigns an unmatched one and sees it credited, redrives a dead letter,
- * resolves a conflict with a note, finds the actions in the audit log, and reads canary against
- * stable on the watch page, by keyboard and by the controls' accessible names. The watch page's
- * analytics come from the Cloudflare API stand-in (test/support/cloudflare-stand-in.ts):
- * Cloudflare cannot be reached from here, and wrangler dev keeps no Analytics Engine data.
+ * resolves a conflict with a note, pauses settlement (a webhook waits uncredited) and resumes it
+ * (credited once), releases a held deposit to its owner, resolves a reversal shortfall (the
+ * player unfrozen), finds the actions in the audit log, and reads canary against stable on the
+ * watch page, by keyboard and by the controls' accessible names. The watch page's analytics
+ * come from the Cloudflare API stand-in (test/support/cloudflare-stand-in.ts): Cloudflare cannot
+ * be reached from here, and wrangler dev keeps no Analytics Engine data.
  * A screenshot of each page goes to CONSOLE_SCREENSHOTS (default: cricalgo-console-shots in the
  * system's temporary folder).
  */
@@ -38,6 +40,7 @@ const CONSUMER = "c0450000-0000-4000-8000-00000000000c";
 let browser: Browser;
 let page: Page;
 let admin: StackAdmin;
+let playerId: string;
 const consoleErrors: string[] = [];
 
 async function shot(name: string) {
@@ -58,6 +61,30 @@ async function waitFor<T>(
 		}
 		await new Promise((r) => setTimeout(r, 250));
 	}
+}
+
+const balance = async () =>
+	String(
+		(
+			await neon(stack.databaseUrl).query(
+				"SELECT deposit_balance::text AS b FROM wallets WHERE user_id = $1",
+				[playerId],
+			)
+		)[0]?.b,
+	);
+
+/** A deposit row of the player's, written as settlement leaves one in `status`. */
+async function seedDeposit(status: "held" | "reversed", amount: string) {
+	const txHash = `0x${randomBytes(32).toString("hex")}`;
+	const txId = await depositTxId("bep20", txHash, 0);
+	await neon(stack.databaseUrl).query(
+		`INSERT INTO deposits (id, chain, tx_hash, log_index, amount, currency, user_id, status, confirmations,
+			required_confirmations, hold_reason)
+		 VALUES ($1, 'bep20', $2, 0, $3, 'USDT', $4, $5::deposit_state, 15, 12,
+			CASE WHEN $5 = 'held' THEN 'chain_unverified' END)`,
+		[txId, txHash, amount, playerId, status],
+	);
+	return txId;
 }
 
 /** Sends a signed webhook for a deposit to an address nobody holds: it is parked as unmatched. */
@@ -116,6 +143,7 @@ beforeAll(async () => {
 		body: JSON.stringify({ username: PLAYER, password: "correct horse battery staple" }),
 	});
 	expect(registered.status).toBe(201);
+	playerId = ((await registered.json()) as { id: string }).id;
 
 	browser = await chromium.launch({
 		executablePath: CHROMIUM,
@@ -280,7 +308,89 @@ describe("the console in a browser", () => {
 		expect(await page.getByRole("status").first().textContent()).toContain("Resolved");
 	});
 
-	it("shows both actions in the audit log", async () => {
+	it("pauses settlement from the home page: a webhook waits uncredited, and is credited once after the resume", async () => {
+		await page.getByRole("link", { name: "Find" }).click();
+		const before = await balance();
+		await page.getByLabel("Why pause settlement").fill("checking a chain incident");
+		await page.getByRole("button", { name: "Pause settlement" }).click();
+		await page.waitForURL(/\/console\?done=paused/);
+		expect(await page.locator("#settlement-state").textContent()).toContain("paused");
+		expect(await page.locator("#settlement-state").textContent()).toContain("checking a chain incident");
+		await shot("home-paused");
+
+		const txHash = `0x${randomBytes(32).toString("hex")}`;
+		const { headers, body } = signWebhook(stack.webhookSecret, {
+			tx_hash: txHash,
+			amount: "6.5",
+			confirmations: 15,
+			chain: "bep20",
+			to_address: `0x${randomBytes(20).toString("hex")}`,
+			user_id: playerId,
+		});
+		const res = await fetch(`${stack.baseUrl}/api/v1/webhooks/bep20`, { method: "POST", headers, body });
+		expect(res.status).toBe(202);
+		const { tx_id } = (await res.json()) as { tx_id: string };
+		await new Promise((r) => setTimeout(r, 6_000));
+		const sql = neon(stack.databaseUrl);
+		expect(await sql.query("SELECT id FROM deposits WHERE id = $1", [tx_id])).toEqual([]);
+		expect(await balance()).toBe(before);
+
+		await page.getByLabel("Why resume settlement").fill("incident over");
+		await page.getByRole("button", { name: "Resume settlement" }).click();
+		await page.waitForURL(/\/console\?done=resumed/);
+		expect(await page.locator("#settlement-state").textContent()).toContain("running");
+		await waitFor(async () => {
+			const [row] = await sql.query("SELECT status FROM deposits WHERE id = $1", [tx_id]);
+			return row?.status === "credited" ? row : undefined;
+		}, "the deposit accepted while paused credited after the resume");
+		expect(Number(await balance()) - Number(before)).toBeCloseTo(6.5, 8);
+		await shot("home-resumed");
+	});
+
+	it("releases a held deposit to its owner from the held queue, and it is credited", async () => {
+		const txId = await seedDeposit("held", "4.75");
+		const before = await balance();
+		await page.getByRole("navigation", { name: "Console" }).getByRole("link", { name: "Held" }).click();
+		await page.waitForURL(`${stack.baseUrl}/console/held`);
+		await shot("held");
+		await page.getByLabel(`Why release ${txId.slice(0, 8)}`).fill("transfer verified on the explorer");
+		await page.getByLabel(`Credit player ${playerId.slice(0, 8)}, the deposit's owner`).check();
+		await page.getByRole("button", { name: `Release deposit ${txId}` }).click();
+		await page.waitForURL(/\/console\/held\?done=released/);
+		expect(await page.getByRole("status").first().textContent()).toContain("Released");
+		const sql = neon(stack.databaseUrl);
+		await waitFor(async () => {
+			const [row] = await sql.query("SELECT status FROM deposits WHERE id = $1", [txId]);
+			return row?.status === "credited" ? row : undefined;
+		}, "the released deposit credited");
+		expect(Number(await balance()) - Number(before)).toBeCloseTo(4.75, 8);
+		await shot("held-released");
+	});
+
+	it("resolves a reversal shortfall with a note and unfreezes the player", async () => {
+		const txId = await seedDeposit("reversed", "30");
+		const sql = neon(stack.databaseUrl);
+		const [shortfall] = await sql.query(
+			"INSERT INTO reversal_shortfalls (deposit_id, user_id, shortfall, currency) VALUES ($1, $2, 9.25, 'USDT') RETURNING id",
+			[txId, playerId],
+		);
+		await sql.query("UPDATE users SET status = 'FROZEN' WHERE id = $1", [playerId]);
+		await page.getByRole("navigation", { name: "Console" }).getByRole("link", { name: "Shortfalls" }).click();
+		await page.waitForURL(`${stack.baseUrl}/console/shortfalls`);
+		expect(await page.getByRole("table").textContent()).toContain("9.25000000 USDT");
+		await shot("shortfalls");
+		await page
+			.getByLabel(`What was done, for ${String(shortfall!.id).slice(0, 8)}`)
+			.fill("recovered from the player's next withdrawal");
+		await page.getByRole("button", { name: `Resolve shortfall ${shortfall!.id}` }).click();
+		await page.waitForURL(/\/console\/shortfalls\?done=unfrozen/);
+		expect(await page.getByRole("status").first().textContent()).toContain("active again");
+		const [player] = await sql.query("SELECT status::text AS status FROM users WHERE id = $1", [playerId]);
+		expect(player).toEqual({ status: "ACTIVE" });
+		await shot("shortfalls-resolved");
+	});
+
+	it("shows the actions in the audit log", async () => {
 		await page.getByRole("link", { name: "Audit log" }).click();
 		const table = page.getByRole("table", { name: "Admin actions, newest first" });
 		const text = (await table.textContent()) ?? "";
@@ -288,6 +398,10 @@ describe("the console in a browser", () => {
 		expect(text).toContain("dead_letter.redrive");
 		expect(text).toContain("admin.login");
 		expect(text).toContain("deposit_conflict.resolve");
+		expect(text).toContain("settlement.pause");
+		expect(text).toContain("settlement.resume");
+		expect(text).toContain("deposit.review");
+		expect(text).toContain("reversal_shortfall.resolve");
 		await page.getByLabel("Action starts with").fill("dead_letter.");
 		await page.keyboard.press("Enter");
 		await page.waitForURL(/action=dead_letter/);

@@ -40,7 +40,7 @@ describe("the console's held queue", () => {
 			form: { csrf, decision: "reject", reason: "the chain has no such transfer" },
 		});
 		expect(res.status).toBe(303);
-		expect(res.headers.get("location")).toBe("/console/held?done=reviewed");
+		expect(res.headers.get("location")).toBe("/console/held?done=rejected");
 		expect(await status(txId)).toBe("rejected");
 		expect(
 			await count("audit_logs", "action = 'deposit.review' AND details->>'tx_id' = $1", [txId]),

@@ -18,8 +18,8 @@ import * as z from "../../../schema/zod";
 import { ApiError } from "../errors";
 import { database } from "../lib/database";
 import { limitBody } from "../lib/request-input";
+import { settlementState } from "../routes/admin/settlement";
 import { adminApi, apiLogin } from "./admin-api";
-import { Layout, Notice } from "./layout";
 import { AuditPage } from "./pages/audit";
 import { ConflictsPage } from "./pages/conflicts";
 import { DeadLettersPage, type LetterFilter } from "./pages/dead-letters";
@@ -31,6 +31,7 @@ import { SearchPage } from "./pages/search";
 import { SignInPage } from "./pages/sign-in";
 import { UnmatchedPage } from "./pages/unmatched";
 import { auditLog, depositStory, find, lookUpPlayers, player, queueSizes } from "./queries";
+import { apiRefusal, refusal } from "./refusal";
 import {
 	type ConsoleEnv,
 	csrfValid,
@@ -41,30 +42,14 @@ import {
 	signInCsrfValid,
 	startSession,
 } from "./session";
+import { settlementConsole, settlementNotice } from "./settlement-routes";
+import { shortfallsConsole } from "./shortfalls-routes";
 import { ICON, STYLESHEET } from "./style";
 import { watchRoutes } from "./watch";
 
 const uuid = z.uuid();
 
 type Ctx = import("hono").Context<ConsoleEnv>;
-
-function refusal(
-	c: Ctx,
-	status: 400 | 401 | 403 | 404 | 409 | 422 | 429 | 503,
-	title: string,
-	message: string,
-) {
-	c.status(status);
-	return c.html(
-		<Layout title={title} admin={c.get("admin")}>
-			<h1>{title}</h1>
-			<Notice kind="error">{message}</Notice>
-			<p>
-				<a href="/console">Back to the console</a>
-			</p>
-		</Layout>,
-	);
-}
 
 export const operatorsConsole = new Hono<ConsoleEnv>();
 
@@ -188,9 +173,20 @@ operatorsConsole.post("/sign-out", async (c) => {
 	return c.redirect("/console/sign-in", 303);
 });
 
-operatorsConsole.get("/", async (c) =>
-	c.html(<HomePage admin={c.var.admin} sizes={await queueSizes(database(c.env))} />),
-);
+operatorsConsole.get("/", async (c) => {
+	const db = database(c.env);
+	const [sizes, settlement] = await Promise.all([queueSizes(db), settlementState(db, c.var.admin.id)]);
+	return c.html(
+		<HomePage
+			admin={c.var.admin}
+			sizes={sizes}
+			settlement={settlement}
+			notice={settlementNotice(c.req.query("done"))}
+		/>,
+	);
+});
+operatorsConsole.route("/", settlementConsole);
+operatorsConsole.route("/", shortfallsConsole);
 
 operatorsConsole.get("/search", async (c) => {
 	const q = (c.req.query("q") ?? "").trim().slice(0, 256);
@@ -239,14 +235,6 @@ async function unmatchedPage(c: Ctx, notice?: { kind: "ok" | "error"; text: stri
 			nextCursor={answer.body.next_cursor}
 			notice={notice}
 		/>,
-	);
-}
-
-function apiRefusal(answer: { status: number; body: { error?: { code: string; message: string } } }) {
-	return new ApiError(
-		answer.status as 503,
-		(answer.body.error?.code ?? "internal_error") as "internal_error",
-		answer.body.error?.message ?? `the admin API answered ${answer.status}`,
 	);
 }
 
@@ -330,11 +318,17 @@ async function heldPage(c: Ctx, notice?: { kind: "ok" | "error"; text: string })
 	return c.html(<HeldPage admin={c.var.admin} items={answer.body.items} notice={notice} />);
 }
 
+const HELD_DONE: Record<string, string> = {
+	rejected: "Rejected: the deposit is never credited. The decision is in the audit log.",
+	released:
+		"Released to settlement: it is credited to its owner once, when the chain agrees (or parked as unmatched when it has none). The decision is in the audit log.",
+};
+
 operatorsConsole.get("/held", (c) =>
 	heldPage(
 		c,
-		c.req.query("done") === "reviewed"
-			? { kind: "ok", text: "Reviewed: the decision is in the audit log." }
+		HELD_DONE[c.req.query("done") ?? ""]
+			? { kind: "ok", text: HELD_DONE[c.req.query("done") ?? ""]! }
 			: undefined,
 	),
 );
@@ -343,18 +337,35 @@ operatorsConsole.post("/deposits/:tx_id/review", async (c) => {
 	const txId = c.req.param("tx_id").toLowerCase();
 	if (!uuid.safeParse(txId).success) return refusal(c, 404, "No such deposit", "A tx_id is a UUID.");
 	const form = await c.req.parseBody();
-	const answer = await adminApi(c.env, c.var.admin.id, "POST", `/deposits/${txId}/review`, {
-		decision: form.decision,
-		reason: typeof form.reason === "string" ? form.reason : "",
-	});
-	if (!answer.ok) {
-		c.status(answer.status as 409);
-		return heldPage(c, {
-			kind: "error",
-			text: `Not reviewed: ${answer.body.error?.message ?? `answer ${answer.status}`}`,
-		});
+	const fail = (status: number, text: string) => {
+		c.status(status as 409);
+		return heldPage(c, { kind: "error", text: `Not reviewed: ${text}` });
+	};
+	// A release to an owner credits them: the reviewer ticks that they confirm that very player.
+	const owner = typeof form.user_id === "string" && form.user_id ? form.user_id : undefined;
+	if (form.decision === "release" && owner && form.confirm_owner !== owner) {
+		return fail(422, "tick the box that confirms the player the release credits.");
 	}
-	return c.redirect("/console/held?done=reviewed", 303);
+	const answer = await adminApi<{ outcome: string; status: string }>(
+		c.env,
+		c.var.admin.id,
+		"POST",
+		`/deposits/${txId}/review`,
+		{
+			decision: form.decision,
+			reason: typeof form.reason === "string" ? form.reason : "",
+			...(form.decision === "release" && owner ? { user_id: owner } : {}),
+		},
+	);
+	if (!answer.ok) {
+		const retryAfter = answer.headers.get("Retry-After");
+		if (retryAfter) c.header("Retry-After", retryAfter);
+		return fail(answer.status, answer.body.error?.message ?? `answer ${answer.status}`);
+	}
+	return c.redirect(
+		`/console/held?done=${answer.body.outcome === "rejected" ? "rejected" : "released"}`,
+		303,
+	);
 });
 
 type Letter = Record<string, unknown> & { id: string; source: string; reason: string };

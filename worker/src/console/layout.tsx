@@ -13,6 +13,7 @@ const NAV = [
 	["/console/unmatched", "Unmatched"],
 	["/console/conflicts", "Conflicts"],
 	["/console/held", "Held"],
+	["/console/shortfalls", "Shortfalls"],
 	["/console/dead-letters", "Dead letters"],
 	["/console/audit", "Audit log"],
 	["/console/watch", "Watch"],

@@ -24,6 +24,8 @@ import { attributeSchema } from "../routes/admin/deposit-attribute";
 import { reviewSchema } from "../routes/admin/deposit-review";
 import { byStatusQuery, listQuery as unmatchedListQuery } from "../routes/admin/deposits";
 import { listQuery as lastNetListQuery, redriveQuery as lastNetRedriveQuery } from "../routes/admin/last-net";
+import { settlementChangeSchema } from "../routes/admin/settlement";
+import { resolveShortfallSchema, listQuery as shortfallListQuery } from "../routes/admin/shortfalls";
 import { loginSchema } from "../routes/auth/login";
 import { refreshSchema } from "../routes/auth/refresh";
 import { registerSchema } from "../routes/auth/register";
@@ -245,6 +247,57 @@ const OPERATIONS: Operation[] = [
 		body: resolveConflictSchema,
 		ok: { 200: "`{ok: true, conflict_id, tx_id, audit_log_id}`" },
 		errors: [401, 403, 404, 409, 413, 415, 422, 503],
+	},
+	{
+		method: "get",
+		route: "/api/v1/admin/shortfalls",
+		tag: "admin",
+		summary: "Open reversal shortfalls (a reorg took back more than the wallet held; the player is frozen)",
+		auth: "admin",
+		query: shortfallListQuery,
+		ok: { 200: "`{ok: true, items: [...]}`" },
+		errors: [401, 403, 422, 503],
+	},
+	{
+		method: "post",
+		route: "/api/v1/admin/shortfalls/:id/resolve",
+		tag: "admin",
+		summary: "Resolve a shortfall with a note; unfreeze the player once none of theirs is open",
+		auth: "admin",
+		body: resolveShortfallSchema,
+		ok: {
+			200: "`{ok: true, shortfall_id, tx_id, user_id, unfrozen, other_open_shortfalls, user_status, audit_log_id}`",
+		},
+		errors: [401, 403, 404, 409, 413, 415, 422, 503],
+	},
+	{
+		method: "get",
+		route: "/api/v1/admin/settlement",
+		tag: "admin",
+		summary: "Whether settlement is paused: since when, by whom, why",
+		auth: "admin",
+		ok: { 200: "`{ok: true, paused, paused_at, paused_by, reason}`" },
+		errors: [401, 403, 503],
+	},
+	{
+		method: "post",
+		route: "/api/v1/admin/settlement/pause",
+		tag: "admin",
+		summary: "Pause settlement: webhooks are still taken and queued, nothing is credited until the resume",
+		auth: "admin",
+		body: settlementChangeSchema,
+		ok: { 200: "`{ok: true, changed, audit_log_id, paused, paused_at, paused_by, reason}`" },
+		errors: [401, 403, 413, 415, 422, 503],
+	},
+	{
+		method: "post",
+		route: "/api/v1/admin/settlement/resume",
+		tag: "admin",
+		summary: "Resume settlement: what waited on the queue is settled, each deposit once",
+		auth: "admin",
+		body: settlementChangeSchema,
+		ok: { 200: "`{ok: true, changed, audit_log_id, paused, paused_at, paused_by, reason}`" },
+		errors: [401, 403, 413, 415, 422, 503],
 	},
 	{
 		method: "post",

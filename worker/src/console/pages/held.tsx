@@ -1,7 +1,8 @@
 /**
- * The held queue: deposits kept for an operator's review (why, in `hold_reason`), each with a
- * form that rejects it (final, never credited) or releases it to settlement, with the reason
- * the review API requires.
+ * The held queue: deposits kept for an operator's review (why, in `hold_reason`), each with two
+ * forms, both asking the reason the review API requires: release to settlement (to the owner
+ * fixed on the deposit, whom the reviewer confirms; without one, to the unmatched queue), and
+ * reject (final, never credited). The console route and then the review API check it all again.
  */
 import { Csrf, DepositLink, Layout, Notice, When } from "../layout";
 import type { ConsoleAdmin } from "../session";
@@ -24,6 +25,7 @@ export function HeldPage(props: {
 						<tr>
 							<th scope="col">tx_id</th>
 							<th scope="col">Amount</th>
+							<th scope="col">Owner</th>
 							<th scope="col">Why held</th>
 							<th scope="col">First seen</th>
 							<th scope="col">Review</th>
@@ -41,27 +43,37 @@ export function HeldPage(props: {
 										{String(d.amount)} {String(d.currency)}
 									</td>
 									<td>
+										{d.user_id ? (
+											<a class="mono" href={`/console/players/${String(d.user_id)}`}>
+												{String(d.user_id)}
+											</a>
+										) : (
+											"none"
+										)}
+									</td>
+									<td>
 										<code>{String(d.hold_reason ?? "–")}</code>
 									</td>
 									<td>
 										<When at={d.first_seen_at as string} />
 									</td>
 									<td>
+										<ReleaseForm admin={props.admin} id={id} owner={d.user_id as string | null} />
 										<form class="inline" method="post" action={`/console/deposits/${id}/review`}>
 											<Csrf token={props.admin.csrf} />
+											<input type="hidden" name="decision" value="reject" />
 											<div class="field">
-												<label for={`decision-${id}`}>Decision for {id.slice(0, 8)}</label>
-												<select id={`decision-${id}`} name="decision">
-													<option value="reject">reject</option>
-													<option value="release">release</option>
-												</select>
+												<label for={`reject-reason-${id}`}>Why reject {id.slice(0, 8)}</label>
+												<input
+													id={`reject-reason-${id}`}
+													name="reason"
+													required
+													minlength={10}
+													maxlength={1000}
+												/>
 											</div>
-											<div class="field">
-												<label for={`reason-${id}`}>Reason for {id.slice(0, 8)}</label>
-												<input id={`reason-${id}`} name="reason" required minlength={10} maxlength={1000} />
-											</div>
-											<button type="submit" aria-label={`Review deposit ${id}`}>
-												Review
+											<button type="submit" aria-label={`Reject deposit ${id}`}>
+												Reject
 											</button>
 										</form>
 									</td>
@@ -74,5 +86,32 @@ export function HeldPage(props: {
 				<p role="status">No deposit is held: the queue is clear.</p>
 			)}
 		</Layout>
+	);
+}
+
+/** Release to settlement: to the confirmed owner, or (without one) to the unmatched queue. */
+function ReleaseForm(props: { admin: ConsoleAdmin; id: string; owner: string | null }) {
+	const { id, owner } = props;
+	return (
+		<form class="inline" method="post" action={`/console/deposits/${id}/review`}>
+			<Csrf token={props.admin.csrf} />
+			<input type="hidden" name="decision" value="release" />
+			{owner ? <input type="hidden" name="user_id" value={owner} /> : null}
+			<div class="field">
+				<label for={`release-reason-${id}`}>Why release {id.slice(0, 8)}</label>
+				<input id={`release-reason-${id}`} name="reason" required minlength={10} maxlength={1000} />
+			</div>
+			{owner ? (
+				<div class="field">
+					<label>
+						<input type="checkbox" name="confirm_owner" value={owner} required /> Credit player{" "}
+						{owner.slice(0, 8)}, the deposit's owner
+					</label>
+				</div>
+			) : null}
+			<button type="submit" aria-label={`Release deposit ${id}`}>
+				{owner ? "Release to owner" : "Release to unmatched"}
+			</button>
+		</form>
 	);
 }

@@ -14,6 +14,8 @@ import { depositAddressPool } from "./deposit-address-pool";
 import { depositAddresses } from "./deposit-addresses";
 import { deposits } from "./deposits";
 import { lastNet } from "./last-net";
+import { settlement } from "./settlement";
+import { shortfalls } from "./shortfalls";
 
 export const admin = new Hono<AuthedEnv>();
 
@@ -28,3 +30,5 @@ admin.route("/deposits", deposits);
 admin.route("/dead-letters", deadLetters);
 admin.route("/last-net", lastNet);
 admin.route("/deposit-addresses", depositAddresses);
+admin.route("/settlement", settlement);
+admin.route("/shortfalls", shortfalls);
