@@ -1,6 +1,8 @@
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 import { unstable_getMiniflareWorkerOptions } from "wrangler";
+// The Cloudflare stand-in's provided address, typed for `inject` below.
+import "./test/support/cloudflare-stand-in-context";
 import {
 	CONSUMER_BUNDLE_DIR,
 	TEST_ALCHEMY_SIGNING_KEY,
@@ -104,6 +106,10 @@ export default defineConfig({
 								...workerSecrets,
 								DATABASE_URL: inject("databaseUrls").edge,
 								NEON_HTTP_ENDPOINT: inject("neonEndpoint"),
+								// The console's watch page reads analytics from the Cloudflare stand-in.
+								CLOUDFLARE_API_BASE_URL: `${inject("cloudflareStandIn").origin}/client/v4`,
+								CLOUDFLARE_API_TOKEN: inject("cloudflareStandIn").token,
+								CLOUDFLARE_ACCOUNT_ID: inject("cloudflareStandIn").accountId,
 							},
 							workers: [consumerWorker(inject("databaseUrls").edge, inject("neonEndpoint"))],
 						},
@@ -112,6 +118,8 @@ export default defineConfig({
 				test: {
 					name: "edge",
 					include: ["worker/test/**/*.test.ts"],
+					// The Cloudflare API stand-in, for the console's watch page.
+					globalSetup: ["./test/support/cloudflare-stand-in-setup.ts"],
 					fileParallelism: false,
 					testTimeout: 30_000,
 				},
@@ -166,7 +174,7 @@ export default defineConfig({
 				test: {
 					name: "alerts",
 					include: ["alerts/test/**/*.test.ts"],
-					globalSetup: ["./alerts/test/support/global-setup.ts"],
+					globalSetup: ["./test/support/cloudflare-stand-in-setup.ts"],
 					fileParallelism: false,
 					testTimeout: 30_000,
 				},

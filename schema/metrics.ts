@@ -13,7 +13,7 @@
 
 /** Column names shared by every kind of event. */
 export const COMMON = {
-	/** "request" | "ignored" | "settle" | "batch" | "dead_letter" */
+	/** "request" | "ignored" | "settle" | "batch" | "dead_letter" | "ledger" */
 	kind: "blob1",
 	/** "edge" | "consumer" */
 	worker: "blob2",
@@ -114,6 +114,30 @@ export const BATCH = {
 	dbMs: "double2",
 	/** Messages retried in this batch. */
 	retried: "double3",
+} as const;
+
+/**
+ * What waits in the ledger's review queues and address pools, counted in Postgres once a
+ * minute by the consumer's cron trigger (queue-consumer/src/ledger-gauges.ts). Written as data
+ * points so that the alert rules read these counts like every other figure, from Analytics
+ * Engine, and the alerts Worker needs no access to the database.
+ */
+export const LEDGER = {
+	...COMMON,
+	/** Address families (evm, tron) whose imported pool has no unissued address left, e.g. "evm,tron"; "" when none. */
+	emptyPoolFamilies: "blob4",
+	/** Age of the oldest deposit still `pending`, minutes (0 when none is). */
+	oldestPendingMinutes: "double1",
+	/** Deposits parked as `unmatched`. */
+	unmatched: "double2",
+	/** Unresolved conflicts. */
+	conflicts: "double3",
+	/** Unresolved reversal shortfalls. */
+	shortfalls: "double4",
+	/** Dead letters not redriven. */
+	deadLetters: "double5",
+	/** How many families `emptyPoolFamilies` names. */
+	emptyPools: "double6",
 } as const;
 
 type Layout = Record<string, string>;

@@ -50,7 +50,9 @@ export function transitions(
 			if (before) firing[name] = before;
 			continue;
 		}
-		const detail = `${formatValue(unit, e.value)} (threshold ${formatValue(unit, threshold)})`;
+		const figure = `${formatValue(unit, e.value)} (threshold ${formatValue(unit, threshold)})`;
+		// A firing rule carries its first step for whoever is on call.
+		const detail = e.state === "firing" && e.rule.runbook ? `${figure}. Runbook: ${e.rule.runbook}` : figure;
 		if (e.state === "firing") {
 			firing[name] = before ?? { since: at.toISOString(), severity, summary };
 			if (!before) notifications.push({ kind: "firing", name, severity, summary, detail });

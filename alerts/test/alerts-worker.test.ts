@@ -2,7 +2,7 @@
  * The alerts Worker inside workerd: its scheduled handler runs as the cron trigger would, its
  * KV namespace is miniflare's local KV, and its outbound calls (Analytics Engine SQL, GraphQL
  * Analytics, the Slack-compatible webhook) go to the Cloudflare stand-in started by
- * support/global-setup.ts, whose answers each test scripts. What is asserted is what an on-call person
+ * test/support/cloudflare-stand-in-setup.ts, whose answers each test scripts. What is asserted is what an on-call person
  * sees: which messages arrive, when, and that none repeats.
  */
 import {
@@ -14,6 +14,7 @@ import {
 import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, inject, it } from "vitest";
 import { degrade, failing, healthy, type ScenarioEntry } from "../../test/support/alert-scenario";
+import "../../test/support/cloudflare-stand-in-context";
 import worker, { MEMORY_KEY } from "../src/index";
 
 const cf = inject("cloudflareStandIn");
@@ -72,8 +73,8 @@ describe("alerts Worker", () => {
 		const analytics = (await calls()).filter(
 			(c) => c.path.endsWith("/analytics_engine/sql") || c.path === "/graphql",
 		);
-		// http, webhook, settle, database (SQL); queue backlog, invocations (GraphQL).
-		expect(analytics.length).toBe(6);
+		// http, webhook, refusals, settle, database, ledger (SQL); queue backlog, invocations (GraphQL).
+		expect(analytics.length).toBe(8);
 		expect(analytics.every((c) => c.body.includes("cricalgo_edge_local") || c.path === "/graphql")).toBe(
 			true,
 		);

@@ -7,10 +7,11 @@
  */
 import { unstable_readConfig } from "wrangler";
 import type { AlertTarget } from "../../shared/alerts/signals";
+import type { WorkerKind } from "../../shared/rollout/figures";
 import { UsageError } from "../usage-error";
 import type { WranglerTarget } from "./wrangler-cli";
 
-export type WorkerKind = "edge" | "consumer";
+export type { WorkerKind };
 
 /** Config file of each Worker, relative to the repository root. */
 const WORKER_CONFIGS: Record<WorkerKind, string> = {

@@ -5,11 +5,11 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import { figuresQuery, readFigures } from "../../shared/rollout/figures";
+import { DEFAULT_POLICY } from "../../shared/rollout/gate";
 import { analyticsApi, credentialsFromEnv } from "../cloudflare/credentials";
 import { WorkerDeployments } from "../cloudflare/deployments";
 import { resolveWorker, workerKind } from "../cloudflare/workers";
-import { figuresQuery, readFigures } from "../rollout/figures";
-import { DEFAULT_POLICY } from "../rollout/gate";
 import { interruptionReport } from "../rollout/journal";
 import { parseDuration, parseNumber, parseSteps } from "../rollout/plan";
 import { runRollout } from "../rollout/run-rollout";

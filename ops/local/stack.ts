@@ -65,6 +65,11 @@ interface LocalStackOptions {
 	chainVerification?: "chain" | "sender";
 	/** `WEBHOOK_SECRETS` of the Workers. Default: the local secret. */
 	webhookSecrets?: string;
+	/**
+	 * More vars for the Workers (`wrangler dev --var`), e.g. the console's Cloudflare API address
+	 * and credentials pointing at a local stand-in of that API.
+	 */
+	vars?: Record<string, string>;
 	/** Progress lines; default prints nothing. */
 	onProgress?: (line: string) => void;
 	/** Worker log lines (wrangler's output) once the Workers answer; default discards them. */
@@ -300,6 +305,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 			"--var",
 			`LOCAL_START_ID:${startId}`,
 		];
+		for (const [name, value] of Object.entries(options.vars ?? {})) args.push("--var", `${name}:${value}`);
 		if (options.persistTo) args.push("--persist-to", options.persistTo);
 		const child = spawn(process.execPath, args, {
 			stdio: ["ignore", "pipe", "pipe"],

@@ -4,8 +4,9 @@
  *
  * @module
  */
+
+import type { GatePolicy } from "../../shared/rollout/gate";
 import { UsageError } from "../usage-error";
-import type { GatePolicy } from "./gate";
 
 export interface RolloutPlan {
 	/** Percentages of traffic for the new version, increasing, ending at 100. */

@@ -1,6 +1,6 @@
 /**
  * A gradual rollout of one Worker: upload a new version, route 10 → 25 → 50 → 100 % of
- * traffic to it, and after each bake judge it (gate.ts) on its own figures against the stable
+ * traffic to it, and after each bake judge it (shared/rollout/gate.ts) on its own figures against the stable
  * version's; promote, or put the stable version back at 100 % and stop.
  *
  * Nothing is left half done without saying so: every deploy is read back and journalled, and
@@ -11,6 +11,7 @@
  * @module
  */
 import type { TimeWindow } from "../../shared/cloudflare/analytics-sql";
+import { judge, type Verdict, type VersionFigures } from "../../shared/rollout/gate";
 import {
 	type DeploymentState,
 	describeTraffic,
@@ -18,7 +19,6 @@ import {
 	type WorkerDeployments,
 } from "../cloudflare/deployments";
 import type { WorkerTarget } from "../cloudflare/workers";
-import { judge, type Verdict, type VersionFigures } from "./gate";
 import { RolloutJournal } from "./journal";
 import { formatDuration, type RolloutPlan } from "./plan";
 

@@ -86,6 +86,142 @@ describe("the rules", () => {
 		expect((await evaluateRules(unavailable, down(4), T))[0]).toMatchObject({ state: "firing", value: 0.2 });
 	});
 
+	it("add WebhookRefusalSpike: more than 20 refusals of one source for 2 minutes fire, the same spread over sources does not", async () => {
+		const rule = RULES.filter((r) => r.name === "WebhookRefusalSpike");
+		const target: AlertTarget = {
+			environment: "test",
+			dataset: "cricalgo_edge_test",
+			edgeScript: "edge",
+			consumerScript: "consumer",
+			queue: "deposits",
+			dbCapacity: 20,
+			cpuBudgetMs: 50,
+		};
+		// The refusals query's rows (source, status, reason, refused), read through the real signal.
+		const refused =
+			(rows: Record<string, string | number>[], sinceMinutes = 99): FigureSource =>
+			(_signal, _window, at) =>
+				SIGNALS.refusals.read(
+					{
+						accountId: "a",
+						sql: async () => ((T.getTime() - at.getTime()) / MINUTE <= sinceMinutes ? rows : []),
+						graphql: async () => {
+							throw new Error("not asked");
+						},
+						queueId: async () => "q",
+						currentTraffic: async () => [],
+					},
+					target,
+					{ from: new Date(at.getTime() - 5 * MINUTE), to: at },
+				);
+		const rotationGoneWrong = [
+			{ source: "original", status: 401, reason: "signature_mismatch", refused: "18" },
+			{ source: "original", status: 401, reason: "timestamp_out_of_tolerance", refused: "7" },
+		];
+		expect((await evaluateRules(rule, refused(rotationGoneWrong), T))[0]).toMatchObject({
+			state: "firing",
+			value: 25,
+		});
+		expect((await evaluateRules(rule, refused(rotationGoneWrong, 1), T))[0]).toMatchObject({
+			state: "pending",
+		});
+		const spread = [
+			{ source: "original", status: 401, reason: "signature_mismatch", refused: "15" },
+			{ source: "moralis", status: 422, reason: "validation_failed", refused: "15" },
+		];
+		expect((await evaluateRules(rule, refused(spread), T))[0]).toMatchObject({ state: "ok", value: 15 });
+		// No refusal at all is a healthy figure, not "no data".
+		expect((await evaluateRules(rule, refused([]), T))[0]).toMatchObject({ state: "ok", value: 0 });
+		expect(rule[0]!.runbook).toMatch(/secret/);
+	});
+
+	it("add the ledger rules: each fires on its own figure past its threshold for its `for`, and stays quiet below", async () => {
+		// figure: how far past the threshold (a bad minute) and a quiet value (a good one).
+		const cases: [name: string, field: string, bad: number, quiet: number, forMinutes: number][] = [
+			["DepositPendingTooLong", "oldestPendingMinutes", 42, 12, 5],
+			["UnmatchedDepositsGrowing", "unmatchedGrowth", 9, 2, 10],
+			["DepositConflictsGrowing", "conflictsGrowth", 1, 0, 0],
+			["ReversalShortfallsGrowing", "shortfallsGrowth", 1, 0, 0],
+			["DeadLettersGrowing", "deadLettersGrowth", 2, 0, 0],
+			["AddressPoolEmpty", "emptyPools", 1, 0, 0],
+		];
+		for (const [name, field, bad, quiet, forMinutes] of cases) {
+			const rule = RULES.filter((r) => r.name === name);
+			expect(rule[0], name).toMatchObject({ signal: "ledger", field, forMinutes });
+			expect(rule[0]!.runbook, name).toBeTruthy();
+			// Bad since `since` minutes before T, quiet before that.
+			const badSince =
+				(since: number): FigureSource =>
+				async (_signal, _window, at) => ({
+					[field]: (T.getTime() - at.getTime()) / MINUTE <= since ? bad : quiet,
+				});
+			expect((await evaluateRules(rule, badSince(-1), T))[0], name).toMatchObject({
+				state: "ok",
+				value: quiet,
+			});
+			expect((await evaluateRules(rule, badSince(forMinutes), T))[0], name).toMatchObject({
+				state: "firing",
+				value: bad,
+			});
+			if (forMinutes > 0) {
+				expect((await evaluateRules(rule, badSince(forMinutes - 1), T))[0], name).toMatchObject({
+					state: "pending",
+				});
+			}
+		}
+	});
+
+	it("read the ledger figures from the consumer's gauge points: growth from first to last, none when no point came", async () => {
+		const rows: Record<string, string | number>[] = [];
+		const read = () =>
+			SIGNALS.ledger.read(
+				{
+					accountId: "a",
+					sql: async (query) => {
+						expect(query).toContain("blob1 = 'ledger'");
+						expect(query).toContain(
+							"argMax(double2, timestamp) - argMin(double2, timestamp) AS unmatched_growth",
+						);
+						return rows;
+					},
+					graphql: async () => {
+						throw new Error("not asked");
+					},
+					queueId: async () => "q",
+					currentTraffic: async () => [],
+				},
+				{
+					environment: "test",
+					dataset: "cricalgo_edge_test",
+					edgeScript: "edge",
+					consumerScript: "consumer",
+					queue: "deposits",
+					dbCapacity: 20,
+					cpuBudgetMs: 50,
+				},
+				{ from: new Date(T.getTime() - 5 * MINUTE), to: T },
+			);
+		rows.push({ points: "0" });
+		expect(Object.values(await read()).every((v) => v === null)).toBe(true);
+		rows[0] = {
+			points: "5",
+			oldest_pending_minutes: 31.5,
+			unmatched_growth: 6,
+			conflicts_growth: 0,
+			shortfalls_growth: 0,
+			dead_letters_growth: 1,
+			empty_pools: 1,
+		};
+		expect(await read()).toEqual({
+			oldestPendingMinutes: 31.5,
+			unmatchedGrowth: 6,
+			conflictsGrowth: 0,
+			shortfallsGrowth: 0,
+			deadLettersGrowth: 1,
+			emptyPools: 1,
+		});
+	});
+
 	it("each read a figure its signal provides (a misspelt field would report no data forever)", () => {
 		for (const rule of RULES) expect(SIGNALS[rule.signal].fields, rule.name).toContain(rule.field);
 	});

@@ -71,7 +71,7 @@ describe("ops alerts", () => {
 
 		// One query per signal, on the staging dataset, scripts and queue.
 		const sql = cf.calls.filter((c) => c.path.endsWith("/analytics_engine/sql"));
-		expect(sql).toHaveLength(4);
+		expect(sql).toHaveLength(6);
 		expect(sql.every((c) => c.body.includes("FROM cricalgo_edge_staging"))).toBe(true);
 		const graphql = cf.calls.filter((c) => c.path === "/graphql").map((c) => JSON.parse(c.body).variables);
 		expect(graphql).toContainEqual(

@@ -18,9 +18,11 @@ import { wranglerEnv, wranglerScript } from "../local/wrangler";
  * (node-postgres and its Node shims come with the HTTP client), which no bundler can shrink;
  * its budget is what it weighs now plus a little, so that it can only come down. It was 445
  * KiB; the console's settlement pause, shortfalls queue and held-deposit release (their pages,
- * admin routes and OpenAPI entries) brought the bundle from 438.6 to 451.3 KiB.
+ * admin routes and OpenAPI entries) brought the bundle from 438.6 to 451.3 KiB, and its watch
+ * page (the alert rules with their texts, the signals, the evaluator, the rollout gate and the
+ * Cloudflare API client it reads analytics with) by 34 KiB more.
  */
-const BUDGETS_KIB = { edge: 455, consumer: 400 } as const;
+const BUDGETS_KIB = { edge: 490, consumer: 400 } as const;
 const CONFIGS = { edge: "wrangler.toml", consumer: "queue-consumer/wrangler.toml" } as const;
 
 type Worker = keyof typeof CONFIGS;

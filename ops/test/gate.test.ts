@@ -1,10 +1,10 @@
 /**
- * The rollout gate's decision rules, one by one (ops/rollout/gate.ts), and the choice of the
+ * The rollout gate's decision rules, one by one (shared/rollout/gate.ts), and the choice of the
  * version a rollback returns to (ops/rollout/previous-version.ts).
  */
 import { describe, expect, it } from "vitest";
+import { DEFAULT_POLICY, judge, type VersionFigures } from "../../shared/rollout/gate";
 import type { DeploymentState } from "../cloudflare/deployments";
-import { DEFAULT_POLICY, judge, type VersionFigures } from "../rollout/gate";
 import { previousVersion } from "../rollout/previous-version";
 
 const stable: VersionFigures = { requests: 9000, errors: 9, p95Ms: 200, p99Ms: 450 };

@@ -11,6 +11,7 @@ import { createDatabase } from "../../schema/client";
 import { parseChainConfig } from "./chain/chain-config";
 import { ConfigError, parseConsumerConfig, retryDelaySeconds } from "./config";
 import { isDeadLetterQueue, keepInLastNet, storeDeadLetterQueueBatch } from "./dead-letter-queue";
+import { recordLedgerGauges } from "./ledger-gauges";
 import { recordBatch } from "./metrics";
 import { recheckDeposits } from "./recheck";
 import { type SettleContext, settleDepositBatch } from "./settle";
@@ -135,7 +136,8 @@ export default {
 			// The run fails (visible as a failed cron invocation); the next one tries again.
 			throw new Error(configErrorMessage(error));
 		}
-		const summary = await recheckDeposits(context);
+		// The review queues' counts for the alert rules, beside the re-check (neither waits for the other).
+		const [summary] = await Promise.all([recheckDeposits(context), recordLedgerGauges(context)]);
 		if (summary.checked)
 			console.log(`chain re-check: ${summary.checked} deposits, ${JSON.stringify(summary.outcomes)}`);
 	},

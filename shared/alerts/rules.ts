@@ -17,7 +17,7 @@ import type { AlertTarget, SignalName } from "./signals";
 export type Severity = "warning" | "critical";
 
 /** How a rule's figure is shown and exported. */
-type Unit = "ms" | "ratio" | "per_second" | "messages" | "count";
+export type Unit = "ms" | "ratio" | "per_second" | "messages" | "count";
 
 export interface AlertRule {
 	/** The alert name, as routed and silenced. */
@@ -35,6 +35,8 @@ export interface AlertRule {
 	/** Length of the window each evaluation looks at, minutes. */
 	windowMinutes: number;
 	summary: string;
+	/** What the operator on call does first (rules added here; the original's have it in docs/runbook.md). */
+	runbook?: string;
 	/** The rule it replaces in the original's monitoring/prometheus/alerts/cricalgo_alerts.yaml (none for rules added here). */
 	original?: { name: string; expr: string; for: string };
 	/** The gauge this figure is exported as in Prometheus text format (`ops alerts --format prometheus`). */
@@ -428,6 +430,131 @@ export const RULES: readonly AlertRule[] = [
 		metric: {
 			name: "dead_letter_last_net_messages",
 			help: "Dead-letter-queue messages written to the R2 last net over the last 5 minutes.",
+		},
+	},
+	{
+		name: "WebhookRefusalSpike",
+		severity: "critical",
+		signal: "refusals",
+		field: "worstSourceRefused",
+		threshold: 20,
+		unit: "count",
+		forMinutes: 2,
+		windowMinutes: WINDOW,
+		summary:
+			"One webhook source had more than 20 webhooks refused (400/401/403/413/415/422) in 5 minutes, for 2 minutes: its deposits are not reaching settlement",
+		runbook:
+			"Console → Watch → Refused webhooks names the source and reason. 401 signature_mismatch after a secret rotation: put the sender's new secret beside the old one in its secret binding (both are accepted) and redeploy; 415/422: the sender changed its payload, ask it (the sender retries, nothing is lost while it does)",
+		metric: {
+			name: "webhook_refused_worst_source",
+			help: "Refused webhooks of the source with the most refusals, over the last 5 minutes.",
+		},
+	},
+	{
+		name: "DepositPendingTooLong",
+		severity: "warning",
+		signal: "ledger",
+		field: "oldestPendingMinutes",
+		threshold: 30,
+		unit: "count",
+		forMinutes: 5,
+		windowMinutes: WINDOW,
+		summary:
+			"A deposit has been pending for more than 30 minutes (figure: the oldest one's age, minutes): its confirmations stopped growing, or its chain cannot be asked",
+		runbook:
+			"Console → Find the deposit (its page shows each delivery's confirmations and the threshold); ChainRpcUnavailable firing too means its chain's endpoints are down (CHAIN_RPC_URLS); otherwise the watcher stopped reporting it: ask the sender, the re-check credits it once the chain says it is final",
+		metric: {
+			name: "deposit_oldest_pending_minutes",
+			help: "Age of the oldest deposit still pending, minutes (the consumer's last count in the window).",
+		},
+	},
+	{
+		name: "UnmatchedDepositsGrowing",
+		severity: "warning",
+		signal: "ledger",
+		field: "unmatchedGrowth",
+		threshold: 5,
+		unit: "count",
+		forMinutes: 10,
+		windowMinutes: WINDOW,
+		summary:
+			"More than 5 deposits parked as unmatched in 5 minutes, for 10 minutes: deposits arrive for addresses no player holds",
+		runbook:
+			"Console → Unmatched: assign each to its player. Many to one address: an address handed out outside the pool (register it to its player, admin deposit-addresses); to many: the pool import is missing addresses the wallet issues (npm run ops -- addresses import)",
+		metric: {
+			name: "deposits_unmatched_growth",
+			help: "Deposits parked as unmatched over the last 5 minutes, net of those assigned.",
+		},
+	},
+	{
+		name: "DepositConflictsGrowing",
+		severity: "warning",
+		signal: "ledger",
+		field: "conflictsGrowth",
+		threshold: 0,
+		unit: "count",
+		forMinutes: 0,
+		windowMinutes: WINDOW,
+		summary:
+			"A new conflict: a delivery named a known deposit with another amount or currency (recorded, never overwritten)",
+		runbook:
+			"Console → Conflicts: compare both sides with the chain (the deposit's page has its on-chain check) and resolve with a note; several from one sender: its payloads changed, ask it",
+		metric: {
+			name: "deposit_conflicts_growth",
+			help: "Unresolved deposit conflicts added over the last 5 minutes.",
+		},
+	},
+	{
+		name: "ReversalShortfallsGrowing",
+		severity: "critical",
+		signal: "ledger",
+		field: "shortfallsGrowth",
+		threshold: 0,
+		unit: "count",
+		forMinutes: 0,
+		windowMinutes: WINDOW,
+		summary:
+			"A reorg reversed a credit the player had already spent: the reversal fell short and the player is frozen",
+		runbook:
+			"Console home shows the shortfalls; look the player up (Console → Find), recover the amount with the platform's team, then resolve the shortfall, which unfreezes the player (docs/runbook.md)",
+		metric: {
+			name: "reversal_shortfalls_growth",
+			help: "Unresolved reversal shortfalls added over the last 5 minutes.",
+		},
+	},
+	{
+		name: "DeadLettersGrowing",
+		severity: "warning",
+		signal: "ledger",
+		field: "deadLettersGrowth",
+		threshold: 0,
+		unit: "count",
+		forMinutes: 0,
+		windowMinutes: WINDOW,
+		summary: "A message settlement gave up on was stored in the dead letters: a deposit waits for a person",
+		runbook:
+			"Console → Dead letters: the reason says why; once its cause is fixed (database, configuration, the chain) redrive it, or the filtered set",
+		metric: {
+			name: "dead_letters_growth",
+			help: "Dead letters stored (not redriven) over the last 5 minutes, net of those redriven.",
+		},
+	},
+	{
+		name: "AddressPoolEmpty",
+		severity: "critical",
+		signal: "ledger",
+		field: "emptyPools",
+		threshold: 0,
+		unit: "count",
+		forMinutes: 0,
+		windowMinutes: WINDOW,
+		summary:
+			"A chain family's pool of deposit addresses is used up: players asking for an address get 503 until more are imported",
+		runbook:
+			"npm run ops -- addresses pool shows the counts per family; import the next addresses the platform's wallet generated: npm run ops -- addresses import <file> --family evm|tron",
+		metric: {
+			name: "address_pools_empty",
+			help: "Address families (evm, tron) whose imported pool has no unissued address left.",
 		},
 	},
 ];

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { BATCH, COMMON, REQUEST, SETTLE } from "../../schema/metrics";
+import { BATCH, COMMON, LEDGER, REQUEST, SETTLE } from "../../schema/metrics";
 import {
 	COUNT,
 	countIf,
@@ -40,17 +40,35 @@ export interface AlertTarget {
 	dbCapacity: number;
 	/** CPU time one invocation may use before it counts as "high CPU", ms. */
 	cpuBudgetMs: number;
+	/**
+	 * Only the data points of this Worker version (the console's canary-against-stable view
+	 * reads each version through the same queries the rules use). All versions when absent.
+	 */
+	version?: string;
 }
 
 /** Figures of one signal; null where there was nothing to measure (no traffic). */
 export type Figures = Record<string, number | null>;
 
-export type SignalName = "http" | "webhook" | "settle" | "database" | "queue" | "invocations";
+export type SignalName =
+	| "http"
+	| "webhook"
+	| "refusals"
+	| "settle"
+	| "database"
+	| "ledger"
+	| "queue"
+	| "invocations";
 
 /** How to read each signal, and which figures it yields. */
 interface Signal {
 	fields: readonly string[];
 	read(api: CloudflareApi, target: AlertTarget, window: TimeWindow): Promise<Figures>;
+}
+
+/** `AND` the version filter, when the target is one Worker version. */
+function ofVersion(target: AlertTarget): string {
+	return target.version === undefined ? "" : ` AND ${COMMON.versionId} = ${literal(target.version)}`;
 }
 
 const seconds = (w: TimeWindow) => (w.to.getTime() - w.from.getTime()) / 1000;
@@ -75,7 +93,7 @@ const http: Signal = {
   SUM(_sample_interval * ${REQUEST.enqueueFailed}) AS enqueue_failed,
   ${countIf(`${REQUEST.errorCode} = ${literal("account_locked")}`)} AS account_locked
 FROM ${dataset(target.dataset)}
-WHERE ${COMMON.kind} = ${literal("request")} AND ${within(window)}
+WHERE ${COMMON.kind} = ${literal("request")}${ofVersion(target)} AND ${within(window)}
 FORMAT JSON`,
 		);
 		const requests = numberOf(row, "requests") ?? 0;
@@ -101,11 +119,73 @@ const webhook: Signal = {
 			`SELECT ${COUNT} AS requests,
   ${quantile(0.95, REQUEST.latencyMs)} AS p95_ms
 FROM ${dataset(target.dataset)}
-WHERE ${COMMON.kind} = ${literal("request")} AND ${REQUEST.route} LIKE ${literal("/api/v1/webhooks/%")} AND ${within(window)}
+WHERE ${COMMON.kind} = ${literal("request")} AND ${REQUEST.route} LIKE ${literal("/api/v1/webhooks/%")}${ofVersion(target)} AND ${within(window)}
 FORMAT JSON`,
 		);
 		const requests = numberOf(row, "requests") ?? 0;
 		return { requests, p95Ms: requests > 0 ? numberOf(row, "p95_ms") : null };
+	},
+};
+
+/**
+ * HTTP statuses that mean a webhook was refused for what it carried or how it was signed: a
+ * sender whose secret rotation went wrong gets 401, a wrong content type 415, a body the
+ * contract refuses 400 / 413 / 422. Not 429 (rate limited) or 503 (ours to fix): the sender
+ * retries those and loses nothing.
+ */
+export const REFUSAL_STATUSES = [400, 401, 403, 413, 415, 422] as const;
+
+/** Refused webhooks of one source, status and reason over a window. */
+export interface Refusal {
+	/** The webhook source ("" when none could be told, e.g. no signature header at all). */
+	source: string;
+	status: number;
+	/** REQUEST.reason, e.g. "signature_mismatch". */
+	reason: string;
+	count: number;
+}
+
+/**
+ * Refused webhooks by source, status and reason (at most 100 groups, the largest first): the
+ * console's watch page lists them, and the `refusals` signal takes its figures from the same
+ * rows, so the page and the rule never disagree.
+ */
+export async function readRefusals(
+	api: CloudflareApi,
+	target: AlertTarget,
+	window: TimeWindow,
+): Promise<Refusal[]> {
+	const rows = await api.sql(
+		`SELECT ${REQUEST.source} AS source,
+  ${REQUEST.status} AS status,
+  ${REQUEST.reason} AS reason,
+  ${COUNT} AS refused
+FROM ${dataset(target.dataset)}
+WHERE ${COMMON.kind} = ${literal("request")} AND ${REQUEST.route} LIKE ${literal("/api/v1/webhooks/%")} AND ${REQUEST.status} IN (${REFUSAL_STATUSES.join(", ")})${ofVersion(target)} AND ${within(window)}
+GROUP BY source, status, reason
+ORDER BY refused DESC
+LIMIT 100
+FORMAT JSON`,
+	);
+	return rows.map((row) => ({
+		source: typeof row.source === "string" ? row.source : "",
+		status: numberOf(row, "status") ?? 0,
+		reason: typeof row.reason === "string" ? row.reason : "",
+		count: numberOf(row, "refused") ?? 0,
+	}));
+}
+
+const refusals: Signal = {
+	fields: ["refused", "worstSourceRefused"],
+	async read(api, target, window) {
+		const bySource = new Map<string, number>();
+		let refused = 0;
+		for (const r of await readRefusals(api, target, window)) {
+			refused += r.count;
+			bySource.set(r.source, (bySource.get(r.source) ?? 0) + r.count);
+		}
+		// No refusal is a figure (0), not "no data": the rule is ok, not silent.
+		return { refused, worstSourceRefused: Math.max(0, ...bySource.values()) };
 	},
 };
 
@@ -141,7 +221,7 @@ const settle: Signal = {
   ${countIf(`${SETTLE.outcome} IN (${CHAIN_MISMATCHES.map(literal).join(", ")})`)} AS chain_mismatches,
   ${countIf(`${SETTLE.outcome} = ${literal("chain_unavailable")}`)} AS chain_unavailable
 FROM ${dataset(target.dataset)}
-WHERE ${COMMON.kind} = ${literal("settle")} AND ${within(window)}
+WHERE ${COMMON.kind} = ${literal("settle")}${ofVersion(target)} AND ${within(window)}
 FORMAT JSON`,
 		);
 		const messages = numberOf(row, "messages") ?? 0;
@@ -171,6 +251,52 @@ FORMAT JSON`,
 		// Little's law: total round-trip time over the window = mean round trips in flight.
 		const busyMs = numberOf(row, "db_ms_total") ?? 0;
 		return { utilization: busyMs / (seconds(window) * 1000) / target.dbCapacity };
+	},
+};
+
+/** Latest value in the window of a gauge column, and its growth (latest minus earliest). */
+const latest = (column: string) => `argMax(${column}, timestamp)`;
+const growth = (column: string) => `argMax(${column}, timestamp) - argMin(${column}, timestamp)`;
+
+/**
+ * What waits in Postgres for an operator, from the consumer's once-a-minute `ledger` points
+ * (queue-consumer/src/ledger-gauges.ts). A queue "grows" by what it gained from the window's
+ * first point to its last; an operator clearing items meanwhile offsets new ones. No point in
+ * the window (the consumer's cron not running) is no data, never a healthy zero.
+ */
+const ledger: Signal = {
+	fields: [
+		"oldestPendingMinutes",
+		"unmatchedGrowth",
+		"conflictsGrowth",
+		"shortfallsGrowth",
+		"deadLettersGrowth",
+		"emptyPools",
+	],
+	async read(api, target, window) {
+		const row = await one(
+			api,
+			`SELECT ${COUNT} AS points,
+  ${latest(LEDGER.oldestPendingMinutes)} AS oldest_pending_minutes,
+  ${growth(LEDGER.unmatched)} AS unmatched_growth,
+  ${growth(LEDGER.conflicts)} AS conflicts_growth,
+  ${growth(LEDGER.shortfalls)} AS shortfalls_growth,
+  ${growth(LEDGER.deadLetters)} AS dead_letters_growth,
+  ${latest(LEDGER.emptyPools)} AS empty_pools
+FROM ${dataset(target.dataset)}
+WHERE ${COMMON.kind} = ${literal("ledger")} AND ${within(window)}
+FORMAT JSON`,
+		);
+		const seen = (numberOf(row, "points") ?? 0) > 0;
+		const figure = (column: string) => (seen ? numberOf(row, column) : null);
+		return {
+			oldestPendingMinutes: figure("oldest_pending_minutes"),
+			unmatchedGrowth: figure("unmatched_growth"),
+			conflictsGrowth: figure("conflicts_growth"),
+			shortfallsGrowth: figure("shortfalls_growth"),
+			deadLettersGrowth: figure("dead_letters_growth"),
+			emptyPools: figure("empty_pools"),
+		};
 	},
 };
 
@@ -293,7 +419,16 @@ const invocations: Signal = {
 };
 
 /** Every signal by name. */
-export const SIGNALS: Record<SignalName, Signal> = { http, webhook, settle, database, queue, invocations };
+export const SIGNALS: Record<SignalName, Signal> = {
+	http,
+	webhook,
+	refusals,
+	settle,
+	database,
+	ledger,
+	queue,
+	invocations,
+};
 
 /** Reads one signal over one window. */
 export function readSignal(

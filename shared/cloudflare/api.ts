@@ -55,7 +55,7 @@ interface Envelope<T> {
 
 function hint(status: number): string {
 	if (status === 401 || status === 403) {
-		return "check CLOUDFLARE_API_TOKEN: it needs Account Analytics: Read (and Queues: Read) on CLOUDFLARE_ACCOUNT_ID";
+		return "check CLOUDFLARE_API_TOKEN: it needs Account Analytics: Read (and Queues: Read, and for the console's watch page Workers Scripts: Read) on CLOUDFLARE_ACCOUNT_ID";
 	}
 	if (status === 429) return "the API is rate limiting this token; wait a minute and try again";
 	if (status >= 500 || status === 0)
@@ -73,6 +73,17 @@ export interface CloudflareApi {
 	graphql<T>(query: string, variables: Record<string, unknown>): Promise<T>;
 	/** The id of the queue called `name` (GraphQL filters on ids, not names). */
 	queueId(name: string): Promise<string>;
+	/**
+	 * The versions the Worker `script` serves now and each one's share of traffic, in percent
+	 * (its newest deployment). Needs Workers Scripts: Read.
+	 */
+	currentTraffic(script: string): Promise<VersionShare[]>;
+}
+
+/** A Worker version and its share of traffic, in percent. */
+export interface VersionShare {
+	versionId: string;
+	percentage: number;
 }
 
 /**
@@ -178,6 +189,27 @@ export function createCloudflareApi(config: CloudflareApiConfig): CloudflareApi 
 				);
 			}
 			return queue.queue_id;
+		},
+
+		async currentTraffic(script) {
+			const what = `reading the deployments of Worker "${script}"`;
+			const { text } = await call(
+				what,
+				`/accounts/${config.accountId}/workers/scripts/${encodeURIComponent(script)}/deployments`,
+				{ method: "GET" },
+			);
+			const answer = parseJson<
+				Envelope<{ deployments?: { versions?: { version_id: string; percentage: number }[] }[] }>
+			>(what, text);
+			// The API lists the newest deployment first: it is what serves traffic now.
+			const newest = answer.result?.deployments?.[0];
+			if (!newest?.versions) {
+				throw new CloudflareApiError(
+					`${what} failed: the Worker has no deployment; check the environment and that it was deployed`,
+					404,
+				);
+			}
+			return newest.versions.map((v) => ({ versionId: v.version_id, percentage: v.percentage }));
 		},
 	};
 }

@@ -31,8 +31,20 @@ interface SignalAnswers {
 		enqueue_failed: number;
 	};
 	webhook: { requests: number; p95_ms: number };
+	/** Refused webhooks, one row per source, status and reason. */
+	refusals: { source: string; status: number; reason: string; refused: number }[];
 	settle: { messages: number; failures: number; lag_p95_ms: number };
 	database: { batches: number; db_ms_total: number };
+	/** The consumer's ledger gauges over the window: the oldest pending deposit, growth of each queue. */
+	ledger: {
+		points: number;
+		oldest_pending_minutes: number;
+		unmatched_growth: number;
+		conflicts_growth: number;
+		shortfalls_growth: number;
+		dead_letters_growth: number;
+		empty_pools: number;
+	};
 	queue: { messages: number } | null;
 	invocations: { edgeCpuP99Us: number; consumerCpuP99Us: number; exceeded: number };
 }
@@ -48,8 +60,19 @@ const HEALTHY: SignalAnswers = {
 		enqueue_failed: 0,
 	},
 	webhook: { requests: 9_000, p95_ms: 120 },
+	// Now and then a sender's malformed body; nothing near a spike.
+	refusals: [{ source: "cricalgo", status: 422, reason: "validation_failed", refused: 2 }],
 	settle: { messages: 9_000, failures: 0, lag_p95_ms: 1_800 },
 	database: { batches: 300, db_ms_total: 600_000 },
+	ledger: {
+		points: 5,
+		oldest_pending_minutes: 2,
+		unmatched_growth: 1,
+		conflicts_growth: 0,
+		shortfalls_growth: 0,
+		dead_letters_growth: 0,
+		empty_pools: 0,
+	},
 	queue: { messages: 3 },
 	invocations: { edgeCpuP99Us: 4_000, consumerCpuP99Us: 12_000, exceeded: 0 },
 };
@@ -57,9 +80,11 @@ const HEALTHY: SignalAnswers = {
 /** Which query is which: substrings only that signal's query contains. */
 const MATCH: Record<keyof SignalAnswers, { api: "sql" | "graphql"; contains: string[] }> = {
 	http: { api: "sql", contains: ["blob1 = 'request'", "errors_5xx"] },
-	webhook: { api: "sql", contains: ["LIKE '/api/v1/webhooks/%'"] },
+	webhook: { api: "sql", contains: ["LIKE '/api/v1/webhooks/%'", "p95_ms"] },
+	refusals: { api: "sql", contains: ["AS refused"] },
 	settle: { api: "sql", contains: ["blob1 = 'settle'", "lag_p95_ms"] },
 	database: { api: "sql", contains: ["blob1 = 'batch'"] },
+	ledger: { api: "sql", contains: ["blob1 = 'ledger'"] },
 	queue: { api: "graphql", contains: ["queueBacklogAdaptiveGroups"] },
 	invocations: { api: "graphql", contains: ["workersInvocationsAdaptive"] },
 };
@@ -87,6 +112,10 @@ function answer<K extends keyof SignalAnswers>(signal: K, figures: SignalAnswers
 			const f = figures as SignalAnswers["webhook"];
 			return { rows: [{ requests: str(f.requests), p95_ms: f.p95_ms }] };
 		}
+		case "refusals": {
+			const f = figures as SignalAnswers["refusals"];
+			return { rows: f.map((r) => ({ ...r, refused: str(r.refused) })) };
+		}
 		case "settle": {
 			const f = figures as SignalAnswers["settle"];
 			return { rows: [{ messages: str(f.messages), failures: str(f.failures), lag_p95_ms: f.lag_p95_ms }] };
@@ -94,6 +123,10 @@ function answer<K extends keyof SignalAnswers>(signal: K, figures: SignalAnswers
 		case "database": {
 			const f = figures as SignalAnswers["database"];
 			return { rows: [{ batches: str(f.batches), db_ms_total: f.db_ms_total }] };
+		}
+		case "ledger": {
+			const f = figures as SignalAnswers["ledger"];
+			return { rows: [{ ...f, points: str(f.points) }] };
 		}
 		case "queue": {
 			const f = figures as SignalAnswers["queue"];
@@ -138,11 +171,87 @@ export function degrade<K extends keyof SignalAnswers>(
 	return {
 		...MATCH[signal],
 		...(fromUnix === undefined ? {} : { windowEndFrom: fromUnix }),
-		...answer(signal, { ...(base ?? {}), ...figures } as SignalAnswers[K]),
+		// A list (refusals) is replaced whole; figures are merged into the healthy ones.
+		...answer(signal, (Array.isArray(base) ? figures : { ...(base ?? {}), ...figures }) as SignalAnswers[K]),
 	};
 }
 
 /** An entry making one signal's query fail with an HTTP status. */
 export function failing(signal: keyof SignalAnswers, status = 500): ScenarioEntry {
 	return { ...MATCH[signal], status };
+}
+
+/** The filter the version-narrowed queries carry. */
+export const onlyVersion = (id: string) => `blob3 = '${id}'`;
+
+/**
+ * The console's watch page: answers for each version's queries (they match first: they name
+ * the version), a refusal spike of one source (its secret rotated on one side only), then the
+ * rules' healthy figures.
+ */
+export function watchScenario(v: { stable: string; canary: string; consumer: string }): ScenarioEntry[] {
+	return [
+		// The rollout gate's query: both edge versions grouped (shared/rollout/figures.ts).
+		{
+			api: "sql",
+			contains: ["GROUP BY version", "blob1 = 'request'"],
+			rows: [
+				{ version: v.canary, requests: "1000", errors: "20", p95_ms: 2600, p99_ms: 4100 },
+				{ version: v.stable, requests: "9000", errors: "9", p95_ms: 140, p99_ms: 380 },
+			],
+		},
+		{
+			api: "sql",
+			contains: ["errors_5xx", onlyVersion(v.stable)],
+			rows: [
+				{
+					requests: "9000",
+					errors_5xx: "9",
+					latency_ms_total: 720000,
+					p95_ms: 140,
+					p99_ms: 380,
+					enqueue_failed: 0,
+				},
+			],
+		},
+		{
+			api: "sql",
+			contains: ["errors_5xx", onlyVersion(v.canary)],
+			rows: [
+				{
+					requests: "1000",
+					errors_5xx: "20",
+					latency_ms_total: 300000,
+					p95_ms: 2600,
+					p99_ms: 4100,
+					enqueue_failed: 0,
+				},
+			],
+		},
+		{
+			api: "sql",
+			contains: ["p95_ms", "LIKE", onlyVersion(v.stable)],
+			rows: [{ requests: "7000", p95_ms: 95 }],
+		},
+		{
+			api: "sql",
+			contains: ["p95_ms", "LIKE", onlyVersion(v.canary)],
+			rows: [{ requests: "800", p95_ms: 1250 }],
+		},
+		{
+			api: "sql",
+			contains: ["lag_p95_ms", onlyVersion(v.consumer)],
+			rows: [{ messages: "7800", failures: "0", lag_p95_ms: 1700 }],
+		},
+		// The original senders' secret was rotated on one side only: every one of them is refused.
+		{
+			api: "sql",
+			contains: ["AS refused"],
+			rows: [
+				{ source: "original", status: 401, reason: "signature_mismatch", refused: "37" },
+				{ source: "cricalgo", status: 422, reason: "validation_failed", refused: "2" },
+			],
+		},
+		...healthy(),
+	];
 }

@@ -21,7 +21,8 @@
  *
  * Every request is recorded in `calls`, so tests assert the exact sequence. `failures` makes
  * chosen requests fail (HTTP status and Cloudflare error envelope), to test what happens when
- * the API breaks midway. Tests inside workerd drive it over HTTP under `/__stand-in/`.
+ * the API breaks midway. Tests inside workerd drive it over HTTP under `/__stand-in/`
+ * (`reset`, `scenario`, `deployment` to make a Worker serve chosen versions, `calls`, `slack`).
  *
  * @module
  */
@@ -427,6 +428,13 @@ export async function startCloudflareStandIn(
 				state.scenario = json.scenario ?? [];
 				state.slackStatus = json.slackStatus ?? 200;
 				return { status: 200, body: { ok: true } };
+			case "POST /__stand-in/deployment": {
+				// A Worker serving these versions now, as a rollout step leaves it.
+				const { script, versions } = json as { script: string; versions: VersionTraffic[] };
+				if (!scripts.has(script)) state.seedScript(script, { versionId: versions[0]?.version_id });
+				state.deploy(script, versions);
+				return { status: 200, body: { ok: true } };
+			}
 			case "GET /__stand-in/calls":
 				return { status: 200, body: { calls: state.calls } };
 			case "GET /__stand-in/slack":

@@ -13,6 +13,12 @@ import type { DepositMessage } from "../../schema/queue-message";
 export type OptionalSecrets = {
 	/** The Telegram bot's token: checks Telegram login data at registration (lib/telegram-login.ts). */
 	TELEGRAM_BOT_TOKEN?: string;
+	/**
+	 * The console's watch page reads Cloudflare's analytics with these (console/watch-figures.ts):
+	 * an API token with Account Analytics: Read, Queues: Read and Workers Scripts: Read.
+	 */
+	CLOUDFLARE_API_TOKEN?: string;
+	CLOUDFLARE_ACCOUNT_ID?: string;
 };
 
 /** The Worker's bindings: the generated `Env`, its optional secrets, and the queues' messages. */

@@ -5,8 +5,10 @@
  * deposit by its hash, assigns an unmatched one and sees it credited, redrives a dead letter,
  * resolves a conflict with a note, pauses settlement (a webhook waits uncredited) and resumes it
  * (credited once), releases a held deposit to its owner, resolves a reversal shortfall (the
- * player unfrozen), and finds the actions in the audit log, by keyboard and by the controls'
- * accessible names.
+ * player unfrozen), finds the actions in the audit log, and reads canary against stable on the
+ * watch page, by keyboard and by the controls' accessible names. The watch page's analytics
+ * come from the Cloudflare API stand-in (test/support/cloudflare-stand-in.ts): Cloudflare cannot
+ * be reached from here, and wrangler dev keeps no Analytics Engine data.
  * A screenshot of each page goes to CONSOLE_SCREENSHOTS (default: cricalgo-console-shots in the
  * system's temporary folder).
  */
@@ -23,12 +25,18 @@ import { createdAdmin, type StackAdmin } from "../../ops/test/support/stack-admi
 import { startTestStack } from "../../ops/test/support/test-stack";
 import { signWebhook } from "../../ops/webhook-signing";
 import { depositTxId } from "../../schema/tx-id";
+import { watchScenario } from "../../test/support/alert-scenario";
+import { type CloudflareStandIn, startCloudflareStandIn } from "../../test/support/cloudflare-stand-in";
 
 const CHROMIUM = "/usr/bin/chromium";
 const SHOTS = process.env.CONSOLE_SCREENSHOTS ?? join(tmpdir(), "cricalgo-console-shots");
 const PLAYER = `player_${randomBytes(3).toString("hex")}`;
 
 let stack: LocalStack;
+let cloudflare: CloudflareStandIn;
+const STABLE = "5ab1e000-0000-4000-8000-00000000000a";
+const CANARY = "ca4a2100-0000-4000-8000-00000000000b";
+const CONSUMER = "c0450000-0000-4000-8000-00000000000c";
 let browser: Browser;
 let page: Page;
 let admin: StackAdmin;
@@ -113,7 +121,21 @@ beforeAll(async () => {
 		);
 	}
 	mkdirSync(SHOTS, { recursive: true });
-	stack = await startTestStack("console");
+	cloudflare = await startCloudflareStandIn();
+	cloudflare.seedScript("cricalgo-edge", { versionId: STABLE });
+	cloudflare.deploy("cricalgo-edge", [
+		{ version_id: CANARY, percentage: 25 },
+		{ version_id: STABLE, percentage: 75 },
+	]);
+	cloudflare.seedScript("cricalgo-queue-consumer", { versionId: CONSUMER });
+	cloudflare.scenario = watchScenario({ stable: STABLE, canary: CANARY, consumer: CONSUMER });
+	stack = await startTestStack("console", {
+		vars: {
+			CLOUDFLARE_API_BASE_URL: cloudflare.baseUrl,
+			CLOUDFLARE_API_TOKEN: cloudflare.token,
+			CLOUDFLARE_ACCOUNT_ID: cloudflare.accountId,
+		},
+	});
 	admin = await createdAdmin(stack, "console");
 	const registered = await fetch(`${stack.baseUrl}/api/v1/register`, {
 		method: "POST",
@@ -145,6 +167,7 @@ beforeAll(async () => {
 afterAll(async () => {
 	await browser?.close();
 	await stack?.stop();
+	await cloudflare?.close();
 });
 
 describe("the console in a browser", () => {
@@ -387,6 +410,44 @@ describe("the console in a browser", () => {
 		expect(filtered).toContain("dead_letter.redrive");
 		expect(filtered).not.toContain("deposit.assign");
 		await shot("audit");
+	});
+
+	it("reads canary against stable, the alert rules and refused webhooks on the watch page", async () => {
+		// By keyboard: from the navigation's Watch link.
+		await page.getByRole("link", { name: "Watch" }).focus();
+		await page.keyboard.press("Enter");
+		await page.waitForURL(`${stack.baseUrl}/console/watch`);
+		expect(await page.getByRole("heading", { name: "Watch", level: 1 }).count()).toBe(1);
+		const edge = page.getByRole("table", { name: "Versions of cricalgo-edge in its current deployment" });
+		const stable = edge.getByRole("row", { name: new RegExp(STABLE) });
+		const canary = edge.getByRole("row", { name: new RegExp(CANARY) });
+		expect(await stable.textContent()).toContain("stable");
+		expect(await stable.textContent()).toContain("75 %");
+		expect(await canary.textContent()).toContain("canary");
+		expect(await canary.textContent()).toContain("2.0 %");
+		expect(await canary.textContent()).toContain("2.60 s");
+		const gate = page.getByRole("region", { name: "Rollout gate, cricalgo-edge" });
+		expect(await gate.getByRole("status").textContent()).toContain("Rollout gate on the canary: roll back.");
+		const consumer = page.getByRole("table", {
+			name: "Versions of cricalgo-queue-consumer in its current deployment",
+		});
+		expect(await consumer.getByRole("row", { name: new RegExp(CONSUMER) }).textContent()).toContain("1.70 s");
+		const rules = page.getByRole("table", { name: "Alert rules, firing first" });
+		const spike = rules.getByRole("row", { name: /WebhookRefusalSpike/ });
+		expect(await spike.textContent()).toContain("firing");
+		expect(await spike.textContent()).toContain("Runbook:");
+		// Firing first: the spike is the first rule listed.
+		expect(await rules.getByRole("row").nth(1).textContent()).toContain("WebhookRefusalSpike");
+		const refused = page.getByRole("table", { name: "Refused webhooks by source and reason, most first" });
+		expect(await refused.getByRole("row", { name: /original/ }).textContent()).toContain(
+			"signature_mismatch",
+		);
+		await shot("watch");
+		// Another window, by its label.
+		await page.getByLabel("Window").selectOption({ label: "last 60 minutes" });
+		await page.getByRole("button", { name: "Show" }).click();
+		await page.waitForURL(`${stack.baseUrl}/console/watch?minutes=60`);
+		expect(await page.getByRole("table", { name: "Alert rules, firing first" }).count()).toBe(1);
 	});
 
 	it("signs out, after which a page leads to the sign-in; no page logged an error (a CSP violation would)", async () => {

@@ -92,6 +92,23 @@ describe("one Analytics Engine data point per request", () => {
 		});
 	});
 
+	it("names the sender and the reason of a refusal, as the console's watch page lists them", async () => {
+		// Our watcher signing with a secret the Worker no longer holds: a rotation done on one side.
+		const stale = `whsec_${btoa("a secret this Worker was never given!")}`;
+		const { points } = await send(new Request(WEBHOOK_URL, signedInit(watcherDeposit(), { secret: stale })));
+		expect(named(points[0]!)).toMatchObject({
+			route: "/api/v1/webhooks/:chain",
+			status: 401,
+			source: "cricalgo",
+			reason: "signature_mismatch",
+		});
+		const signed = signedInit(watcherDeposit());
+		const wrongType = await send(
+			new Request(WEBHOOK_URL, { ...signed, headers: { ...signed.headers, "content-type": "text/plain" } }),
+		);
+		expect(named(wrongType.points[0]!)).toMatchObject({ status: 415, source: "cricalgo" });
+	});
+
 	it("marks a webhook the queue refused", async () => {
 		const failing = { send: () => Promise.reject(new Error("queue down")) } as unknown as Queue;
 		const { points } = await send(new Request(WEBHOOK_URL, signedInit(watcherDeposit())), {

@@ -21,7 +21,7 @@ import { type LocalStack, startLocalStack } from "../../local/stack";
  */
 export async function startTestStack(
 	name: string,
-	options: { chainVerification?: "chain" | "sender" } = {},
+	options: { chainVerification?: "chain" | "sender"; vars?: Record<string, string> } = {},
 ): Promise<LocalStack> {
 	const scratch = mkdtempSync(join(tmpdir(), `cricalgo-${name}-`));
 	try {
@@ -30,6 +30,7 @@ export async function startTestStack(
 			neonPort: 0,
 			chainPort: 0,
 			chainVerification: options.chainVerification ?? "sender",
+			vars: options.vars,
 			databaseUrl: process.env.TEST_DATABASE_URL ? inject("databaseUrls").node : undefined,
 			dataDir: join(scratch, "pglite"),
 			persistTo: join(scratch, "wrangler-state"),

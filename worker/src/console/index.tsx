@@ -45,6 +45,7 @@ import {
 import { settlementConsole, settlementNotice } from "./settlement-routes";
 import { shortfallsConsole } from "./shortfalls-routes";
 import { ICON, STYLESHEET } from "./style";
+import { watchRoutes } from "./watch";
 
 const uuid = z.uuid();
 
@@ -164,6 +165,8 @@ operatorsConsole.use(async (c, next) => {
 	}
 	await next();
 });
+
+operatorsConsole.route("/watch", watchRoutes);
 
 operatorsConsole.post("/sign-out", async (c) => {
 	await endSession(c);

@@ -16,6 +16,7 @@ const NAV = [
 	["/console/shortfalls", "Shortfalls"],
 	["/console/dead-letters", "Dead letters"],
 	["/console/audit", "Audit log"],
+	["/console/watch", "Watch"],
 ] as const;
 
 export function Layout(props: { title: string; admin?: ConsoleAdmin; current?: string; children: Child }) {

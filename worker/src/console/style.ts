@@ -44,7 +44,9 @@ button { font: inherit; padding: 5px 12px; border: 1px solid #1f2328; border-rad
 .notice.error { border-color: var(--bad); color: var(--bad); }
 .status { display: inline-block; padding: 0 6px; border-radius: 10px; border: 1px solid var(--line); font-size: 13px; }
 .status.credited { border-color: var(--good); color: var(--good); }
-.status.unmatched, .status.held, .status.reversed, .status.frozen { border-color: var(--bad); color: var(--bad); }
+.status.unmatched, .status.held, .status.reversed, .status.frozen, .status.firing, .status.error { border-color: var(--bad); color: var(--bad); }
+.status.ok, .status.stable { border-color: var(--good); color: var(--good); }
+.status.pending, .status.canary { border-color: #9a6700; color: #7d4e00; }
 .cards { display: flex; gap: 12px; flex-wrap: wrap; list-style: none; padding: 0; }
 .cards li a, .cards .card { display: block; background: #fff; border: 1px solid var(--line); border-radius: 6px; padding: 10px 16px; min-width: 160px; text-decoration: none; color: var(--ink); }
 .cards .count { display: block; font-size: 26px; font-weight: 700; }

@@ -4,14 +4,20 @@
  *
  * @module
  */
-import { exports } from "cloudflare:workers";
+import { env, exports } from "cloudflare:workers";
 import { expect } from "vitest";
+import { app } from "../../src/app";
+import type { OptionalSecrets } from "../../src/env";
 import { createAdmin, freshIp, type TestAdmin, totpCode } from "./accounts";
 
 export class ConsoleBrowser {
 	cookies = new Map<string, string>();
 	readonly ip = freshIp();
-	constructor(readonly origin = "https://edge.test") {}
+	constructor(
+		readonly origin = "https://edge.test",
+		/** Environment overrides: requests then go to the app with `{...env, ...envOverrides}`. */
+		readonly envOverrides?: Partial<Env & OptionalSecrets>,
+	) {}
 
 	async request(
 		path: string,
@@ -24,14 +30,15 @@ export class ConsoleBrowser {
 			headers["content-type"] = "application/x-www-form-urlencoded";
 			body = new URLSearchParams(init.form).toString();
 		}
-		const res = await exports.default.fetch(
-			new Request(`${this.origin}${path}`, {
-				method: init.method ?? (body ? "POST" : "GET"),
-				headers,
-				body,
-				redirect: "manual",
-			}),
-		);
+		const request = new Request(`${this.origin}${path}`, {
+			method: init.method ?? (body ? "POST" : "GET"),
+			headers,
+			body,
+			redirect: "manual",
+		});
+		const res = this.envOverrides
+			? await app.request(request, undefined, { ...env, ...this.envOverrides })
+			: await exports.default.fetch(request);
 		for (const line of res.headers.getSetCookie()) {
 			const [pair] = line.split(";");
 			const [name, value] = pair!.split("=") as [string, string];

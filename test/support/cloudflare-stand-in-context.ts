@@ -1,9 +1,10 @@
 /**
- * What the alerts project's global setup provides to its tests and to the vitest config.
+ * What the Cloudflare stand-in's global setup (cloudflare-stand-in-setup.ts) provides to the tests
+ * and to the vitest config.
  *
  * @module
  */
-import "vitest";
+export type { ProvidedContext } from "vitest";
 
 /** The Cloudflare stand-in: its origin and the credentials it accepts. */
 interface CloudflareStandInAddress {

@@ -7,11 +7,13 @@
  * retried or dead-lettered, p95/p99 of the batch's database round trip (the part of
  * settlement a new consumer version changes).
  *
+ * Shared by the rollout (`ops rollout`) and the console's watch page, which shows the gate's
+ * verdict on the canary as it stands.
+ *
  * @module
  */
-
 import { COMMON, REQUEST, SETTLE } from "../../schema/metrics";
-import { SETTLE_FAILURES } from "../../shared/alerts/signals";
+import { SETTLE_FAILURES } from "../alerts/signals";
 import {
 	COUNT,
 	countIf,
@@ -20,10 +22,12 @@ import {
 	quantile,
 	type TimeWindow,
 	within,
-} from "../../shared/cloudflare/analytics-sql";
-import { type CloudflareApi, numberOf } from "../../shared/cloudflare/api";
-import type { WorkerKind } from "../cloudflare/workers";
+} from "../cloudflare/analytics-sql";
+import { type CloudflareApi, numberOf } from "../cloudflare/api";
 import type { VersionFigures } from "./gate";
+
+/** Which Worker's figures: the edge Worker's requests, or the consumer's settled messages. */
+export type WorkerKind = "edge" | "consumer";
 
 /** The SQL that reads both versions' figures. */
 export function figuresQuery(
