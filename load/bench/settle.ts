@@ -137,12 +137,17 @@ async function main() {
 		process.stdout.write("starting a scratch Postgres cluster (initdb, pg_stat_statements preloaded) … ");
 		scratch = await startScratchPostgres();
 		console.log(`on ${redact(scratch.url)}`);
-		// Ctrl-C must not leave the cluster running with its folder behind.
+		// Ctrl-C (or a kill) must not leave the cluster running with its folder behind.
 		const cluster = scratch;
-		process.once("SIGINT", () => {
-			cluster.stop();
-			process.exit(130);
-		});
+		for (const [signal, code] of [
+			["SIGINT", 130],
+			["SIGTERM", 143],
+		] as const) {
+			process.once(signal, () => {
+				cluster.stop();
+				process.exit(code);
+			});
+		}
 	}
 	const baseUrl = process.env.BENCH_DATABASE_URL ?? scratch!.url;
 	const database = `cricalgo_bench_settle_${process.pid}`;
@@ -383,7 +388,23 @@ async function main() {
 	}
 }
 
-main().catch((error: unknown) => {
-	console.error(`bench:settle failed: ${error instanceof Error ? error.message : String(error)}`);
-	process.exitCode = 1;
-});
+const USAGE = `npm run bench:settle: what settling deposits costs (throughput, Postgres cost per deposit, the deliveries record)
+
+Runs in a scratch Postgres cluster started here and removed afterwards (needs the PostgreSQL
+server package: initdb, pg_ctl). Settings, all optional, from the environment:
+  BENCH_DATABASE_URL     another server to use instead (must preload pg_stat_statements)
+  BENCH_SIZES            batch sizes of the throughput part, e.g. 100 or 10,100 (default 1,10,100)
+  BENCH_CONCURRENCY      batches at once in the concurrent variants (default 4)
+  BENCH_COST_ROUNDS      alternating rounds of the cost part (default 150)
+  BENCH_DELIVERY_ROUNDS  alternating rounds with and without the deliveries record (default 30)
+Exits 1 when the deliveries record costs more than its budget, or the ledger invariants break.
+load/README.md says which figure to trust for what.`;
+
+if (process.argv.includes("--help") || process.argv.includes("-h")) {
+	console.log(USAGE);
+} else {
+	main().catch((error: unknown) => {
+		console.error(`bench:settle failed: ${error instanceof Error ? error.message : String(error)}`);
+		process.exitCode = 1;
+	});
+}
