@@ -260,6 +260,13 @@ export const reversalShortfalls = pgTable(
 		userId: uuid("user_id").references(() => users.id, { onDelete: "set null" }),
 		shortfall: money("shortfall").notNull(),
 		currency: varchar("currency", { length: 16 }).notNull(),
+		/**
+		 * Whether this shortfall is what froze the player (they were ACTIVE when it was booked).
+		 * Resolving the player's last open shortfall unfreezes them only then: a player frozen
+		 * for another reason (by the platform's own admins, say) stays frozen. Resolving one of
+		 * several hands the mark on to an open one.
+		 */
+		frozeUser: boolean("froze_user").notNull().default(false),
 		createdAt: createdAt(),
 		resolvedAt: timestamp("resolved_at", { withTimezone: true }),
 	},

@@ -48,7 +48,8 @@ export const shortfalls: Command = {
 list      the open shortfalls, oldest first: the deposit, how much the reversal could not take
           back, the player and their status
 resolve   record what was done (recovered, written off, …); the ledger does not move. The player
-          becomes ACTIVE again once none of their shortfalls is open, unless --keep-frozen.
+          becomes ACTIVE again once none of their shortfalls is open, unless --keep-frozen
+          (a player frozen for another reason, not by a shortfall, stays frozen).
           Audited; a shortfall already resolved is refused
 
   --host <url>          the edge Worker (default ${localBaseUrl()}, the local stack)
@@ -121,7 +122,13 @@ not be reached, refused the credentials, or was unavailable (503: retry)`,
 				`${id}: ✓ resolved (audit ${body.audit_log_id}); player ${body.user_id ?? "-"} ${
 					body.unfrozen
 						? "unfrozen"
-						: `stays ${body.user_status}${others ? ` (${others} other open shortfall(s))` : ""}`
+						: `stays ${body.user_status}${
+								others
+									? ` (${others} other open shortfall(s))`
+									: body.froze_player === false
+										? " (frozen before this shortfall, for another reason)"
+										: ""
+							}`
 				}`,
 			);
 			return 0;

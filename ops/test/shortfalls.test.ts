@@ -35,8 +35,9 @@ beforeAll(async () => {
 			[txId, hash, userId],
 		);
 		const [row] = await sql.query(
-			"INSERT INTO reversal_shortfalls (deposit_id, user_id, shortfall, currency) VALUES ($1, $2, $3, 'USDT') RETURNING id",
-			[txId, userId, amount],
+			// The first is the one that froze the player, as settlement marks it.
+			"INSERT INTO reversal_shortfalls (deposit_id, user_id, shortfall, currency, froze_user) VALUES ($1, $2, $3, 'USDT', $4) RETURNING id",
+			[txId, userId, amount, ids.length === 0],
 		);
 		ids.push(row!.id as string);
 	}

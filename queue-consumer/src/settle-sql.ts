@@ -537,8 +537,11 @@ wallet_moves AS (
 	RETURNING 1
 ),
 shortfalls AS (
-	INSERT INTO reversal_shortfalls (deposit_id, inclusion, user_id, shortfall, currency)
-	SELECT id, inclusion, user_id, amount - taken, currency FROM taken WHERE taken < amount
+	-- froze_user: this shortfall is what freezes the player (the frozen step below, same snapshot).
+	INSERT INTO reversal_shortfalls (deposit_id, inclusion, user_id, shortfall, currency, froze_user)
+	SELECT t.id, t.inclusion, t.user_id, t.amount - t.taken, t.currency,
+		EXISTS (SELECT 1 FROM users u WHERE u.id = t.user_id AND u.status = 'ACTIVE')
+	FROM taken t WHERE t.taken < t.amount
 	ON CONFLICT (deposit_id, inclusion) DO NOTHING
 	RETURNING 1
 ),

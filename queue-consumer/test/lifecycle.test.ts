@@ -325,12 +325,28 @@ describe("reorgs", () => {
 			user_id: user,
 		});
 		const shortfalls = await sql().query(
-			"SELECT shortfall::text, currency FROM reversal_shortfalls WHERE deposit_id = $1",
+			"SELECT shortfall::text, currency, froze_user FROM reversal_shortfalls WHERE deposit_id = $1",
 			[m.tx_id],
 		);
-		expect(shortfalls).toEqual([{ shortfall: "6.50000000", currency: "USDT" }]);
+		// This shortfall is what froze the player: resolving it may unfreeze them.
+		expect(shortfalls).toEqual([{ shortfall: "6.50000000", currency: "USDT", froze_user: true }]);
 		const [status] = await sql().query("SELECT status::text FROM users WHERE id = $1", [user]);
 		expect(status).toEqual({ status: "FROZEN" });
+	});
+
+	it("marks a shortfall of a player frozen already as not the one that froze them", async () => {
+		const user = await createUser();
+		const m = await depositMessage({ user_id: user, amount: "10" });
+		await deliver([m]);
+		// Frozen by the platform for another reason, then spent part of it.
+		await sql().query("UPDATE users SET status = 'FROZEN' WHERE id = $1", [user]);
+		await sql().query("UPDATE wallets SET deposit_balance = deposit_balance - 4 WHERE user_id = $1", [user]);
+		await deliver([again(m, { status: "removed" })]);
+		const shortfalls = await sql().query(
+			"SELECT shortfall::text, froze_user FROM reversal_shortfalls WHERE deposit_id = $1",
+			[m.tx_id],
+		);
+		expect(shortfalls).toEqual([{ shortfall: "4.00000000", froze_user: false }]);
 	});
 });
 

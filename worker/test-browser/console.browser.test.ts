@@ -371,7 +371,8 @@ describe("the console in a browser", () => {
 		const txId = await seedDeposit("reversed", "30");
 		const sql = neon(stack.databaseUrl);
 		const [shortfall] = await sql.query(
-			"INSERT INTO reversal_shortfalls (deposit_id, user_id, shortfall, currency) VALUES ($1, $2, 9.25, 'USDT') RETURNING id",
+			// As settlement books it for an active player: this shortfall is what froze them.
+			"INSERT INTO reversal_shortfalls (deposit_id, user_id, shortfall, currency, froze_user) VALUES ($1, $2, 9.25, 'USDT', true) RETURNING id",
 			[txId, playerId],
 		);
 		await sql.query("UPDATE users SET status = 'FROZEN' WHERE id = $1", [playerId]);

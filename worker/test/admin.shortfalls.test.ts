@@ -22,8 +22,11 @@ import { signedIn } from "./support/console";
 
 beforeEach(() => resetDatabase(env));
 
-/** A frozen player with `n` open shortfalls, as settlement leaves a reversal it could not cover. */
-async function frozenPlayer(n: number) {
+/**
+ * A frozen player with `n` open shortfalls, as settlement leaves a reversal it could not cover:
+ * the first is the one that froze them, unless they were frozen for another reason before.
+ */
+async function frozenPlayer(n: number, { frozenBefore = false } = {}) {
 	const [user] = await sql().query(
 		`WITH u AS (INSERT INTO users (username, status) VALUES ('short_' || substr(md5(random()::text), 1, 8), 'FROZEN') RETURNING id)
 		 INSERT INTO wallets (user_id) SELECT id FROM u RETURNING user_id`,
@@ -33,8 +36,8 @@ async function frozenPlayer(n: number) {
 	for (let k = 0; k < n; k++) {
 		const txId = await seedDeposit({ status: "reversed", amount: "50", confirmations: 12, userId });
 		const [row] = await sql().query(
-			"INSERT INTO reversal_shortfalls (deposit_id, user_id, shortfall, currency) VALUES ($1, $2, 12.5, 'USDT') RETURNING id",
-			[txId, userId],
+			"INSERT INTO reversal_shortfalls (deposit_id, user_id, shortfall, currency, froze_user) VALUES ($1, $2, 12.5, 'USDT', $3) RETURNING id",
+			[txId, userId, k === 0 && !frozenBefore],
 		);
 		ids.push(row!.id as string);
 	}
@@ -68,9 +71,11 @@ describe("the shortfalls API", () => {
 				body: { note: "recovered from the player by bank transfer" },
 			}),
 		);
+		// The one that froze the player is resolved first: the mark passes to the one still open.
 		expect(first).toMatchObject({
 			ok: true,
 			unfrozen: false,
+			froze_player: true,
 			other_open_shortfalls: 1,
 			user_status: "FROZEN",
 		});
@@ -109,6 +114,22 @@ describe("the shortfalls API", () => {
 			"conflict",
 		);
 		expect(await count("audit_logs", "action = 'reversal_shortfall.resolve'")).toBe(2);
+	});
+
+	it("keeps a player frozen for another reason frozen when their last shortfall is resolved", async () => {
+		const admin = await adminWithToken();
+		const { userId, ids } = await frozenPlayer(2, { frozenBefore: true });
+		for (const id of ids) {
+			const body = await json(
+				await call(`/api/v1/admin/shortfalls/${id}/resolve`, {
+					token: admin.token,
+					body: { note: "written off after review with finance" },
+				}),
+			);
+			expect(body).toMatchObject({ ok: true, unfrozen: false, froze_player: false, user_status: "FROZEN" });
+		}
+		expect(await playerStatus(userId)).toBe("FROZEN");
+		expect(await open(userId)).toBe(0);
 	});
 
 	it("keeps the player frozen when unfreezing is not asked", async () => {

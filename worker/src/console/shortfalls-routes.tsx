@@ -29,7 +29,7 @@ async function shortfallsPage(c: Context<ConsoleEnv>, notice?: { kind: "ok" | "e
 const DONE: Record<string, string> = {
 	unfrozen: "Resolved, and the player is active again. The note is in the audit log.",
 	frozen:
-		"Resolved. The player stays frozen: another shortfall of theirs is open, or unfreezing was not asked. The note is in the audit log.",
+		"Resolved. The player stays frozen: another shortfall of theirs is open, unfreezing was not asked, or they were frozen for another reason before the shortfall. The note is in the audit log.",
 };
 
 shortfallsConsole.get("/shortfalls", (c) => {

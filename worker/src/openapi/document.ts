@@ -275,11 +275,12 @@ const OPERATIONS: Operation[] = [
 		method: "post",
 		route: "/api/v1/admin/shortfalls/:id/resolve",
 		tag: "admin",
-		summary: "Resolve a shortfall with a note; unfreeze the player once none of theirs is open",
+		summary:
+			"Resolve a shortfall with a note; unfreeze the player once none of theirs is open, if a shortfall froze them",
 		auth: "admin",
 		body: resolveShortfallSchema,
 		ok: {
-			200: "`{ok: true, shortfall_id, tx_id, user_id, unfrozen, other_open_shortfalls, user_status, audit_log_id}`",
+			200: "`{ok: true, shortfall_id, tx_id, user_id, unfrozen, froze_player, other_open_shortfalls, user_status, audit_log_id}`",
 		},
 		errors: [401, 403, 404, 409, 413, 415, 422, 503],
 	},

@@ -8,7 +8,10 @@
  *   deposit, its player, their status and how many open shortfalls they have.
  * - `POST /shortfalls/:id/resolve` `{note, unfreeze?}`: an admin records what was done (money
  *   recovered off the ledger, written off, …) and, unless `unfreeze: false`, sets the player back
- *   to ACTIVE, but only when no other open shortfall of theirs remains. The ledger does not move.
+ *   to ACTIVE, but only when no other open shortfall of theirs remains, and only when a shortfall
+ *   is what froze them (`froze_user`): a player the platform froze for another reason stays
+ *   frozen. Resolving one of several hands that mark on to the oldest still open, so the last
+ *   one resolved carries it. The ledger does not move.
  *
  * Race-safe and idempotent: one transaction first locks the player's row, then marks the
  * shortfall, unfreezes and writes the audit row (`reversal_shortfall.resolve`) in one statement
@@ -61,16 +64,26 @@ const RESOLVE = `
 WITH resolved AS (
 	UPDATE reversal_shortfalls SET resolved_at = now()
 	WHERE id = $1 AND resolved_at IS NULL AND EXISTS (SELECT 1 FROM admins WHERE id = $2)
-	RETURNING id, deposit_id, inclusion, user_id, shortfall::text AS shortfall, currency
+	RETURNING id, deposit_id, inclusion, user_id, shortfall::text AS shortfall, currency, froze_user
 ),
 others AS (
 	SELECT count(*)::int AS n FROM reversal_shortfalls s, resolved r
 	WHERE s.user_id = r.user_id AND s.resolved_at IS NULL AND s.id <> r.id
 ),
+handed_on AS (
+	UPDATE reversal_shortfalls s SET froze_user = true
+	FROM resolved r
+	WHERE r.froze_user AND s.id = (
+		SELECT o.id FROM reversal_shortfalls o
+		WHERE o.user_id = r.user_id AND o.resolved_at IS NULL AND o.id <> r.id
+		ORDER BY o.created_at, o.id LIMIT 1)
+	RETURNING s.id
+),
 unfrozen AS (
 	UPDATE users u SET status = 'ACTIVE'
 	FROM resolved r
-	WHERE u.id = r.user_id AND u.status = 'FROZEN' AND $4::boolean AND (SELECT n FROM others) = 0
+	WHERE u.id = r.user_id AND u.status = 'FROZEN' AND r.froze_user AND $4::boolean
+		AND (SELECT n FROM others) = 0
 	RETURNING u.id
 ),
 log AS (
@@ -78,12 +91,13 @@ log AS (
 	SELECT $2, 'reversal_shortfall.resolve', jsonb_build_object('shortfall_id', r.id, 'tx_id', r.deposit_id,
 		'inclusion', r.inclusion, 'user_id', r.user_id, 'shortfall', r.shortfall, 'currency', r.currency,
 		'note', $3::text, 'unfreeze_asked', $4::boolean, 'unfrozen', EXISTS (SELECT 1 FROM unfrozen),
-		'other_open_shortfalls', (SELECT n FROM others))
+		'froze_player', r.froze_user, 'other_open_shortfalls', (SELECT n FROM others))
 	FROM resolved r
 	RETURNING id
 )
 SELECT (SELECT id FROM log) AS audit_log_id, r.deposit_id AS tx_id, r.user_id,
-	EXISTS (SELECT 1 FROM unfrozen) AS unfrozen, (SELECT n FROM others) AS other_open_shortfalls,
+	EXISTS (SELECT 1 FROM unfrozen) AS unfrozen, r.froze_user AS froze_player,
+	(SELECT n FROM others) AS other_open_shortfalls,
 	CASE WHEN EXISTS (SELECT 1 FROM unfrozen) THEN 'ACTIVE' ELSE (SELECT status::text FROM users WHERE id = r.user_id) END
 		AS user_status
 FROM resolved r`;
@@ -97,6 +111,8 @@ type Resolved = {
 	tx_id: string;
 	user_id: string | null;
 	unfrozen: boolean;
+	/** Whether this shortfall (or one resolved before it) is what froze the player. */
+	froze_player: boolean;
 	other_open_shortfalls: number;
 	user_status: string | null;
 };
