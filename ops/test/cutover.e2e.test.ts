@@ -140,7 +140,12 @@ describe.runIf(process.env.TEST_DATABASE_URL)("the system on the adopted origina
 		const taken = await api("/api/v1/register", {
 			body: { username: db.seed.players.ravi.username, password: "ravi-impostor-pw" },
 		});
-		expect(taken).toMatchObject({ status: 409, body: { error: { code: "conflict", field: "username" } } });
+		expect(taken).toMatchObject({
+			status: 409,
+			body: {
+				error: { code: "conflict", fields: [{ path: "username", message: "this username is taken" }] },
+			},
+		});
 	});
 
 	it("logs players in, and the original's bcrypt admin with its TOTP code (the hash then replaced)", async () => {

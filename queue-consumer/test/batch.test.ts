@@ -220,8 +220,15 @@ describe("database failures", () => {
 	it("retries when the database does not answer in time, and the late commit is not applied twice", async () => {
 		const user = await createUser();
 		const m = await depositMessage({ user_id: user, amount: "3" });
-		// Held past the consumer's time limit, then forwarded: it commits after the consumer gave up.
-		await faults.set({ errorRate: 0, timeoutRate: 1, dropAfterCommitRate: 0, hangMs: 700 });
+		// The settlement statement is held past the consumer's time limit, then forwarded: it
+		// commits after the consumer gave up. (The batch's other reads, the pause check first, pass.)
+		await faults.set({
+			errorRate: 0,
+			timeoutRate: 1,
+			dropAfterCommitRate: 0,
+			hangMs: 700,
+			onlyIfBodyIncludes: [m.tx_id, "INSERT INTO deposits"],
+		});
 		const d = await deliver([m], { env: { ...env, DATABASE_TIMEOUT_MS: 300 } });
 		expect(d.retried.has(d.ids[0]!)).toBe(true);
 		expect((await faults.stats()).timeouts).toBe(1);
@@ -237,7 +244,13 @@ describe("database failures", () => {
 	it("retries when the database commits but the answer is lost, and the redelivery changes nothing", async () => {
 		const user = await createUser();
 		const m = await depositMessage({ user_id: user, amount: "9.99" });
-		await faults.set({ errorRate: 0, timeoutRate: 0, dropAfterCommitRate: 1 });
+		// The settlement statement's answer is lost (the batch's other reads pass).
+		await faults.set({
+			errorRate: 0,
+			timeoutRate: 0,
+			dropAfterCommitRate: 1,
+			onlyIfBodyIncludes: [m.tx_id, "INSERT INTO deposits"],
+		});
 		const d = await deliver([m]);
 		await faults.clear();
 		expect(d.retried.has(d.ids[0]!)).toBe(true);
