@@ -66,7 +66,7 @@ export function ShortfallsPage(props: {
 											<div class="field">
 												<label>
 													<input type="checkbox" name="unfreeze" value="yes" checked /> Unfreeze the player if
-													no other shortfall of theirs is open
+													no other shortfall of theirs is open (only if a shortfall froze them)
 												</label>
 											</div>
 											<button type="submit" aria-label={`Resolve shortfall ${id}`}>
