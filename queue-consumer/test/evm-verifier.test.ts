@@ -67,10 +67,11 @@ describe("EVM verifier on the local chain", () => {
 				blockNumber: String(first.blockNumber),
 			}),
 		];
-		// Other files mine on the same chain: the verdict's head lies between the two reads.
-		const headBefore = await reader.getBlockNumber();
+		// Other files mine on the same chain: the verdict's head lies between the two reads (uncached:
+		// viem caches the block number for a few seconds).
+		const headBefore = await reader.getBlockNumber({ cacheTime: 0 });
 		const checks = await verifyTransfers(bep20Config([path.url]), claims);
-		const headAfter = await reader.getBlockNumber();
+		const headAfter = await reader.getBlockNumber({ cacheTime: 0 });
 		const head = BigInt((checks[0] as { verdict?: { head?: string } }).verdict?.head ?? -1);
 		expect(head >= headBefore && head <= headAfter, `head ${head} outside ${headBefore}..${headAfter}`).toBe(
 			true,
