@@ -1,7 +1,7 @@
 /**
  * The Analytics Engine layout: what each blob and double of a data point means.
  *
- * Both Workers write into one dataset; `blob1` says which kind of event a point is. The alert
+ * Every Worker writes into one dataset; `blob1` says which kind of event a point is. The alert
  * rules and the rollout gates (ops/) query the same columns by the names below, so this file
  * is the one place where a position gets its meaning. Every point carries the Worker version
  * id, so a canary's figures can be compared with the stable version's.
@@ -15,13 +15,16 @@
 export const COMMON = {
 	/** "request" | "ignored" | "settle" | "batch" | "dead_letter" | "ledger" */
 	kind: "blob1",
-	/** "edge" | "consumer" */
+	/** "edge" | "api" | "consumer": the Worker that wrote the point. */
 	worker: "blob2",
 	/** `version_metadata.id`: the Worker version that wrote the point. */
 	versionId: "blob3",
 } as const;
 
-/** One HTTP request answered by the edge Worker. */
+/**
+ * One HTTP request, written by the Worker that answered it: the edge Worker for webhooks, the fast
+ * health check and requests it could not forward; the API Worker for everything it serves.
+ */
 export const REQUEST = {
 	...COMMON,
 	/**

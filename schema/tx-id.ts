@@ -3,7 +3,7 @@
  * deposit gets the same id, whichever edge location or Worker version receives it. It is
  * `deposits.id`.
  *
- * The webhook route passes the canonical hash (worker/src/lib/webhook-payload.ts: lower case, TRON without
+ * The webhook route passes the canonical hash (shared/webhook/payload.ts: lower case, TRON without
  * `0x`), so the id does not depend on how a sender spelled the hash.
  *
  * @module

@@ -5,11 +5,11 @@
  * @module
  */
 import { Hono } from "hono";
+import { ApiError, errorResponse, handleError } from "../../shared/http/errors";
+import { meterRequests } from "../../shared/http/metrics";
+import { limitBody } from "../../shared/http/request-input";
 import { operatorsConsole } from "./console";
 import type { AppEnv } from "./env";
-import { ApiError, errorResponse, handleError } from "./errors";
-import { recordRequest } from "./lib/metrics";
-import { limitBody } from "./lib/request-input";
 import { openApiDocument } from "./openapi/document";
 import { admin } from "./routes/admin";
 import { auth } from "./routes/auth";
@@ -25,19 +25,7 @@ export const MAX_PROVIDER_BODY_BYTES = 1024 * 1024;
 
 export const app = new Hono<AppEnv>();
 
-app.use(async (c, next) => {
-	const started = Date.now();
-	c.set("errorCode", "");
-	c.set("route", "");
-	c.set("chain", "");
-	c.set("enqueueFailed", false);
-	c.set("source", "");
-	c.set("reason", "");
-	c.set("transfers", { deposits: 0, held: 0, ignored: [] });
-	await next();
-	// writeDataPoint is not awaited: the runtime sends the point after the response.
-	recordRequest(c, Date.now() - started);
-});
+app.use(meterRequests("edge"));
 
 // Before anything reads a body: by Content-Length when given, else by counting the stream.
 const apiBodyLimit = limitBody(MAX_BODY_BYTES);

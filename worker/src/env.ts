@@ -5,6 +5,7 @@
  * @module
  */
 import type { DepositMessage } from "../../schema/queue-message";
+import type { RequestVariables } from "../../shared/http/request-variables";
 
 /**
  * Secrets a deployment may leave unset (not in wrangler's `[secrets] required`, so not in the
@@ -30,22 +31,6 @@ export type Bindings = Omit<Env, "DEPOSITS"> &
 
 export type AppEnv = {
 	Bindings: Bindings;
-	Variables: {
-		/** The request's id, as error answers report it (lib/request-id.ts; unset until needed). */
-		requestId?: string;
-		/** Error code of the response, for the metrics data point ("" on success). */
-		errorCode: string;
-		/** The route pattern a handler served when one path pattern serves several ("" otherwise). */
-		route: string;
-		/** Chain of a webhook request, for the metrics data point. */
-		chain: string;
-		/** Set when a valid webhook could not be enqueued. */
-		enqueueFailed: boolean;
-		/** Webhook source of the request, for the metrics data point ("" until known). */
-		source: string;
-		/** Why a webhook was refused or not enqueued, for the metrics data point ("" when accepted). */
-		reason: string;
-		/** What a webhook request carried: deposits enqueued, transfers held, transfers ignored by reason. */
-		transfers: { deposits: number; held: number; ignored: { reason: string; chain: string }[] };
-	};
+	/** What the shared middleware reads (shared/http/request-variables.ts). */
+	Variables: RequestVariables;
 };

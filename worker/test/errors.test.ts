@@ -2,8 +2,8 @@ import { exports } from "cloudflare:workers";
 import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { describe, expect, it } from "vitest";
-import { ApiError, handleError, STATUS_OF } from "../src/errors";
-import { isJsonMediaType } from "../src/lib/request-input";
+import { ApiError, handleError, STATUS_OF } from "../../shared/http/errors";
+import { isJsonMediaType } from "../../shared/http/request-input";
 import { call, expectError, freshIp, json } from "./support/accounts";
 import { BASE, signedInit, WEBHOOK_URL, watcherDeposit } from "./support/webhooks";
 

@@ -1,8 +1,8 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { REQUEST } from "../../schema/metrics";
+import { UNMATCHED_ROUTE } from "../../shared/http/metrics";
 import { app } from "../src/app";
-import { UNMATCHED_ROUTE } from "../src/lib/metrics";
 import { recordingQueue } from "./support/queue";
 import { BASE, signedInit, WEBHOOK_URL, watcherDeposit } from "./support/webhooks";
 

@@ -11,8 +11,8 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { HeldTransfer } from "../../schema/held-transfer";
 import { parseDepositMessage } from "../../schema/queue-message";
+import { fromBaseUnits } from "../../shared/decimal";
 import { app } from "../src/app";
-import { fromBaseUnits } from "../src/lib/decimal";
 import {
 	ALCHEMY_URL,
 	alchemyActivity,

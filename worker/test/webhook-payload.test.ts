@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { parseDepositMessage } from "../../schema/queue-message";
-import { canonicalAmount } from "../src/lib/decimal";
-import { METADATA_MAX_BYTES, METADATA_MAX_DEPTH, parseWebhookPayload } from "../src/lib/webhook-payload";
+import { canonicalAmount } from "../../shared/decimal";
+import { METADATA_MAX_BYTES, METADATA_MAX_DEPTH, parseWebhookPayload } from "../../shared/webhook/payload";
 import { watcherDeposit } from "./support/webhooks";
 
 const HASH = `0x${"ab".repeat(32)}`;

@@ -7,9 +7,9 @@ import { env } from "cloudflare:workers";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { CHAINS, parseDepositMessage } from "../../schema/queue-message";
+import { METADATA_MAX_BYTES, METADATA_MAX_DEPTH } from "../../shared/webhook/payload";
 import { TEST_LEGACY_SECRET } from "../../test/projects";
 import { app, MAX_BODY_BYTES } from "../src/app";
-import { METADATA_MAX_BYTES, METADATA_MAX_DEPTH } from "../src/lib/webhook-payload";
 import { recordingQueue } from "./support/queue";
 import { BASE, legacySignature, signedInit, WEBHOOK_URL, watcherDeposit } from "./support/webhooks";
 

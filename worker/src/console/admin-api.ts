@@ -7,8 +7,8 @@
  * @module
  */
 import { Hono } from "hono";
+import { type FieldError, handleError } from "../../../shared/http/errors";
 import type { AppEnv } from "../env";
-import { type FieldError, handleError } from "../errors";
 import { signAccessToken } from "../lib/access-token";
 import { admin } from "../routes/admin";
 import { auth } from "../routes/auth";

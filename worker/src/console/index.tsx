@@ -15,9 +15,9 @@
 import { Hono } from "hono";
 import { secureHeaders } from "hono/secure-headers";
 import * as z from "../../../schema/zod";
-import { ApiError } from "../errors";
+import { ApiError } from "../../../shared/http/errors";
+import { limitBody } from "../../../shared/http/request-input";
 import { database } from "../lib/database";
-import { limitBody } from "../lib/request-input";
 import { settlementState } from "../routes/admin/settlement";
 import { adminApi, apiLogin, refusalText } from "./admin-api";
 import { AuditPage } from "./pages/audit";

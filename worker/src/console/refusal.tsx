@@ -5,7 +5,7 @@
  * @module
  */
 import type { Context } from "hono";
-import { ApiError, type ErrorCode, STATUS_OF } from "../errors";
+import { ApiError, type ErrorCode, STATUS_OF } from "../../../shared/http/errors";
 import { Layout, Notice } from "./layout";
 import type { ConsoleEnv } from "./session";
 

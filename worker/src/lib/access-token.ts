@@ -12,8 +12,8 @@ import type { Context } from "hono";
 import { sign, verify } from "hono/jwt";
 import { JwtTokenExpired } from "hono/utils/jwt/types";
 import * as z from "../../../schema/zod";
+import { ApiError } from "../../../shared/http/errors";
 import type { AppEnv } from "../env";
-import { ApiError } from "../errors";
 
 /** Lifetime of an access token; a refresh token renews it. */
 const ACCESS_TOKEN_TTL_SECONDS = 15 * 60;

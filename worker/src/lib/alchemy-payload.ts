@@ -15,7 +15,7 @@
  * @module
  */
 import * as z from "../../../schema/zod";
-import { fieldErrors, MAX_FIELD_ERRORS } from "../errors";
+import { fieldErrors, MAX_FIELD_ERRORS } from "../../../shared/http/errors";
 import {
 	blockNumber,
 	evmAddress,

@@ -9,8 +9,8 @@
  * @module
  */
 import { createMiddleware } from "hono/factory";
+import { ApiError } from "../../../shared/http/errors";
 import type { AppEnv } from "../env";
-import { ApiError } from "../errors";
 import { type AccessClaims, type Role, verifyAccessToken } from "./access-token";
 
 /** The app's environment plus the verified claims of the caller. */

@@ -7,7 +7,7 @@
  */
 import { createDatabase } from "../../../schema/client";
 import { sqlState } from "../../../schema/database-errors";
-import { serviceUnavailable } from "../errors";
+import { serviceUnavailable } from "../../../shared/http/errors";
 
 type Row = Record<string, unknown>;
 

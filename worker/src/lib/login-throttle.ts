@@ -17,7 +17,7 @@
  *
  * @module
  */
-import { ApiError } from "../errors";
+import { ApiError } from "../../../shared/http/errors";
 import type { AccountsDatabase } from "./database";
 
 export const FAILURES_BEFORE_LOCK = 5;

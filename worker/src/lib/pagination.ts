@@ -10,7 +10,7 @@
  * @module
  */
 import * as z from "../../../schema/zod";
-import { validationFailed } from "../errors";
+import { validationFailed } from "../../../shared/http/errors";
 import type { AccountsDatabase } from "./database";
 
 const DEFAULT_PAGE_SIZE = 50;

@@ -5,7 +5,7 @@
  * @module
  */
 import * as z from "../../../schema/zod";
-import { findUnstorable } from "./storable-json";
+import { findUnstorable } from "../../../shared/webhook/storable-json";
 
 /** Most transfers one request may carry (a block's worth of deposits to the platform, with room). */
 export const MAX_TRANSFERS = 1000;

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { FieldError } from "../errors";
+import type { FieldError } from "../../../shared/http/errors";
 import { parseAlchemyPayload } from "./alchemy-payload";
 import { parseMoralisPayload } from "./moralis-payload";
 import type { TokenTransfer } from "./token-transfers";

@@ -9,8 +9,8 @@
  * @module
  */
 import { createMiddleware } from "hono/factory";
+import { ApiError, serviceUnavailable } from "../../../shared/http/errors";
 import type { AppEnv } from "../env";
-import { ApiError, serviceUnavailable } from "../errors";
 
 /** The period configured for AUTH_LIMITER in wrangler.toml; the binding does not report it. */
 const AUTH_LIMIT_PERIOD_SECONDS = 60;

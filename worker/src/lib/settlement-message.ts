@@ -8,7 +8,7 @@
  * @module
  */
 import type { DepositMessage } from "../../../schema/queue-message";
-import { isPlainObject } from "./decimal";
+import { isPlainObject } from "../../../shared/decimal";
 
 /** A deposit row as the admin routes read it (amount and block number as text). */
 export interface StoredDeposit {

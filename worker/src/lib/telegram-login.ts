@@ -11,7 +11,7 @@
  * @module
  */
 import * as z from "../../../schema/zod";
-import { serviceUnavailable, validationFailed } from "../errors";
+import { serviceUnavailable, validationFailed } from "../../../shared/http/errors";
 
 /** How old a login may be when it is used to register (Telegram's advice: check `auth_date`). */
 const TELEGRAM_LOGIN_MAX_AGE_SECONDS = 24 * 3600;

@@ -20,8 +20,8 @@
  * @module
  */
 import type { Chain, DepositMessageV1 } from "../../../schema/queue-message";
-import { canonicalAmount, fromBaseUnits } from "./decimal";
-import type { DepositFields } from "./webhook-payload";
+import { canonicalAmount, fromBaseUnits } from "../../../shared/decimal";
+import type { DepositFields } from "../../../shared/webhook/payload";
 import type { WebhookSource } from "./webhook-sources";
 
 /** One token transfer as a provider reports it, already checked for shape. */

@@ -8,11 +8,17 @@
  * @module
  */
 import type { Context } from "hono";
+import {
+	ApiError,
+	describeFields,
+	type FieldError,
+	serviceUnavailable,
+	validationFailed,
+} from "../../../shared/http/errors";
+import { isJsonMediaType, unsupportedMediaType } from "../../../shared/http/request-input";
 import type { ConfiguredSource } from "../config";
 import type { AppEnv } from "../env";
-import { ApiError, describeFields, type FieldError, serviceUnavailable, validationFailed } from "../errors";
 import { deliveryGuard } from "./delivery-guard";
-import { isJsonMediaType, unsupportedMediaType } from "./request-input";
 import { type Scheme, type VerifyResult, verifySignature } from "./signature";
 
 type Ctx = Context<AppEnv>;

@@ -11,8 +11,8 @@
 
 import { CHAINS } from "../../../schema/queue-message";
 import * as z from "../../../schema/zod";
-import { STATUS_OF } from "../errors";
-import { schemaFor as webhookBodySchema } from "../lib/webhook-payload";
+import { STATUS_OF } from "../../../shared/http/errors";
+import { schemaFor as webhookBodySchema } from "../../../shared/webhook/payload";
 import { resolveConflictSchema } from "../routes/admin/conflict-resolution";
 import { listQuery as deadLetterListQuery } from "../routes/admin/dead-letters";
 import { importSchema as poolImportSchema } from "../routes/admin/deposit-address-pool";

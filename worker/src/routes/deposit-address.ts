@@ -28,11 +28,11 @@ import { Hono } from "hono";
 import { CHAIN_FAMILY, chainsOf } from "../../../schema/address-family";
 import { CHAINS } from "../../../schema/queue-message";
 import * as z from "../../../schema/zod";
-import { ApiError, serviceUnavailable } from "../errors";
+import { ApiError, serviceUnavailable } from "../../../shared/http/errors";
+import { jsonBody } from "../../../shared/http/request-input";
 import type { AuthedEnv } from "../lib/auth";
 import { database } from "../lib/database";
 import { isoTimestamp } from "../lib/pagination";
-import { jsonBody } from "../lib/request-input";
 
 /** The route, as error messages elsewhere name it. */
 export const ISSUE_ROUTE = "POST /api/v1/wallet/deposit-address";

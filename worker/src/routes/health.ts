@@ -15,8 +15,8 @@
  */
 import { Hono } from "hono";
 import { createDatabase } from "../../../schema/client";
+import { serviceUnavailable } from "../../../shared/http/errors";
 import type { AppEnv } from "../env";
-import { serviceUnavailable } from "../errors";
 import { HEALTH_LIMIT_PERIOD_SECONDS, limitByAddress } from "../lib/rate-limit";
 
 const DEEP_CHECK_TIMEOUT_MS = 2_000;

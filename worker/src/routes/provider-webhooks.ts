@@ -19,16 +19,16 @@ import type { Context } from "hono";
 import type { HeldTransfer } from "../../../schema/held-transfer";
 import type { DepositMessage } from "../../../schema/queue-message";
 import { depositTxId } from "../../../schema/tx-id";
+import { edgeVersion, enqueueAll } from "../../../shared/deposit-queue";
+import { serviceUnavailable } from "../../../shared/http/errors";
+import { scanJson } from "../../../shared/webhook/json-scan";
+import { duplicateKeyFailure, invalidJson } from "../../../shared/webhook/payload";
 import type { ConfiguredSource } from "../config";
 import type { AppEnv } from "../env";
-import { serviceUnavailable } from "../errors";
-import { edgeVersion, enqueueAll } from "../lib/deposit-queue";
-import { scanJson } from "../lib/json-scan";
 import { parseProviderPayload } from "../lib/provider-payload";
 import { bodyDigest } from "../lib/signature";
 import { sortTransfer } from "../lib/token-transfers";
 import { admit, authenticate, jsonText, refuse, refusePayload, sendOnce } from "../lib/webhook-intake";
-import { duplicateKeyFailure, invalidJson } from "../lib/webhook-payload";
 
 type Ctx = Context<AppEnv>;
 

@@ -12,12 +12,12 @@
  */
 import { Hono } from "hono";
 import * as z from "../../../schema/zod";
-import { ApiError } from "../errors";
+import { ApiError } from "../../../shared/http/errors";
+import { pathParam, queryInput } from "../../../shared/http/request-input";
 import { type AuthedEnv, requireAuth } from "../lib/auth";
 import { database } from "../lib/database";
 import { depositStatus } from "../lib/deposit-status";
 import { fetchPage, isoTimestamp, pageQuery } from "../lib/pagination";
-import { pathParam, queryInput } from "../lib/request-input";
 
 export const listQuery = z.object({
 	...pageQuery,

@@ -8,7 +8,7 @@
  */
 import { Hono } from "hono";
 import { chainsOf, type Family } from "../../../schema/address-family";
-import { ApiError } from "../errors";
+import { ApiError } from "../../../shared/http/errors";
 import { type AuthedEnv, requireAuth } from "../lib/auth";
 import { database } from "../lib/database";
 import { isoTimestamp } from "../lib/pagination";

@@ -18,13 +18,13 @@
 import { type Context, Hono } from "hono";
 import { CHAINS, type Chain, type DepositMessage } from "../../../schema/queue-message";
 import { depositTxId } from "../../../schema/tx-id";
+import { edgeVersion, enqueue } from "../../../shared/deposit-queue";
+import { ApiError, serviceUnavailable } from "../../../shared/http/errors";
+import { parseWebhookPayload } from "../../../shared/webhook/payload";
 import { type ConfiguredSource, edgeConfig, SourceConfigError } from "../config";
 import type { AppEnv } from "../env";
-import { ApiError, serviceUnavailable } from "../errors";
-import { edgeVersion, enqueue } from "../lib/deposit-queue";
 import { bodyDigest, hasStandardHeaders, type Scheme } from "../lib/signature";
 import { admit, authenticate, jsonText, refuse, refusePayload, sendOnce } from "../lib/webhook-intake";
-import { parseWebhookPayload } from "../lib/webhook-payload";
 
 import { providerWebhook } from "./provider-webhooks";
 

@@ -12,11 +12,11 @@
  */
 import { Hono } from "hono";
 import * as z from "../../../../schema/zod";
-import { ApiError } from "../../errors";
+import { ApiError } from "../../../../shared/http/errors";
+import { jsonBody, pathParam } from "../../../../shared/http/request-input";
 import type { AuthedEnv } from "../../lib/auth";
 import { database } from "../../lib/database";
 import { isoTimestamp } from "../../lib/pagination";
-import { jsonBody, pathParam } from "../../lib/request-input";
 
 export const resolveConflictSchema = z.object({
 	note: z.string().check(z.trim(), z.minLength(1, "say what was found"), z.maxLength(1000)),

@@ -13,12 +13,12 @@
 import { Hono } from "hono";
 import { parseDepositMessage } from "../../../../schema/queue-message";
 import * as z from "../../../../schema/zod";
-import { ApiError } from "../../errors";
+import { enqueue, queueUnavailable } from "../../../../shared/deposit-queue";
+import { ApiError } from "../../../../shared/http/errors";
+import { pathParam, queryInput, validationError } from "../../../../shared/http/request-input";
 import type { AuthedEnv } from "../../lib/auth";
 import { database } from "../../lib/database";
-import { enqueue, queueUnavailable } from "../../lib/deposit-queue";
 import { fetchPage, isoTimestamp, pageQuery } from "../../lib/pagination";
-import { pathParam, queryInput, validationError } from "../../lib/request-input";
 
 export const listQuery = z.object({
 	...pageQuery,

@@ -22,10 +22,10 @@ import { Hono } from "hono";
 import { chainsOf, FAMILIES, type Family } from "../../../../schema/address-family";
 import { parseAddress } from "../../../../schema/address-format";
 import * as z from "../../../../schema/zod";
-import { ApiError } from "../../errors";
+import { ApiError } from "../../../../shared/http/errors";
+import { jsonBody, limitBody } from "../../../../shared/http/request-input";
 import type { AuthedEnv } from "../../lib/auth";
 import { database } from "../../lib/database";
-import { jsonBody, limitBody } from "../../lib/request-input";
 
 /** Most addresses one import takes: one statement, bounded in time and size. */
 const MAX_POOL_IMPORT = 1000;

@@ -29,11 +29,11 @@ import {
 import { parseChainAddress } from "../../../../schema/address-format";
 import { CHAINS } from "../../../../schema/queue-message";
 import * as z from "../../../../schema/zod";
-import { ApiError, validationFailed } from "../../errors";
+import { ApiError, validationFailed } from "../../../../shared/http/errors";
+import { jsonBody, queryInput } from "../../../../shared/http/request-input";
 import type { AuthedEnv } from "../../lib/auth";
 import { database } from "../../lib/database";
 import { fetchPage, isoTimestamp, pageQuery } from "../../lib/pagination";
-import { jsonBody, queryInput } from "../../lib/request-input";
 
 const uuid = z.pipe(
 	z.uuid(),

@@ -25,12 +25,12 @@ import { CHAIN_FAMILY, chainsOf, type Family, storedAddressSql } from "../../../
 import { parseChainAddress } from "../../../../schema/address-format";
 import { CHAINS, parseDepositMessage } from "../../../../schema/queue-message";
 import * as z from "../../../../schema/zod";
-import { ApiError, validationFailed } from "../../errors";
+import { enqueueAll, MAX_BATCH_MESSAGES, queueUnavailable } from "../../../../shared/deposit-queue";
+import { ApiError, validationFailed } from "../../../../shared/http/errors";
+import { jsonBody } from "../../../../shared/http/request-input";
 import type { AuthedEnv } from "../../lib/auth";
 import { database } from "../../lib/database";
-import { enqueueAll, MAX_BATCH_MESSAGES, queueUnavailable } from "../../lib/deposit-queue";
 import { isoTimestamp } from "../../lib/pagination";
-import { jsonBody } from "../../lib/request-input";
 import { type StoredDeposit, settlementMessage, storedDepositColumns } from "../../lib/settlement-message";
 
 /** Most deposits one call lists or moves: their messages then go in one all-or-nothing batch. */

@@ -24,11 +24,11 @@
 import { Hono } from "hono";
 import type { DepositRow } from "../../../../schema/tables";
 import * as z from "../../../../schema/zod";
-import { ApiError, validationFailed } from "../../errors";
+import { queueUnavailable, sendDeposit } from "../../../../shared/deposit-queue";
+import { ApiError, validationFailed } from "../../../../shared/http/errors";
+import { jsonBody, pathParam } from "../../../../shared/http/request-input";
 import type { AuthedEnv } from "../../lib/auth";
 import { database } from "../../lib/database";
-import { queueUnavailable, sendDeposit } from "../../lib/deposit-queue";
-import { jsonBody, pathParam } from "../../lib/request-input";
 import { type StoredDeposit, settlementMessage, storedDepositColumns } from "../../lib/settlement-message";
 
 export const reviewSchema = z.object({

@@ -14,10 +14,10 @@
 import { Hono } from "hono";
 import { DEPOSIT_STATES } from "../../../../schema/deposit-states";
 import * as z from "../../../../schema/zod";
+import { queryInput } from "../../../../shared/http/request-input";
 import type { AuthedEnv } from "../../lib/auth";
 import { database } from "../../lib/database";
 import { fetchPage, isoTimestamp, pageQuery } from "../../lib/pagination";
-import { queryInput } from "../../lib/request-input";
 import { depositAssign } from "./deposit-assign";
 import { depositAttribute } from "./deposit-attribute";
 import { depositReview } from "./deposit-review";

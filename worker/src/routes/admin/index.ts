@@ -6,8 +6,8 @@
  * @module
  */
 import { Hono } from "hono";
+import { limitBody } from "../../../../shared/http/request-input";
 import { type AuthedEnv, requireAuth } from "../../lib/auth";
-import { limitBody } from "../../lib/request-input";
 import { conflictResolution } from "./conflict-resolution";
 import { deadLetters } from "./dead-letters";
 import { depositAddressPool } from "./deposit-address-pool";

@@ -15,11 +15,11 @@
  */
 import { Hono } from "hono";
 import * as z from "../../../../schema/zod";
-import { ApiError, serviceUnavailable } from "../../errors";
+import { enqueueAll } from "../../../../shared/deposit-queue";
+import { ApiError, serviceUnavailable } from "../../../../shared/http/errors";
+import { queryInput } from "../../../../shared/http/request-input";
 import type { AuthedEnv } from "../../lib/auth";
 import { database } from "../../lib/database";
-import { enqueueAll } from "../../lib/deposit-queue";
-import { queryInput } from "../../lib/request-input";
 
 /** What the consumer writes for each message (one JSON object per key). */
 interface LastNetRecord {

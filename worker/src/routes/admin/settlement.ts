@@ -15,11 +15,11 @@
  */
 import { type Context, Hono } from "hono";
 import * as z from "../../../../schema/zod";
-import { ApiError } from "../../errors";
+import { ApiError } from "../../../../shared/http/errors";
+import { jsonBody } from "../../../../shared/http/request-input";
 import type { AuthedEnv } from "../../lib/auth";
 import { type AccountsDatabase, database } from "../../lib/database";
 import { isoTimestamp } from "../../lib/pagination";
-import { jsonBody } from "../../lib/request-input";
 
 export const settlementChangeSchema = z.object({
 	reason: z.string().check(z.trim(), z.minLength(5, "say why, in at least 5 characters"), z.maxLength(1000)),

@@ -25,11 +25,11 @@
  */
 import { Hono } from "hono";
 import * as z from "../../../../schema/zod";
-import { ApiError } from "../../errors";
+import { ApiError } from "../../../../shared/http/errors";
+import { jsonBody, pathParam, queryInput } from "../../../../shared/http/request-input";
 import type { AuthedEnv } from "../../lib/auth";
 import { database } from "../../lib/database";
 import { isoTimestamp } from "../../lib/pagination";
-import { jsonBody, pathParam, queryInput } from "../../lib/request-input";
 
 export const resolveShortfallSchema = z.object({
 	note: z

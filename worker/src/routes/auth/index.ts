@@ -6,9 +6,9 @@
  * @module
  */
 import { Hono } from "hono";
+import { limitBody } from "../../../../shared/http/request-input";
 import type { AppEnv } from "../../env";
 import { authRateLimit } from "../../lib/rate-limit";
-import { limitBody } from "../../lib/request-input";
 import { login } from "./login";
 import { refresh } from "./refresh";
 import { register } from "./register";

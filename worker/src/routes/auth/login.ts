@@ -25,15 +25,15 @@
  */
 import { type Context, Hono } from "hono";
 import * as z from "../../../../schema/zod";
+import { ApiError } from "../../../../shared/http/errors";
+import { jsonBody } from "../../../../shared/http/request-input";
 import { hashPassword, isOutdatedHash, verifyPassword } from "../../../../shared/password";
 import { matchTotp, totpBypassEnabled } from "../../../../shared/totp";
 import type { AppEnv } from "../../env";
-import { ApiError } from "../../errors";
 import { jwtSecret, tokenResponse } from "../../lib/access-token";
 import { type AccountsDatabase, database } from "../../lib/database";
 import { accountLocked, LOCK_REMAINING, type LoginScope, recordFailure } from "../../lib/login-throttle";
 import { newRefreshToken, REFRESH_TOKEN_TTL_SECONDS } from "../../lib/refresh-token";
-import { jsonBody } from "../../lib/request-input";
 
 export const loginSchema = z.pipe(
 	z.object({

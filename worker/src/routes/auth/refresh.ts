@@ -13,12 +13,12 @@
  */
 import { Hono } from "hono";
 import * as z from "../../../../schema/zod";
+import { ApiError } from "../../../../shared/http/errors";
+import { jsonBody } from "../../../../shared/http/request-input";
 import type { AppEnv } from "../../env";
-import { ApiError } from "../../errors";
 import { jwtSecret, type Role, tokenResponse } from "../../lib/access-token";
 import { database } from "../../lib/database";
 import { hashRefreshToken, newRefreshToken, REFRESH_TOKEN_TTL_SECONDS } from "../../lib/refresh-token";
-import { jsonBody } from "../../lib/request-input";
 
 export const refreshSchema = z.object({ refresh_token: z.string().check(z.minLength(16), z.maxLength(256)) });
 

@@ -22,12 +22,12 @@
  */
 import { Hono } from "hono";
 import * as z from "../../../../schema/zod";
+import { ApiError, type FieldError } from "../../../../shared/http/errors";
+import { jsonBody } from "../../../../shared/http/request-input";
 import { hashPassword } from "../../../../shared/password";
 import type { AppEnv } from "../../env";
-import { ApiError, type FieldError } from "../../errors";
 import { database, uniqueViolation } from "../../lib/database";
 import { isoTimestamp } from "../../lib/pagination";
-import { jsonBody } from "../../lib/request-input";
 import { telegramLoginSchema, verifiedTelegramId } from "../../lib/telegram-login";
 import { ISSUE_ROUTE } from "../deposit-address";
 

@@ -8,8 +8,8 @@
  */
 import type { Context, MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import type * as z from "../../../schema/zod";
-import { ApiError, fieldErrors, validationFailed } from "../errors";
+import type * as z from "../../schema/zod";
+import { ApiError, fieldErrors, validationFailed } from "./errors";
 
 /** Account bodies are a few short fields; anything larger is not one of ours. */
 export const MAX_JSON_BODY_BYTES = 8 * 1024;

@@ -138,7 +138,7 @@ type ReviverContext = { source?: string };
  * {@link EXACT_KEYS} (`amount` and `block_number`), whose source text the schema converts
  * exactly. The source text is the reviver's `context.source` ("JSON.parse source text access",
  * V8 in workerd); that parse runs only when `longNumbers` says some number may need it (see
- * ./json-scan.ts), otherwise `plain`, the text's plain `JSON.parse`, is used as it is.
+ * webhook/json-scan.ts), otherwise `plain`, the text's plain `JSON.parse`, is used as it is.
  */
 export function exactJson(text: string, plain: unknown, longNumbers: boolean): unknown {
 	// JSON.parse walks a reviver recursively: past this depth (a body refused anyway, since only

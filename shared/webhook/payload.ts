@@ -15,7 +15,7 @@
  * - `tx_hash` per chain: EVM chains (bep20, erc20) `0x` + 64 hex; TRON (trc20) 64 hex with or
  *   without `0x`. Normalised to lower case, TRON without `0x`, so the deterministic `tx_id` of a
  *   redelivery does not depend on how the sender spelled the hash.
- * - `amount` (required): a decimal string, canonicalised exactly (see ./decimal.ts), written
+ * - `amount` (required): a decimal string, canonicalised exactly (see ../decimal.ts), written
  *   without spaces around it. A JSON number is converted from its exact source text, never
  *   through a float (`10.50` → "10.5"); one in exponent form (`1e3`) is refused.
  * - `confirmations`, `log_index`: whole numbers >= 0 (digit strings accepted, as the original
@@ -39,10 +39,9 @@
  * @module
  */
 
-import { parseChainAddress } from "../../../schema/address-format";
-import type { Chain, DepositMessageV1 } from "../../../schema/queue-message";
-import * as z from "../../../schema/zod";
-import { describeFields, type FieldError, fieldErrors, MAX_FIELD_ERRORS } from "../errors";
+import { parseChainAddress } from "../../schema/address-format";
+import type { Chain, DepositMessageV1 } from "../../schema/queue-message";
+import * as z from "../../schema/zod";
 import {
 	canonicalAmount,
 	canonicalInteger,
@@ -50,7 +49,8 @@ import {
 	ExactNumber,
 	exactJson,
 	isPlainObject,
-} from "./decimal";
+} from "../decimal";
+import { describeFields, type FieldError, fieldErrors, MAX_FIELD_ERRORS } from "../http/errors";
 import { type DuplicateKey, scanJson } from "./json-scan";
 import { findUnstorable } from "./storable-json";
 

@@ -1,5 +1,5 @@
 /**
- * One error type and one JSON shape for every failure the edge Worker reports:
+ * One error type and one JSON shape for every failure a Worker answers over HTTP (the edge and the API):
  * `{"ok": false, "error": {"code", "message", "request_id", ...details}}`, where a 422 lists each
  * failing field as `fields: [{path, message}]`. An error's HTTP status follows from its code
  * ({@link STATUS_OF}), so a code can never travel with the wrong status; Hono's own exceptions
@@ -11,7 +11,7 @@
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import { REQUEST_ID_HEADER, requestId } from "./lib/request-id";
+import { REQUEST_ID_HEADER, requestId } from "./request-id";
 
 /** Every error code the API answers with, and the status each one is answered with. */
 export const STATUS_OF = {

@@ -7,8 +7,8 @@
  *
  * @module
  */
-import { type DepositMessage, parseDepositMessage } from "../../../schema/queue-message";
-import { type ApiError, serviceUnavailable } from "../errors";
+import { type DepositMessage, parseDepositMessage } from "../schema/queue-message";
+import { type ApiError, serviceUnavailable } from "./http/errors";
 
 /** The 503 an admin gets when the queue refused the message: nothing was sent, retry. */
 export function queueUnavailable(message = "the deposit queue is unavailable; retry later"): ApiError {

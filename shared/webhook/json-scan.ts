@@ -6,7 +6,7 @@
  *   systems, so intake refuses it (RFC 8259 §4 says names SHOULD be unique). Keys are compared
  *   decoded, so `"a"` and `"\u0061"` are the same key.
  * - **whether a number may not survive as a double**: one with a fraction, an exponent or more
- *   than 15 digits. Only then does the exact parse (./decimal.ts, a reviver that costs some
+ *   than 15 digits. Only then does the exact parse (../decimal.ts, a reviver that costs some
  *   40 times a plain `JSON.parse`) need to run; bodies of short whole numbers skip it.
  *
  * The text is valid JSON, so a key is a string that a `:` follows, and a number is what starts

@@ -10,14 +10,14 @@
  *   json"); as `text` the driver's UTF-8 encoder would silently turn it into U+FFFD.
  * - **A number JavaScript cannot hold exactly**: Postgres' `numeric` stores any JSON number
  *   exactly, but the body is parsed into doubles on its way there, so `1e400` would be stored as
- *   null and `12345678901234567890` as 12345678901234567000. ./decimal.ts marks such numbers as
+ *   null and `12345678901234567890` as 12345678901234567000. ../decimal.ts marks such numbers as
  *   {@link ExactNumber}; in free-form data (metadata) they are refused, to be sent as strings.
  * Everything else (other control characters, noncharacters such as U+FFFF, deep but bounded
  * nesting) Postgres stores as given.
  *
  * @module
  */
-import { ExactNumber, isPlainObject } from "./decimal";
+import { ExactNumber, isPlainObject } from "../decimal";
 
 /** A value the ledger could not store as received, and where it is. */
 interface Unstorable {

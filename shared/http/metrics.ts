@@ -10,10 +10,13 @@
  *
  * @module
  */
-import type { Context } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import { matchedRoutes } from "hono/route";
-import { IGNORED, REQUEST, toDataPoint } from "../../../schema/metrics";
-import type { AppEnv } from "../env";
+import { IGNORED, REQUEST, toDataPoint } from "../../schema/metrics";
+import type { MeteredEnv } from "./request-variables";
+
+/** The Workers that answer HTTP, as their data points name them (schema/metrics.ts `worker`). */
+export type HttpWorker = "edge" | "api";
 
 /** The `route` of requests that matched no route (404 from the not-found handler). */
 export const UNMATCHED_ROUTE = "(unmatched)";
@@ -25,7 +28,7 @@ export const UNMATCHED_ROUTE = "(unmatched)";
  * ("ALL"); the last route with a concrete method is the handler. A handler that serves two kinds
  * of request under one pattern names the one it served (the webhooks: a chain or a source).
  */
-function routePattern(c: Context<AppEnv>): string {
+function routePattern(c: Context<MeteredEnv>): string {
 	const served = c.get("route");
 	if (served) return served;
 	const routes = matchedRoutes(c);
@@ -39,7 +42,7 @@ function routePattern(c: Context<AppEnv>): string {
  * Writes the request's data point, and for a webhook whose transfers were not all deposits one
  * IGNORED point per reason and chain; call it after the response is set. Never throws.
  */
-export function recordRequest(c: Context<AppEnv>, latencyMs: number): void {
+export function recordRequest(c: Context<MeteredEnv>, worker: HttpWorker, latencyMs: number): void {
 	try {
 		const cf = (c.req.raw as { cf?: { colo?: unknown } }).cf;
 		const versionId = c.env.CF_VERSION_METADATA?.id ?? "";
@@ -47,7 +50,7 @@ export function recordRequest(c: Context<AppEnv>, latencyMs: number): void {
 		c.env.METRICS?.writeDataPoint(
 			toDataPoint(REQUEST, {
 				kind: "request",
-				worker: "edge",
+				worker,
 				versionId,
 				route: routePattern(c),
 				method: c.req.method,
@@ -73,7 +76,7 @@ export function recordRequest(c: Context<AppEnv>, latencyMs: number): void {
 			c.env.METRICS?.writeDataPoint(
 				toDataPoint(IGNORED, {
 					kind: "ignored",
-					worker: "edge",
+					worker,
 					versionId,
 					source: c.get("source"),
 					reason,
@@ -85,4 +88,25 @@ export function recordRequest(c: Context<AppEnv>, latencyMs: number): void {
 	} catch (error) {
 		console.error("metrics write failed:", error);
 	}
+}
+
+/**
+ * The first middleware of an app: sets the request variables to their defaults, and after the
+ * response writes the request's one data point as `worker`. Each request is counted by the
+ * Worker that served it: the edge does not count what it forwards to the API Worker.
+ */
+export function meterRequests(worker: HttpWorker): MiddlewareHandler<MeteredEnv> {
+	return async (c, next) => {
+		const started = Date.now();
+		c.set("errorCode", "");
+		c.set("route", "");
+		c.set("chain", "");
+		c.set("enqueueFailed", false);
+		c.set("source", "");
+		c.set("reason", "");
+		c.set("transfers", { deposits: 0, held: 0, ignored: [] });
+		await next();
+		// writeDataPoint is not awaited: the runtime sends the point after the response.
+		recordRequest(c, worker, Date.now() - started);
+	};
 }
