@@ -1,9 +1,8 @@
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 import { unstable_getMiniflareWorkerOptions } from "wrangler";
-// The Cloudflare stand-in's provided address, typed for `inject` below.
-import "./test/support/cloudflare-stand-in-context";
 import {
+	API_BUNDLE_DIR,
 	CONSUMER_BUNDLE_DIR,
 	TEST_ALCHEMY_SIGNING_KEY,
 	TEST_ALCHEMY_SIGNING_KEY_ROTATED,
@@ -16,6 +15,8 @@ import {
 	TEST_WEBHOOK_SECRET,
 	TEST_WEBHOOK_SECRET_ROTATED,
 } from "./test/projects.ts";
+// The Cloudflare stand-in's provided address, typed for `inject` below (the import brings the declaration).
+import type { CloudflareStandInAddress } from "./test/support/cloudflare-stand-in-context";
 
 // wrangler must not reach the internet from tests.
 process.env.WRANGLER_SEND_METRICS = "false";
@@ -65,14 +66,57 @@ function consumerWorker(databaseUrl: string, neonEndpoint: string) {
 	};
 }
 
-const workerSecrets = {
+/** The edge Worker's webhook secrets. */
+const edgeSecrets = {
 	WEBHOOK_SECRETS: `${TEST_WEBHOOK_SECRET} ${TEST_WEBHOOK_SECRET_ROTATED}`,
 	LEGACY_WEBHOOK_SECRETS: `${TEST_LEGACY_SECRET} ${TEST_LEGACY_SECRET_ROTATED}`,
 	MORALIS_STREAM_SECRETS: `${TEST_MORALIS_SECRET},${TEST_MORALIS_SECRET_ROTATED}`,
 	ALCHEMY_SIGNING_KEYS: `${TEST_ALCHEMY_SIGNING_KEY} ${TEST_ALCHEMY_SIGNING_KEY_ROTATED}`,
-	JWT_SECRET: TEST_JWT_SECRET,
-	TELEGRAM_BOT_TOKEN: TEST_TELEGRAM_BOT_TOKEN,
 };
+
+/** The miniflare options of a test project (wrangler gives them for a config loosely typed). */
+type MiniflareOptions = NonNullable<
+	Exclude<Parameters<typeof cloudflareTest>[0], (...args: never[]) => unknown>["miniflare"]
+>;
+
+/** The API Worker's secrets and settings in the tests: the database, tokens, the Cloudflare stand-in. */
+function apiSettings(databaseUrl: string, neonEndpoint: string, cloudflare: CloudflareStandInAddress) {
+	return {
+		DATABASE_URL: databaseUrl,
+		NEON_HTTP_ENDPOINT: neonEndpoint,
+		JWT_SECRET: TEST_JWT_SECRET,
+		TELEGRAM_BOT_TOKEN: TEST_TELEGRAM_BOT_TOKEN,
+		// The console's watch page reads analytics from the Cloudflare stand-in.
+		CLOUDFLARE_API_BASE_URL: `${cloudflare.origin}/client/v4`,
+		CLOUDFLARE_API_TOKEN: cloudflare.token,
+		CLOUDFLARE_ACCOUNT_ID: cloudflare.accountId,
+	};
+}
+
+/** The API Worker as configured in api/wrangler.toml, run from the bundle global-setup builds. */
+function apiWorker(settings: ReturnType<typeof apiSettings>) {
+	const { modulesRules: _rules, ...workerOptions } =
+		unstable_getMiniflareWorkerOptions("api/wrangler.toml").workerOptions;
+	return {
+		...workerOptions,
+		name: "cricalgo-api",
+		modules: true,
+		scriptPath: `${API_BUNDLE_DIR}/index.js`,
+		bindings: { ...(workerOptions.bindings as Record<string, unknown>), ...settings },
+	};
+}
+
+/**
+ * What the test runner (the edge Worker) gets beyond its own bindings: the API Worker's, so that
+ * the API's tests can call the API's app with a changed environment and all tests can seed and
+ * read the database (test/support/test-bindings.ts). The edge's code reads none of them. The R2
+ * bucket and the queues are the same local ones the API and consumer Workers use.
+ */
+function apiBindingsForTests(settings: ReturnType<typeof apiSettings>) {
+	const { bindings, ratelimits, r2Buckets } = unstable_getMiniflareWorkerOptions("api/wrangler.toml")
+		.workerOptions as MiniflareOptions;
+	return { bindings: { ...bindings, ...settings }, ratelimits, r2Buckets };
+}
 
 export default defineConfig({
 	test: {
@@ -87,7 +131,7 @@ export default defineConfig({
 						"ops/**/*.test.ts",
 						"schema/**/*.test.ts",
 						"load/**/*.test.ts",
-						"worker/test-browser/**/*.test.ts",
+						"api/test-browser/**/*.test.ts",
 					],
 					environment: "node",
 					fileParallelism: false,
@@ -99,25 +143,25 @@ export default defineConfig({
 			},
 			{
 				plugins: [
-					cloudflareTest(({ inject }) => ({
-						wrangler: { configPath: "./wrangler.toml" },
-						miniflare: {
-							bindings: {
-								...workerSecrets,
-								DATABASE_URL: inject("databaseUrls").edge,
-								NEON_HTTP_ENDPOINT: inject("neonEndpoint"),
-								// The console's watch page reads analytics from the Cloudflare stand-in.
-								CLOUDFLARE_API_BASE_URL: `${inject("cloudflareStandIn").origin}/client/v4`,
-								CLOUDFLARE_API_TOKEN: inject("cloudflareStandIn").token,
-								CLOUDFLARE_ACCOUNT_ID: inject("cloudflareStandIn").accountId,
+					cloudflareTest(({ inject }) => {
+						const databaseUrl = inject("databaseUrls")["edge-api"];
+						const settings = apiSettings(databaseUrl, inject("neonEndpoint"), inject("cloudflareStandIn"));
+						const forTests = apiBindingsForTests(settings);
+						return {
+							// The tests run in the edge Worker, the front door: `exports.default` is the edge,
+							// which reaches the API Worker through its `API` service binding.
+							wrangler: { configPath: "./wrangler.toml" },
+							miniflare: {
+								...forTests,
+								bindings: { ...edgeSecrets, ...forTests.bindings },
+								workers: [apiWorker(settings), consumerWorker(databaseUrl, inject("neonEndpoint"))],
 							},
-							workers: [consumerWorker(inject("databaseUrls").edge, inject("neonEndpoint"))],
-						},
-					})),
+						};
+					}),
 				],
 				test: {
-					name: "edge",
-					include: ["worker/test/**/*.test.ts"],
+					name: "edge-api",
+					include: ["worker/test/**/*.test.ts", "api/test/**/*.test.ts"],
 					// The Cloudflare API stand-in, for the console's watch page.
 					globalSetup: ["./test/support/cloudflare-stand-in-setup.ts"],
 					fileParallelism: false,

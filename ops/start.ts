@@ -52,7 +52,8 @@ const envPrefix = [
 console.log(`
 CricAlgo Edge is running.
 
-  Edge Worker      ${stack.baseUrl}   (health: ${stack.baseUrl}/api/v1/health)
+  Edge Worker      ${stack.baseUrl}   (webhooks; health: ${stack.baseUrl}/api/v1/health)
+  API Worker       behind the edge's service binding, at the same address   (deep health: ${stack.baseUrl}/api/v1/health?deep=1)
   Console          ${stack.baseUrl}/console   (admins: npm run ops -- admin create --username <name>)
   API document     ${stack.baseUrl}/api/v1/openapi.json
   Database         ${stack.describeDatabase}

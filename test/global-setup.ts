@@ -3,7 +3,8 @@
  * named by TEST_DATABASE_URL, else embedded PGlite), applies the committed migrations exactly
  * as production does, serves them through the local Neon HTTP endpoint (and a fault-injecting
  * proxy in front of it), and builds the
- * consumer Worker's bundle for projects that run it beside the edge Worker.
+ * consumer Worker's and the API Worker's bundles, which the edge-api project runs beside the
+ * edge Worker.
  *
  * Each project gets its own database, so projects can run side by side; names carry the
  * process id, so two runs on one server do not meet. Databases this run created are dropped
@@ -17,7 +18,7 @@ import { openLocalDatabase } from "../ops/local/database";
 import { startFaultProxy } from "../ops/local/fault-proxy";
 import { startNeonHttpServer } from "../ops/local/neon-http-server";
 import { wranglerEnv, wranglerScript } from "../ops/local/wrangler";
-import { CONSUMER_BUNDLE_DIR, TEST_PROJECTS, type TestProjectName } from "./projects";
+import { API_BUNDLE_DIR, CONSUMER_BUNDLE_DIR, TEST_PROJECTS, type TestProjectName } from "./projects";
 
 declare module "vitest" {
 	export interface ProvidedContext {
@@ -33,36 +34,29 @@ declare module "vitest" {
 	}
 }
 
-function buildConsumerBundle() {
+/** Bundles an auxiliary Worker as a deploy would, into `outdir` (vitest.config.ts runs it from there). */
+function buildBundle(worker: string, config: string, outdir: string) {
 	const result = spawnSync(
 		process.execPath,
-		[
-			wranglerScript(),
-			"deploy",
-			"--dry-run",
-			"--outdir",
-			CONSUMER_BUNDLE_DIR,
-			"-c",
-			"queue-consumer/wrangler.toml",
-		],
+		[wranglerScript(), "deploy", "--dry-run", "--outdir", outdir, "-c", config],
 		{ encoding: "utf8", env: wranglerEnv() },
 	);
 	if (result.status !== 0) {
 		throw new Error(
-			`could not bundle the consumer Worker (wrangler deploy --dry-run):\n${result.stderr}${result.stdout}`,
+			`could not bundle the ${worker} Worker (wrangler deploy --dry-run -c ${config}):\n${result.stderr}${result.stdout}`,
 		);
 	}
 }
 
 export default async function setup(project: TestProject) {
 	const suffix = `${process.pid}`;
-	const names = Object.fromEntries(TEST_PROJECTS.map((p) => [p, `cricalgo_test_${p}_${suffix}`])) as Record<
-		TestProjectName,
-		string
-	>;
+	const names = Object.fromEntries(
+		TEST_PROJECTS.map((p) => [p, `cricalgo_test_${p.replaceAll("-", "_")}_${suffix}`]),
+	) as Record<TestProjectName, string>;
 	const url = process.env.TEST_DATABASE_URL || undefined;
 	console.log(`test databases: ${url ? "Postgres from TEST_DATABASE_URL" : "embedded Postgres (PGlite)"}`);
-	buildConsumerBundle();
+	buildBundle("consumer", "queue-consumer/wrangler.toml", CONSUMER_BUNDLE_DIR);
+	buildBundle("API", "api/wrangler.toml", API_BUNDLE_DIR);
 	const local = await openLocalDatabase({ url, databases: Object.values(names), create: true });
 	const server = await startNeonHttpServer(local.backend);
 	const proxy = await startFaultProxy(server.endpoint);

@@ -5,7 +5,8 @@
  * the rule it breaks.
  *
  * - The floor (`schema/`, `shared/`) imports only the floor.
- * - A Worker (`worker/`, `queue-consumer/`, `alerts/`) imports itself and the floor.
+ * - A Worker (`worker/`, `api/`, `queue-consumer/`, `alerts/`) imports itself and the floor: the
+ *   edge and the API Worker share what they both need through `shared/`, never each other's files.
  * - The tools (`ops/`, `load/`) import themselves, each other and the floor; of the Workers only
  *   the consumer's declared entry, `queue-consumer/engine.ts`.
  * - Test code (any `test/` or `test-browser/` folder, `*.test.ts`, `vitest.config.ts`) may also
@@ -18,7 +19,7 @@ import { describe, expect, it } from "vitest";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
 const FLOOR = new Set(["schema", "shared"]);
-const WORKERS = new Set(["worker", "queue-consumer", "alerts"]);
+const WORKERS = new Set(["worker", "api", "queue-consumer", "alerts"]);
 const TOOLS = new Set(["ops", "load"]);
 /** The one file of a Worker that code outside it may import. */
 const WORKER_ENTRIES = new Set(["queue-consumer/engine.ts"]);
@@ -101,10 +102,17 @@ describe("import directions", () => {
 		);
 		expect(importViolation("queue-consumer/src/index.ts", "queue-consumer/engine.ts")).toBeNull();
 		expect(importViolation("worker/src/app.ts", "queue-consumer/engine.ts")).toMatch(/internal/);
+		expect(importViolation("worker/src/app.ts", "api/src/routes/admin/index.ts")).toMatch(/internal/);
+		expect(importViolation("api/src/app.ts", "worker/src/lib/signature.ts")).toMatch(/internal/);
+		expect(importViolation("api/src/app.ts", "queue-consumer/src/settle.ts")).toMatch(/internal/);
+		expect(importViolation("api/test/openapi.test.ts", "worker/src/app.ts")).toMatch(/internal/);
+		expect(importViolation("api/src/app.ts", "shared/http/errors.ts")).toBeNull();
+		expect(importViolation("worker/src/app.ts", "shared/http/metrics.ts")).toBeNull();
+		expect(importViolation("api/src/routes/health.ts", "schema/client.ts")).toBeNull();
 	});
 
 	it("keep the tools out of the Workers' src/", () => {
-		expect(importViolation("ops/commands/admin-create.ts", "worker/src/lib/auth.ts")).toMatch(/internal/);
+		expect(importViolation("ops/commands/admin-create.ts", "api/src/lib/auth.ts")).toMatch(/internal/);
 		expect(importViolation("load/bench/settle.ts", "queue-consumer/src/settle.ts")).toMatch(/internal/);
 		expect(importViolation("ops/rollout/figures.ts", "alerts/src/index.ts")).toMatch(/internal/);
 		expect(importViolation("load/bench/settle.ts", "queue-consumer/engine.ts")).toBeNull();
@@ -113,6 +121,7 @@ describe("import directions", () => {
 
 	it("keep the floor and the Workers off the tools", () => {
 		expect(importViolation("schema/client.ts", "worker/src/env.ts")).toMatch(/internal/);
+		expect(importViolation("shared/http/metrics.ts", "api/src/env.ts")).toMatch(/internal/);
 		expect(importViolation("schema/client.ts", "load/local/run.ts")).toMatch(/floor/);
 		expect(importViolation("shared/alerts/rules.ts", "ops/table.ts")).toMatch(/floor/);
 		expect(importViolation("worker/src/app.ts", "ops/webhook-signing.ts")).toMatch(

@@ -50,6 +50,7 @@ function targetOf(env: Env): AlertTarget {
 		environment: env.ENVIRONMENT,
 		dataset: env.ANALYTICS_DATASET,
 		edgeScript: env.EDGE_SCRIPT,
+		apiScript: env.API_SCRIPT,
 		consumerScript: env.CONSUMER_SCRIPT,
 		queue: env.DEPOSITS_QUEUE,
 		dbCapacity: positive(env, "DB_CAPACITY"),

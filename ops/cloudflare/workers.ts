@@ -56,18 +56,30 @@ export function resolveWorker(kind: WorkerKind, env: string | undefined): Worker
 	return { kind, configPath, env, scriptName: config.name, dataset };
 }
 
-/** What the alert rules watch in an environment, from both Workers' configs. */
+/** The API Worker's config (it writes into the edge's dataset, so only its script name is read). */
+const API_CONFIG = "api/wrangler.toml";
+
+/** The API Worker's script name in an environment. */
+function apiScriptName(env: string | undefined): string {
+	const name = readConfig(API_CONFIG, env).name;
+	if (!name) throw new UsageError(`${API_CONFIG}${env ? ` [env.${env}]` : ""} must name the Worker`);
+	return name;
+}
+
+/** What the alert rules watch in an environment, from the Workers' configs. */
 export function resolveAlertTarget(
 	env: string | undefined,
 	settings: { dbCapacity: number; cpuBudgetMs: number },
 ): AlertTarget {
 	const edge = resolveWorker("edge", env);
 	const consumer = resolveWorker("consumer", env);
+	const api = apiScriptName(env);
 	const queue = depositsQueue(env);
 	return {
 		environment: env ?? "local",
 		dataset: edge.dataset,
 		edgeScript: edge.scriptName,
+		apiScript: api,
 		consumerScript: consumer.scriptName,
 		queue,
 		dbCapacity: settings.dbCapacity,

@@ -2,13 +2,14 @@
  * The whole system on one machine: a database (embedded PGlite, or the Postgres named by a
  * URL), the committed migrations applied, the local Neon HTTP endpoint in front of it, a local
  * EVM chain with USDT-like tokens to verify deposits on (anvil, ./local-chain.ts), and
- * `wrangler dev` running the edge Worker and the consumer Worker together, sharing the local
- * queue, behind the intake gate (./intake-gate.ts) that owns the public edge port. `npm start`
+ * `wrangler dev` running the edge Worker, the API Worker behind its service binding and the
+ * consumer Worker together, sharing the local queue, behind the intake gate (./intake-gate.ts)
+ * that owns the public edge port. `npm start`
  * prints around it; tests start and stop it.
  *
  * Supervised: every fixed port is checked before anything starts; readiness waits for the
  * health answer carrying this start's own id (`LOCAL_START_ID`), so Workers left over from an
- * earlier start are never taken for ours; once running, any part that dies (wrangler, anvil,
+ * earlier start are never taken for ours, and for the API Worker's answer through the edge; once running, any part that dies (wrangler, anvil,
  * the Neon endpoint or the gate failing) resolves `failed`, and the caller stops the rest.
  *
  * Miniflare's local queue lives in memory: what it holds when the process ends is lost.
@@ -66,8 +67,10 @@ interface LocalStackOptions {
 	/** `WEBHOOK_SECRETS` of the Workers. Default: the local secret. */
 	webhookSecrets?: string;
 	/**
-	 * More vars for the Workers (`wrangler dev --var`), e.g. the console's Cloudflare API address
-	 * and credentials pointing at a local stand-in of that API.
+	 * More settings for the Workers, e.g. the console's Cloudflare API address and credentials
+	 * pointing at a local stand-in of that API. They reach the Workers through wrangler's
+	 * environment, as the secrets do: `wrangler dev --var` reaches only the first config of a
+	 * session, so a Worker takes from them what its config declares (a var or a secret).
 	 */
 	vars?: Record<string, string>;
 	/** Progress lines; default prints nothing. */
@@ -156,15 +159,21 @@ function freePort(): Promise<number> {
 	});
 }
 
-async function waitForHealth(
-	url: string,
+/**
+ * Waits until the edge Worker's health answer carries this start's id and the API Worker answers
+ * through the edge's service binding (its OpenAPI document: no database, no rate limit).
+ */
+async function waitForWorkers(
+	origin: string,
 	startId: string,
 	child: ChildProcess,
 	output: () => string,
 	timeoutMs: number,
 ) {
+	const health = `${origin}/api/v1/health`;
 	const deadline = Date.now() + timeoutMs;
 	let stranger = false;
+	let edgeOnly = false;
 	while (Date.now() < deadline) {
 		if (child.exitCode !== null) {
 			throw new Error(
@@ -172,11 +181,15 @@ async function waitForHealth(
 			);
 		}
 		try {
-			const res = await fetch(url, { signal: AbortSignal.timeout(2_000) });
+			const res = await fetch(health, { signal: AbortSignal.timeout(2_000) });
 			if (res.ok) {
 				// Only our own Workers know this start's id.
-				if (((await res.json()) as { start_id?: unknown }).start_id === startId) return;
-				stranger = true;
+				if (((await res.json()) as { start_id?: unknown }).start_id === startId) {
+					edgeOnly = true;
+					const api = await fetch(`${origin}/api/v1/openapi.json`, { signal: AbortSignal.timeout(2_000) });
+					await api.body?.cancel();
+					if (api.ok) return;
+				} else stranger = true;
 			}
 		} catch {
 			// Not listening yet.
@@ -185,8 +198,10 @@ async function waitForHealth(
 	}
 	throw new Error(
 		stranger
-			? `${url} answered, but not with this start's id: those are other Workers (an earlier start left running?). Stop them and start again.\n${output()}`
-			: `the Workers did not answer ${url} within ${timeoutMs / 1000} s:\n${output()}`,
+			? `${health} answered, but not with this start's id: those are other Workers (an earlier start left running?). Stop them and start again.\n${output()}`
+			: edgeOnly
+				? `the edge Worker answered, but the API Worker did not answer through it (${origin}/api/v1/openapi.json) within ${timeoutMs / 1000} s:\n${output()}`
+				: `the Workers did not answer ${health} within ${timeoutMs / 1000} s:\n${output()}`,
 	);
 }
 
@@ -284,12 +299,18 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 		const startId = randomUUID();
 		const databaseUrl = database.connectionString(databaseName);
 		const chainVars = consumerChainVars(chain, options.chainVerification ?? "chain");
-		progress("starting both Workers with wrangler dev (edge Worker + queue consumer, shared local queue) …");
+		progress(
+			"starting the Workers with wrangler dev (edge Worker, API Worker behind it, queue consumer; shared local queue) …",
+		);
+		// The first config is the one served on the port; the edge reaches the API Worker through
+		// its `API` service binding, which wrangler dev resolves between the configs of one session.
 		const args = [
 			wranglerScript(),
 			"dev",
 			"-c",
 			"wrangler.toml",
+			"-c",
+			"api/wrangler.toml",
 			"-c",
 			"queue-consumer/wrangler.toml",
 			"--ip",
@@ -305,14 +326,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 			"--var",
 			`LOCAL_START_ID:${startId}`,
 		];
-		for (const [name, value] of Object.entries(options.vars ?? {})) args.push("--var", `${name}:${value}`);
 		if (options.persistTo) args.push("--persist-to", options.persistTo);
 		const child = spawn(process.execPath, args, {
 			stdio: ["ignore", "pipe", "pipe"],
 			// A group of its own: Ctrl-C in the terminal reaches only this process, which drains
 			// the queue first and then stops wrangler itself.
 			detached: true,
-			// Secrets reach both Workers from the environment (both configs declare them); a
+			// Secrets reach the Workers from the environment (each config declares its own); a
 			// .dev.vars file beside a config would take precedence.
 			env: wranglerEnv({
 				DATABASE_URL: databaseUrl,
@@ -322,6 +342,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 				...localSourceSecrets(),
 				JWT_SECRET: process.env.JWT_SECRET ?? LOCAL_JWT_SECRET,
 				...chainVars,
+				...options.vars,
 				FORCE_COLOR: "0",
 			}),
 		});
@@ -340,8 +361,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 		child.stdout?.on("data", onLine);
 		child.stderr?.on("data", onLine);
 
-		await waitForHealth(
-			`http://127.0.0.1:${workersPort}/api/v1/health`,
+		await waitForWorkers(
+			`http://127.0.0.1:${workersPort}`,
 			startId,
 			child,
 			() => recent.join("\n"),
@@ -350,7 +371,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 		ready = true;
 		child.once("exit", (code, signal) =>
 			reportFailure(
-				`wrangler dev (both Workers and the local queue) ${signal ? `was killed by ${signal}` : `exited with code ${code}`}:\n${recent.slice(-15).join("\n")}`,
+				`wrangler dev (the Workers and the local queue) ${signal ? `was killed by ${signal}` : `exited with code ${code}`}:\n${recent.slice(-15).join("\n")}`,
 			),
 		);
 		const gate: IntakeGate = await startIntakeGate(

@@ -25,8 +25,10 @@ export interface AlertTarget {
 	environment: string;
 	/** The Analytics Engine dataset both Workers write into. */
 	dataset: string;
-	/** Script names of the two Workers (GraphQL filters on them). */
+	/** Script names of the Workers (GraphQL filters on them). */
 	edgeScript: string;
+	/** The API Worker, behind the edge's service binding (api/wrangler.toml). */
+	apiScript: string;
 	consumerScript: string;
 	/**
 	 * The deposits queue (its backlog is the original's Celery queue length); its dead-letter
@@ -354,10 +356,14 @@ const queue: Signal = {
 	},
 };
 
-const INVOCATIONS = `query WorkerInvocations($accountTag: string!, $edge: string!, $consumer: string!, $from: Time!, $to: Time!) {
+const INVOCATIONS = `query WorkerInvocations($accountTag: string!, $edge: string!, $api: string!, $consumer: string!, $from: Time!, $to: Time!) {
   viewer {
     accounts(filter: { accountTag: $accountTag }) {
       edge: workersInvocationsAdaptive(limit: 1, filter: { scriptName: $edge, datetime_geq: $from, datetime_lt: $to }) {
+        sum { requests }
+        quantiles { cpuTimeP99 }
+      }
+      api: workersInvocationsAdaptive(limit: 1, filter: { scriptName: $api, datetime_geq: $from, datetime_lt: $to }) {
         sum { requests }
         quantiles { cpuTimeP99 }
       }
@@ -366,6 +372,9 @@ const INVOCATIONS = `query WorkerInvocations($accountTag: string!, $edge: string
         quantiles { cpuTimeP99 }
       }
       edgeExceeded: workersInvocationsAdaptive(limit: 1, filter: { scriptName: $edge, status: "exceededResources", datetime_geq: $from, datetime_lt: $to }) {
+        sum { requests }
+      }
+      apiExceeded: workersInvocationsAdaptive(limit: 1, filter: { scriptName: $api, status: "exceededResources", datetime_geq: $from, datetime_lt: $to }) {
         sum { requests }
       }
       consumerExceeded: workersInvocationsAdaptive(limit: 1, filter: { scriptName: $consumer, status: "exceededResources", datetime_geq: $from, datetime_lt: $to }) {
@@ -384,8 +393,10 @@ interface InvocationsData {
 	viewer: {
 		accounts: {
 			edge: InvocationGroup[];
+			api: InvocationGroup[];
 			consumer: InvocationGroup[];
 			edgeExceeded: InvocationGroup[];
+			apiExceeded: InvocationGroup[];
 			consumerExceeded: InvocationGroup[];
 		}[];
 	};
@@ -397,23 +408,25 @@ const invocations: Signal = {
 		const data = await api.graphql<InvocationsData>(INVOCATIONS, {
 			accountTag: api.accountId,
 			edge: target.edgeScript,
+			api: target.apiScript,
 			consumer: target.consumerScript,
 			from: window.from.toISOString(),
 			to: window.to.toISOString(),
 		});
 		const account = data.viewer.accounts[0];
 		// cpuTimeP99 is in microseconds.
-		const p99s = [account?.edge[0], account?.consumer[0]]
+		const p99s = [account?.edge[0], account?.api[0], account?.consumer[0]]
 			.filter((g): g is InvocationGroup => !!g && g.sum.requests > 0 && g.quantiles !== undefined)
 			.map((g) => (g.quantiles?.cpuTimeP99 ?? 0) / 1000);
 		const cpuP99Ms = p99s.length ? Math.max(...p99s) : null;
 		return {
 			cpuP99Ms,
 			cpuBudgetRatio: cpuP99Ms === null ? null : cpuP99Ms / target.cpuBudgetMs,
-			exceededResources: [...(account?.edgeExceeded ?? []), ...(account?.consumerExceeded ?? [])].reduce(
-				(n, g) => n + g.sum.requests,
-				0,
-			),
+			exceededResources: [
+				...(account?.edgeExceeded ?? []),
+				...(account?.apiExceeded ?? []),
+				...(account?.consumerExceeded ?? []),
+			].reduce((n, g) => n + g.sum.requests, 0),
 		};
 	},
 };

@@ -93,7 +93,7 @@ export function recordRequest(c: Context<MeteredEnv>, worker: HttpWorker, latenc
 /**
  * The first middleware of an app: sets the request variables to their defaults, and after the
  * response writes the request's one data point as `worker`. Each request is counted by the
- * Worker that served it: the edge does not count what it forwards to the API Worker.
+ * Worker that served it: the edge does not count what the API Worker answered for it.
  */
 export function meterRequests(worker: HttpWorker): MiddlewareHandler<MeteredEnv> {
 	return async (c, next) => {
@@ -105,7 +105,9 @@ export function meterRequests(worker: HttpWorker): MiddlewareHandler<MeteredEnv>
 		c.set("source", "");
 		c.set("reason", "");
 		c.set("transfers", { deposits: 0, held: 0, ignored: [] });
+		c.set("forwarded", false);
 		await next();
+		if (c.get("forwarded")) return;
 		// writeDataPoint is not awaited: the runtime sends the point after the response.
 		recordRequest(c, worker, Date.now() - started);
 	};

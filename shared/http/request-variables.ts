@@ -21,6 +21,11 @@ export type RequestVariables = {
 	source: string;
 	/** Why a webhook was refused or not enqueued, for the metrics data point ("" when accepted). */
 	reason: string;
+	/**
+	 * Set when another Worker answered the request (the edge forwarding to the API Worker): that
+	 * Worker writes its data point, so this one writes none.
+	 */
+	forwarded: boolean;
 	/** What a webhook request carried: deposits enqueued, transfers held, transfers ignored by reason. */
 	transfers: { deposits: number; held: number; ignored: { reason: string; chain: string }[] };
 };

@@ -46,7 +46,7 @@ interface SignalAnswers {
 		empty_pools: number;
 	};
 	queue: { messages: number } | null;
-	invocations: { edgeCpuP99Us: number; consumerCpuP99Us: number; exceeded: number };
+	invocations: { edgeCpuP99Us: number; apiCpuP99Us: number; consumerCpuP99Us: number; exceeded: number };
 }
 
 /** Healthy figures for a 5-minute window: 40 req/s, 80 ms mean, DB at 10 % of 20. */
@@ -74,7 +74,7 @@ const HEALTHY: SignalAnswers = {
 		empty_pools: 0,
 	},
 	queue: { messages: 3 },
-	invocations: { edgeCpuP99Us: 4_000, consumerCpuP99Us: 12_000, exceeded: 0 },
+	invocations: { edgeCpuP99Us: 4_000, apiCpuP99Us: 8_000, consumerCpuP99Us: 12_000, exceeded: 0 },
 };
 
 /** Which query is which: substrings only that signal's query contains. */
@@ -141,8 +141,10 @@ function answer<K extends keyof SignalAnswers>(signal: K, figures: SignalAnswers
 						accounts: [
 							{
 								edge: [{ sum: { requests: 12_000 }, quantiles: { cpuTimeP99: f.edgeCpuP99Us } }],
+								api: [{ sum: { requests: 2_000 }, quantiles: { cpuTimeP99: f.apiCpuP99Us } }],
 								consumer: [{ sum: { requests: 300 }, quantiles: { cpuTimeP99: f.consumerCpuP99Us } }],
 								edgeExceeded: f.exceeded ? [{ sum: { requests: f.exceeded } }] : [],
+								apiExceeded: [],
 								consumerExceeded: [],
 							},
 						],

@@ -7,7 +7,7 @@
 export type { ProvidedContext } from "vitest";
 
 /** The Cloudflare stand-in: its origin and the credentials it accepts. */
-interface CloudflareStandInAddress {
+export interface CloudflareStandInAddress {
 	origin: string;
 	token: string;
 	accountId: string;

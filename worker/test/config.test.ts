@@ -1,10 +1,10 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { recordingQueue } from "../../test/support/queue";
+import { signedInit, WEBHOOK_URL, watcherDeposit } from "../../test/support/webhooks";
 import { app } from "../src/app";
 import { edgeConfig, SourceConfigError } from "../src/config";
-import { recordingQueue } from "./support/queue";
 import { withSources } from "./support/sources";
-import { signedInit, WEBHOOK_URL, watcherDeposit } from "./support/webhooks";
 
 describe("the edge Worker's configuration", () => {
 	it("is parsed once per environment, each source with its secret and limiter looked up", () => {

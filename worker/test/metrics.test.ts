@@ -1,31 +1,10 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { REQUEST } from "../../schema/metrics";
-import { UNMATCHED_ROUTE } from "../../shared/http/metrics";
+import { named, recordingMetrics } from "../../test/support/metrics";
+import { recordingQueue } from "../../test/support/queue";
+import { BASE, signedInit, WEBHOOK_URL, watcherDeposit } from "../../test/support/webhooks";
 import { app } from "../src/app";
-import { recordingQueue } from "./support/queue";
-import { BASE, signedInit, WEBHOOK_URL, watcherDeposit } from "./support/webhooks";
-
-type DataPoint = { blobs: string[]; doubles: number[]; indexes: string[] };
-
-/** Local Analytics Engine keeps nothing: wrap the binding to see what the Worker writes. */
-function recordingMetrics() {
-	const points: DataPoint[] = [];
-	const metrics = {
-		writeDataPoint: (point: DataPoint) => void points.push(point),
-	} as unknown as AnalyticsEngineDataset;
-	return { metrics, points };
-}
-
-/** Reads a data point back by the names of the REQUEST layout. */
-function named(point: DataPoint) {
-	return Object.fromEntries(
-		Object.entries(REQUEST).map(([name, column]) => {
-			const index = Number(column.replace(/^\D+/, "")) - 1;
-			return [name, column.startsWith("blob") ? point.blobs[index] : point.doubles[index]];
-		}),
-	);
-}
+import { FORWARD_ROUTE } from "../src/forward";
 
 const VERSION = { id: "0e5d6c1a-version-under-test", tag: "canary", timestamp: "2026-11-01T00:00:00Z" };
 
@@ -121,15 +100,41 @@ describe("one Analytics Engine data point per request", () => {
 		});
 	});
 
-	it("records the health route and unmatched paths with bounded route names", async () => {
+	it("records the health route with its route name, as the edge Worker", async () => {
 		const health = await send(new Request(`${BASE}/api/v1/health`));
-		expect(named(health.points[0]!)).toMatchObject({ route: "/api/v1/health", status: 200, method: "GET" });
-		const stray = await send(new Request(`${BASE}/wp-login.php?x=${crypto.randomUUID()}`));
-		expect(named(stray.points[0]!)).toMatchObject({
-			route: UNMATCHED_ROUTE,
-			status: 404,
-			errorCode: "not_found",
+		expect(named(health.points[0]!)).toMatchObject({
+			worker: "edge",
+			route: "/api/v1/health",
+			status: 200,
+			method: "GET",
 		});
+	});
+
+	it("writes no point for what the API Worker answered, and one for a request it could not forward", async () => {
+		// The API Worker on the far side of the binding is a stand-in here: the API's own point
+		// (api/test/metrics.test.ts) is written where the API's app runs.
+		const answered = await send(new Request(`${BASE}/wp-login.php?x=${crypto.randomUUID()}`), {
+			API: { fetch: async () => new Response("not here", { status: 404 }) } as unknown as Fetcher,
+		});
+		expect(answered.res.status).toBe(404);
+		expect(answered.points).toEqual([]);
+		const failed = await send(new Request(`${BASE}/api/v1/wallet`), {
+			API: {
+				fetch: async () => {
+					throw new Error("no such service");
+				},
+			} as unknown as Fetcher,
+		});
+		expect(failed.res.status).toBe(503);
+		expect(failed.points.map(named)).toEqual([
+			expect.objectContaining({
+				worker: "edge",
+				route: FORWARD_ROUTE,
+				status: 503,
+				errorCode: "service_unavailable",
+				method: "GET",
+			}),
+		]);
 	});
 
 	it("never fails a request because the metric could not be written", async () => {

@@ -5,10 +5,11 @@
  * ledger cannot hold exactly travels the real dead-letter queue into `dead_letters`. Redeliveries
  * and replays credit nothing twice; the ledger invariants hold after each scenario.
  */
-import { env, exports } from "cloudflare:workers";
+import { exports } from "cloudflare:workers";
 import { beforeEach, describe, expect, it, vi } from "vitest";
 import { assertLedgerInvariants } from "../../schema/ledger-invariants";
 import { ledgerQuery, resetDatabase, testDatabase } from "../../test/support/database";
+import { testBindings } from "../../test/support/test-bindings";
 import {
 	ALCHEMY_URL,
 	alchemyActivity,
@@ -21,7 +22,7 @@ import {
 	randomAddress,
 } from "./support/providers";
 
-const sql = () => testDatabase(env).sql;
+const sql = () => testDatabase(testBindings).sql;
 const usdt = (units: bigint) => units * 10n ** 10n; // 8 decimals of USDT in BSC's 18
 
 /**
@@ -57,7 +58,7 @@ async function post(url: string, init: RequestInit) {
 }
 
 beforeEach(async () => {
-	await resetDatabase(env);
+	await resetDatabase(testBindings);
 });
 
 describe("a multi-transfer provider webhook to credited wallets", () => {
@@ -110,7 +111,7 @@ describe("a multi-transfer provider webhook to credited wallets", () => {
 			{ related_id: first.body.deposits[1]!.tx_id, amount: "10.00000000" },
 			{ related_id: first.body.deposits[0]!.tx_id, amount: "25.50000000" },
 		]);
-		await assertLedgerInvariants(ledgerQuery(env), {
+		await assertLedgerInvariants(ledgerQuery(testBindings), {
 			acceptedTxIds: [...first.body.deposits, ...first.body.held].map((d) => d.tx_id),
 		});
 	});
@@ -138,7 +139,7 @@ describe("a multi-transfer provider webhook to credited wallets", () => {
 			timeout: 20_000,
 			interval: 200,
 		});
-		await assertLedgerInvariants(ledgerQuery(env), { acceptedTxIds: [txId] });
+		await assertLedgerInvariants(ledgerQuery(testBindings), { acceptedTxIds: [txId] });
 	});
 
 	it("records an Alchemy transfer as pending with its one confirmation: Alchemy never reports finality", async () => {
@@ -156,6 +157,6 @@ describe("a multi-transfer provider webhook to credited wallets", () => {
 				).toEqual([{ status: "pending", confirmations: 1, user_id: dave.id }]),
 			{ timeout: 20_000, interval: 200 },
 		);
-		await assertLedgerInvariants(ledgerQuery(env), { acceptedTxIds: [txId] });
+		await assertLedgerInvariants(ledgerQuery(testBindings), { acceptedTxIds: [txId] });
 	});
 });

@@ -4,14 +4,15 @@
  * worker built from queue-consumer/wrangler.toml), and ends as a credited wallet, once,
  * however often the sender repeats it.
  */
-import { env, exports } from "cloudflare:workers";
+import { exports } from "cloudflare:workers";
 import { Webhook } from "standardwebhooks";
 import { beforeEach, describe, expect, it, vi } from "vitest";
 import { assertLedgerInvariants } from "../../schema/ledger-invariants";
 import { TEST_WEBHOOK_SECRET } from "../../test/projects";
 import { ledgerQuery, resetDatabase, testDatabase } from "../../test/support/database";
+import { testBindings } from "../../test/support/test-bindings";
 
-const sql = () => testDatabase(env).sql;
+const sql = () => testDatabase(testBindings).sql;
 
 async function postWebhook(payload: Record<string, unknown>, webhookId = `msg_${crypto.randomUUID()}`) {
 	const body = JSON.stringify(payload);
@@ -38,7 +39,7 @@ async function depositStatus(txId: string) {
 }
 
 beforeEach(async () => {
-	await resetDatabase(env);
+	await resetDatabase(testBindings);
 });
 
 describe("from a signed webhook to a credited wallet", () => {
@@ -87,7 +88,7 @@ describe("from a signed webhook to a credited wallet", () => {
 			txId,
 		]);
 		expect(ledger).toEqual([{ tx_type: "deposit", amount: "150.75000000" }]);
-		await assertLedgerInvariants(ledgerQuery(env), {
+		await assertLedgerInvariants(ledgerQuery(testBindings), {
 			acceptedTxIds: [txId],
 		});
 	});

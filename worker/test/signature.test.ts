@@ -16,9 +16,9 @@ import {
 	TEST_WEBHOOK_SECRET,
 	TEST_WEBHOOK_SECRET_ROTATED,
 } from "../../test/projects";
+import { legacyInit, legacySignature, signedInit, svixInit } from "../../test/support/webhooks";
 import { MAX_SIGNATURES, type Scheme, TOLERANCE_SECONDS, verifySignature } from "../src/lib/signature";
 import { alchemyInit, moralisInit, moralisSignature } from "./support/providers";
-import { legacyInit, legacySignature, signedInit, svixInit } from "./support/webhooks";
 
 const encode = (text: string) => new TextEncoder().encode(text);
 const BOTH = `${TEST_WEBHOOK_SECRET} ${TEST_WEBHOOK_SECRET_ROTATED}`;

@@ -12,6 +12,8 @@ import { describe, expect, it } from "vitest";
 import type { HeldTransfer } from "../../schema/held-transfer";
 import { parseDepositMessage } from "../../schema/queue-message";
 import { fromBaseUnits } from "../../shared/decimal";
+import { recordingQueue } from "../../test/support/queue";
+import { legacyInit, svixInit, WEBHOOK_URL, watcherDeposit } from "../../test/support/webhooks";
 import { app } from "../src/app";
 import {
 	ALCHEMY_URL,
@@ -24,8 +26,6 @@ import {
 	moralisTransfer,
 	USDT_BSC,
 } from "./support/providers";
-import { recordingQueue } from "./support/queue";
-import { legacyInit, svixInit, WEBHOOK_URL, watcherDeposit } from "./support/webhooks";
 
 /** Runs per property: enough to find the classic mistakes, bounded so the suite stays fast. */
 const RUNS = 60;

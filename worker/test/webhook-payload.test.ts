@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { parseDepositMessage } from "../../schema/queue-message";
 import { canonicalAmount } from "../../shared/decimal";
 import { METADATA_MAX_BYTES, METADATA_MAX_DEPTH, parseWebhookPayload } from "../../shared/webhook/payload";
-import { watcherDeposit } from "./support/webhooks";
+import { watcherDeposit } from "../../test/support/webhooks";
 
 const HASH = `0x${"ab".repeat(32)}`;
 const USER = "a59b0893-0f43-43c8-83aa-87a0dff98338";

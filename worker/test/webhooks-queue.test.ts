@@ -2,12 +2,13 @@ import { env, exports } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { TEST_LEGACY_SECRET } from "../../test/projects";
 import { resetDatabase, testDatabase } from "../../test/support/database";
+import { testBindings } from "../../test/support/test-bindings";
+import { legacySignature, signedInit, WEBHOOK_URL, watcherDeposit } from "../../test/support/webhooks";
 import { app } from "../src/app";
-import { legacySignature, signedInit, WEBHOOK_URL, watcherDeposit } from "./support/webhooks";
 
 /** Polls `deposits` until every id is there or the deadline passes; returns what it found. */
 async function waitForDeposits(ids: string[], timeoutMs = 15_000) {
-	const { sql } = testDatabase(env);
+	const { sql } = testDatabase(testBindings);
 	const deadline = Date.now() + timeoutMs;
 	for (;;) {
 		const rows = (await sql.query("SELECT id, webhook_id FROM deposits WHERE id = ANY($1::uuid[])", [
@@ -24,7 +25,7 @@ async function waitForDeposits(ids: string[], timeoutMs = 15_000) {
 
 describe("accepted webhooks travel through the real local queue", () => {
 	beforeEach(async () => {
-		await resetDatabase(env);
+		await resetDatabase(testBindings);
 	});
 	afterEach(() => {
 		vi.restoreAllMocks();

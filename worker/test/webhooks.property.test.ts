@@ -9,9 +9,9 @@ import { describe, expect, it } from "vitest";
 import { CHAINS, parseDepositMessage } from "../../schema/queue-message";
 import { METADATA_MAX_BYTES, METADATA_MAX_DEPTH } from "../../shared/webhook/payload";
 import { TEST_LEGACY_SECRET } from "../../test/projects";
+import { recordingQueue } from "../../test/support/queue";
+import { BASE, legacySignature, signedInit, WEBHOOK_URL, watcherDeposit } from "../../test/support/webhooks";
 import { app, MAX_BODY_BYTES } from "../src/app";
-import { recordingQueue } from "./support/queue";
-import { BASE, legacySignature, signedInit, WEBHOOK_URL, watcherDeposit } from "./support/webhooks";
 
 /** Runs per property: enough to find the classic mistakes, bounded so the suite stays fast. */
 const RUNS = 150;

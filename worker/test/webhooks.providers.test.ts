@@ -12,6 +12,8 @@ import { IGNORED } from "../../schema/metrics";
 import { type DepositMessage, parseDepositMessage } from "../../schema/queue-message";
 import { depositTxId } from "../../schema/tx-id";
 import { TEST_ALCHEMY_SIGNING_KEY_ROTATED, TEST_MORALIS_SECRET_ROTATED } from "../../test/projects";
+import { recordingQueue } from "../../test/support/queue";
+import type { ErrorBody } from "../../test/support/webhooks";
 import { app, MAX_PROVIDER_BODY_BYTES } from "../src/app";
 import {
 	ALCHEMY_URL,
@@ -28,9 +30,7 @@ import {
 	USDT_BSC,
 	USDT_ETH,
 } from "./support/providers";
-import { recordingQueue } from "./support/queue";
 import { withSources } from "./support/sources";
-import type { ErrorBody } from "./support/webhooks";
 
 type Answer = {
 	ok: boolean;

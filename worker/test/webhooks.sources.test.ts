@@ -8,9 +8,8 @@ import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { depositTxId } from "../../schema/tx-id";
 import { TEST_LEGACY_SECRET_ROTATED } from "../../test/projects";
-import { app } from "../src/app";
-import { recordingQueue } from "./support/queue";
-import { withSources } from "./support/sources";
+import { recordingQueue } from "../../test/support/queue";
+import { testBindings } from "../../test/support/test-bindings";
 import {
 	BASE,
 	type ErrorBody,
@@ -18,7 +17,9 @@ import {
 	signedInit,
 	WEBHOOK_URL,
 	watcherDeposit,
-} from "./support/webhooks";
+} from "../../test/support/webhooks";
+import { app } from "../src/app";
+import { withSources } from "./support/sources";
 
 async function deliver(init: RequestInit, overrides: Partial<Env> = {}, url = WEBHOOK_URL) {
 	const { queue, sent } = recordingQueue({ forwardTo: env.DEPOSITS });
@@ -158,12 +159,13 @@ describe("every source's rate limit and configuration", () => {
 	});
 
 	it("the real local limiter counts: a source limited to 20 a minute gets 429 on the 21st", async () => {
-		// AUTH_LIMITER is a real local rate limit binding (20 a minute); lend it to our watcher,
+		// AUTH_LIMITER (the API's, which the test runner has too: test/support/test-bindings.ts) is a
+		// real local rate limit binding (20 a minute); lend it to our watcher,
 		// filled to two below its limit under the source's key.
 		const limited = withSources((s) => {
 			s.cricalgo!.rate_limiter = "AUTH_LIMITER";
 		});
-		for (let i = 0; i < 18; i++) await env.AUTH_LIMITER.limit({ key: "webhook:cricalgo" });
+		for (let i = 0; i < 18; i++) await testBindings.AUTH_LIMITER.limit({ key: "webhook:cricalgo" });
 		const statuses: number[] = [];
 		for (let i = 0; i < 3; i++)
 			statuses.push((await deliver(signedInit(watcherDeposit()), limited)).res.status);

@@ -2,9 +2,7 @@ import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { depositTxId } from "../../schema/tx-id";
 import { TEST_LEGACY_SECRET, TEST_WEBHOOK_SECRET_ROTATED } from "../../test/projects";
-import { app, MAX_BODY_BYTES } from "../src/app";
-import { recordingQueue } from "./support/queue";
-import { withSources } from "./support/sources";
+import { recordingQueue } from "../../test/support/queue";
 import {
 	BASE,
 	type ErrorBody,
@@ -14,7 +12,9 @@ import {
 	svixInit,
 	WEBHOOK_URL,
 	watcherDeposit,
-} from "./support/webhooks";
+} from "../../test/support/webhooks";
+import { app, MAX_BODY_BYTES } from "../src/app";
+import { withSources } from "./support/sources";
 
 function post(init: RequestInit, url = WEBHOOK_URL) {
 	return exports.default.fetch(new Request(url, init));

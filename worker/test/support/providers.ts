@@ -17,7 +17,7 @@
  */
 import { keccak256 } from "js-sha3";
 import { TEST_ALCHEMY_SIGNING_KEY, TEST_MORALIS_SECRET } from "../../../test/projects";
-import { BASE, randomTxHash } from "./webhooks";
+import { BASE, randomTxHash } from "../../../test/support/webhooks";
 
 export const MORALIS_URL = `${BASE}/api/v1/webhooks/moralis`;
 export const ALCHEMY_URL = `${BASE}/api/v1/webhooks/alchemy`;

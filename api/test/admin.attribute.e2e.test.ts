@@ -10,6 +10,7 @@ import { env, exports } from "cloudflare:workers";
 import { beforeEach, describe, expect, it, vi } from "vitest";
 import { assertLedgerInvariants } from "../../schema/ledger-invariants";
 import { ledgerQuery, resetDatabase } from "../../test/support/database";
+import { BASE, signedInit, WEBHOOK_URL, watcherDeposit } from "../../test/support/webhooks";
 import {
 	adminWithToken,
 	call,
@@ -20,7 +21,6 @@ import {
 	userWithToken,
 } from "./support/accounts";
 import { importPool, issueAddress, randomEvmAddress } from "./support/addresses";
-import { BASE, signedInit, WEBHOOK_URL, watcherDeposit } from "./support/webhooks";
 
 beforeEach(async () => {
 	await resetDatabase(env);

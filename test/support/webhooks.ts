@@ -9,7 +9,7 @@
  */
 import { Webhook } from "standardwebhooks";
 import { Webhook as SvixWebhook } from "svix";
-import { TEST_LEGACY_SECRET, TEST_WEBHOOK_SECRET } from "../../../test/projects";
+import { TEST_LEGACY_SECRET, TEST_WEBHOOK_SECRET } from "../projects";
 
 export const BASE = "https://edge.test";
 export const WEBHOOK_URL = `${BASE}/api/v1/webhooks/bep20`;

@@ -2,9 +2,9 @@ import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
 import { parseDepositMessage } from "../../schema/queue-message";
 import { resetDatabase } from "../../test/support/database";
+import { recordingQueue } from "../../test/support/queue";
+import { randomTxHash } from "../../test/support/webhooks";
 import { adminWithToken, call, json, registerUser, seedDeposit, sql } from "./support/accounts";
-import { recordingQueue } from "./support/queue";
-import { randomTxHash } from "./support/webhooks";
 
 beforeEach(async () => {
 	await resetDatabase(env);

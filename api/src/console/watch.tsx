@@ -6,16 +6,11 @@
  * @module
  */
 import { Hono } from "hono";
+import { apiConfig } from "../config";
 import { Layout, Notice } from "./layout";
 import { WatchPage } from "./pages/watch";
 import type { ConsoleEnv } from "./session";
-import {
-	DEFAULT_WATCH_WINDOW,
-	readWatch,
-	WATCH_WINDOWS,
-	type WatchWindow,
-	watchSource,
-} from "./watch-figures";
+import { DEFAULT_WATCH_WINDOW, readWatch, WATCH_WINDOWS, type WatchWindow } from "./watch-figures";
 
 export const watchRoutes = new Hono<ConsoleEnv>();
 
@@ -34,7 +29,7 @@ watchRoutes.get("/", async (c) => {
 			</Layout>,
 		);
 	}
-	const source = watchSource(c.env);
+	const source = apiConfig(c.env).watch;
 	// Missing credentials are a setting to make, not a server error: the page says which.
 	const watch = source.ok ? await readWatch(source, new Date(), minutes) : source;
 	return c.html(<WatchPage admin={c.var.admin} watch={watch} />);

@@ -4,8 +4,8 @@ import { HTTPException } from "hono/http-exception";
 import { describe, expect, it } from "vitest";
 import { ApiError, handleError, STATUS_OF } from "../../shared/http/errors";
 import { isJsonMediaType } from "../../shared/http/request-input";
+import { BASE, signedInit, WEBHOOK_URL, watcherDeposit } from "../../test/support/webhooks";
 import { call, expectError, freshIp, json } from "./support/accounts";
-import { BASE, signedInit, WEBHOOK_URL, watcherDeposit } from "./support/webhooks";
 
 function webhook(init: RequestInit) {
 	return exports.default.fetch(new Request(WEBHOOK_URL, init));

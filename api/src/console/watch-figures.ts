@@ -49,6 +49,7 @@ export const DEFAULT_WATCH_WINDOW: WatchWindow = 15;
 const settingsSchema = z.object({
 	dataset: z.string().check(z.minLength(1)),
 	edge_script: z.string().check(z.minLength(1)),
+	api_script: z.string().check(z.minLength(1)),
 	consumer_script: z.string().check(z.minLength(1)),
 	queue: z.string().check(z.minLength(1)),
 	db_capacity: z.number().check(z.positive()),
@@ -95,7 +96,9 @@ export function watchSource(env: AppEnv["Bindings"]): WatchSource | WatchUnavail
 		return {
 			ok: false,
 			reason: `The WATCH setting in wrangler.toml is incomplete: ${settings.error.issues.map((i) => `${i.path.join(".") || "WATCH"}: ${i.message}`).join("; ")}.`,
-			fix: ["Give [vars.WATCH] dataset, edge_script, consumer_script, queue, db_capacity and cpu_budget_ms."],
+			fix: [
+				"Give [vars.WATCH] dataset, edge_script, api_script, consumer_script, queue, db_capacity and cpu_budget_ms.",
+			],
 		};
 	}
 	const s = settings.data;
@@ -111,6 +114,7 @@ export function watchSource(env: AppEnv["Bindings"]): WatchSource | WatchUnavail
 			environment: env.ENVIRONMENT,
 			dataset: s.dataset,
 			edgeScript: s.edge_script,
+			apiScript: s.api_script,
 			consumerScript: s.consumer_script,
 			queue: s.queue,
 			dbCapacity: s.db_capacity,

@@ -7,6 +7,7 @@ import { env, exports } from "cloudflare:workers";
 import { beforeEach, describe, expect, it, vi } from "vitest";
 import { assertLedgerInvariants } from "../../schema/ledger-invariants";
 import { ledgerQuery, resetDatabase } from "../../test/support/database";
+import { BASE, randomTxHash, signedInit } from "../../test/support/webhooks";
 import {
 	adminWithToken,
 	call,
@@ -19,7 +20,6 @@ import {
 	userWithToken,
 } from "./support/accounts";
 import { flipCase, importPool, issueAddress, randomEvmAddress, randomTronAddress } from "./support/addresses";
-import { BASE, randomTxHash, signedInit } from "./support/webhooks";
 
 beforeEach(async () => {
 	await resetDatabase(env);

@@ -1,6 +1,7 @@
 /**
- * Helpers for the account and admin tests, inside workerd: requests through the real Worker
- * (or through the app with a changed environment), players registered through the API, admins
+ * Helpers for the account and admin tests, inside workerd: requests through the front door (the
+ * edge Worker, which forwards them to the API Worker), or through the API's app with a changed
+ * environment; players registered through the API, admins
  * written straight into SQL with a known TOTP secret, deposits and ledger rows seeded as
  * settlement writes them.
  *
@@ -15,20 +16,16 @@ import { depositTxId } from "../../../schema/tx-id";
 import { hashPassword } from "../../../shared/password";
 import { TEST_TELEGRAM_BOT_TOKEN } from "../../../test/projects";
 import { testDatabase } from "../../../test/support/database";
+import { expectError, freshIp, json } from "../../../test/support/http";
+import { BASE, randomTxHash } from "../../../test/support/webhooks";
 import { app } from "../../src/app";
 import type { OptionalSecrets } from "../../src/env";
-import { BASE, randomTxHash } from "./webhooks";
+
+export { expectError, freshIp, json };
 
 /** A database handle for assertions and seeding. */
 export function sql() {
 	return testDatabase(env).sql;
-}
-
-let ipCounter = 0;
-/** A client address of its own, so one test's requests never use another's rate-limit budget. */
-export function freshIp(): string {
-	ipCounter++;
-	return `198.18.${(ipCounter >> 8) & 255}.${ipCounter & 255}`;
 }
 
 const defaultIp = freshIp();
@@ -60,28 +57,6 @@ export async function call(path: string, options: CallOptions = {}): Promise<Res
 	};
 	if (options.envOverrides) return app.request(`${BASE}${path}`, init, { ...env, ...options.envOverrides });
 	return exports.default.fetch(new Request(`${BASE}${path}`, init));
-}
-
-/** Response JSON (typed loosely: tests assert its shape). */
-// biome-ignore lint/suspicious/noExplicitAny: tests read arbitrary response documents
-export async function json(res: Response): Promise<any> {
-	return res.json();
-}
-
-/**
- * Asserts the common error envelope, with the request id its header names, and returns the error
- * without that id (it differs on every request, so two answers compare equal when all else is).
- */
-export async function expectError(res: Response, status: number, code: string) {
-	const body = await json(res);
-	const requestId = res.headers.get("request-id");
-	expect(requestId).toMatch(/^\S+$/);
-	expect({ status: res.status, body }).toMatchObject({
-		status,
-		body: { ok: false, error: { code, message: expect.any(String), request_id: requestId } },
-	});
-	const { request_id: _, ...error } = body.error;
-	return error as { code: string; message: string; [key: string]: unknown };
 }
 
 let userCounter = 0;

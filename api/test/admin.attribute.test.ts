@@ -8,6 +8,7 @@
 import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
 import { resetDatabase } from "../../test/support/database";
+import { recordingQueue } from "../../test/support/queue";
 import {
 	adminWithToken,
 	call,
@@ -19,7 +20,6 @@ import {
 	sql,
 } from "./support/accounts";
 import { randomEvmAddress, seedAddress } from "./support/addresses";
-import { recordingQueue } from "./support/queue";
 
 beforeEach(async () => {
 	await resetDatabase(env);

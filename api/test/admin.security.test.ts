@@ -2,6 +2,7 @@ import { env } from "cloudflare:workers";
 import { sign } from "hono/jwt";
 import { beforeEach, describe, expect, it } from "vitest";
 import { resetDatabase } from "../../test/support/database";
+import { recordingQueue } from "../../test/support/queue";
 import {
 	adminWithToken,
 	call,
@@ -13,7 +14,6 @@ import {
 	sql,
 	userWithToken,
 } from "./support/accounts";
-import { recordingQueue } from "./support/queue";
 
 beforeEach(async () => {
 	await resetDatabase(env);

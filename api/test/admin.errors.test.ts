@@ -1,6 +1,8 @@
 import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
 import { resetDatabase } from "../../test/support/database";
+import { recordingQueue } from "../../test/support/queue";
+import { randomTxHash } from "../../test/support/webhooks";
 import {
 	adminWithToken,
 	call,
@@ -11,8 +13,6 @@ import {
 	seedDeposit,
 	sql,
 } from "./support/accounts";
-import { recordingQueue } from "./support/queue";
-import { randomTxHash } from "./support/webhooks";
 
 beforeEach(async () => {
 	await resetDatabase(env);

@@ -7,6 +7,7 @@
 import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it, vi } from "vitest";
 import { resetDatabase } from "../../test/support/database";
+import { randomTxHash } from "../../test/support/webhooks";
 import {
 	adminWithToken,
 	call,
@@ -16,7 +17,6 @@ import {
 	sql,
 	userWithToken,
 } from "./support/accounts";
-import { randomTxHash } from "./support/webhooks";
 
 beforeEach(async () => {
 	await resetDatabase(env);

@@ -14,6 +14,8 @@ import { env, exports } from "cloudflare:workers";
 import { beforeEach, describe, expect, it, vi } from "vitest";
 import { assertLedgerInvariants } from "../../schema/ledger-invariants";
 import { ledgerQuery, resetDatabase } from "../../test/support/database";
+import { recordingQueue } from "../../test/support/queue";
+import { randomTxHash, signedInit, WEBHOOK_URL, watcherDeposit } from "../../test/support/webhooks";
 import {
 	adminWithToken,
 	call,
@@ -24,8 +26,6 @@ import {
 	seedDeposit,
 	sql,
 } from "./support/accounts";
-import { recordingQueue } from "./support/queue";
-import { randomTxHash, signedInit, WEBHOOK_URL, watcherDeposit } from "./support/webhooks";
 
 beforeEach(async () => {
 	await resetDatabase(env);

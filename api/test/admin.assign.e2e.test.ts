@@ -9,8 +9,8 @@ import { env, exports } from "cloudflare:workers";
 import { beforeEach, describe, expect, it, vi } from "vitest";
 import { assertLedgerInvariants } from "../../schema/ledger-invariants";
 import { ledgerQuery, resetDatabase } from "../../test/support/database";
+import { signedInit, WEBHOOK_URL, watcherDeposit } from "../../test/support/webhooks";
 import { adminWithToken, call, expectError, registerUser, sql } from "./support/accounts";
-import { signedInit, WEBHOOK_URL, watcherDeposit } from "./support/webhooks";
 
 beforeEach(async () => {
 	await resetDatabase(env);

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { DepositMessage } from "../../../schema/queue-message";
+import type { DepositMessage } from "../../schema/queue-message";
 
 export function recordingQueue(options: { forwardTo?: Queue; fail?: boolean } = {}) {
 	const sent: DepositMessage[] = [];

@@ -8,8 +8,8 @@ import { env, exports } from "cloudflare:workers";
 import { beforeEach, describe, expect, it, vi } from "vitest";
 import { assertLedgerInvariants } from "../../schema/ledger-invariants";
 import { ledgerQuery, resetDatabase } from "../../test/support/database";
+import { signedInit, WEBHOOK_URL, watcherDeposit } from "../../test/support/webhooks";
 import { adminWithToken, call, count, expectError, json, sql, userWithToken } from "./support/accounts";
-import { signedInit, WEBHOOK_URL, watcherDeposit } from "./support/webhooks";
 
 beforeEach(() => resetDatabase(env));
 
