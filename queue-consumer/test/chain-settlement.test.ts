@@ -266,7 +266,7 @@ describe("settlement verified on the local chain", () => {
 		const message = await messageFor(sent, { to_address: nobody, amount: "9" });
 		await deliver([message], { env: chainEnv });
 		expect(await statusOf(message.tx_id)).toBe("unmatched");
-		// As the assign route does (worker/src/routes/admin/deposit-assign.ts): the chosen player,
+		// As the assign route does (api/src/routes/admin/deposit-assign.ts): the chosen player,
 		// who holds no such address, fixed on the row, then a message; the chain must still pay
 		// the parked deposit's address.
 		const carol = await createUser();

@@ -53,13 +53,13 @@ const SECONDS = 0.001;
 
 const httpLatency = (quantile: string) => ({
 	name: "http_request_duration_seconds",
-	help: "Edge Worker response time over the last 5 minutes, by quantile.",
+	help: "HTTP response time (edge and API Workers) over the last 5 minutes, by quantile.",
 	labels: () => ({ quantile }),
 	scale: SECONDS,
 });
 const errorRatio = {
 	name: "http_requests_5xx_ratio",
-	help: "Share of edge Worker responses with a 5xx status over the last 5 minutes.",
+	help: "Share of HTTP responses (edge and API Workers) with a 5xx status over the last 5 minutes.",
 };
 const backlog = {
 	name: "queue_backlog_messages",

@@ -107,7 +107,7 @@ FORMAT JSON`,
 			p99Ms: seen ? numberOf(row, "p99_ms") : null,
 			avgMs: ratio(numberOf(row, "latency_ms_total"), requests),
 			enqueueFailedPerSecond: (numberOf(row, "enqueue_failed") ?? 0) / seconds(window),
-			/** Logins refused because their account name was locked (worker/src/lib/login-throttle.ts). */
+			/** Logins refused because their account name was locked (api/src/lib/login-throttle.ts). */
 			accountLocked: numberOf(row, "account_locked") ?? 0,
 		};
 	},

@@ -6,11 +6,8 @@
  *
  * A mistake in `WEBHOOK_SOURCES` throws a {@link SourceConfigError} naming the variable, the
  * field and what to write instead; the webhook routes answer it with a retryable 503, so
- * deposits wait for the fix instead of being accepted unchecked (fail closed). Settings each
- * feature checks on its own, at its first use, with the same kind of message: `JWT_SECRET`
- * (lib/access-token.ts), `TOTP_TEST_BYPASS` (lib/totp.ts), `TELEGRAM_BOT_TOKEN`
- * (lib/telegram-login.ts), `DATABASE_URL` (lib/database.ts): a missing one stops that feature
- * alone.
+ * deposits wait for the fix instead of being accepted unchecked (fail closed). The edge holds no
+ * database or account settings: those are the API Worker's (api/src/config.ts).
  *
  * @module
  */
