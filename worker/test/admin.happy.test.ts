@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
 import { parseDepositMessage } from "../../schema/queue-message";
 import { resetDatabase } from "../../test/support/database";
-import { adminWithToken, call, json, registerUser, seedDeposit, sql } from "./support/accounts";
+import { adminWithToken, auditRow, call, json, registerUser, seedDeposit, sql } from "./support/accounts";
 import { recordingQueue } from "./support/queue";
 import { randomTxHash } from "./support/webhooks";
 
@@ -146,9 +146,7 @@ describe("POST /api/v1/admin/deposits/:tx_id/assign", () => {
 		});
 		expect(Date.parse(message.received_at)).toBeGreaterThanOrEqual(before - 1000);
 
-		const [audit] = await sql().query("SELECT admin_id, action, details FROM audit_logs WHERE id = $1", [
-			body.audit_log_id,
-		]);
+		const audit = await auditRow(body.audit_log_id);
 		expect(audit).toEqual({
 			admin_id: admin.id,
 			action: "deposit.assign",
@@ -226,9 +224,7 @@ describe("POST /api/v1/admin/dead-letters/:id/redrive", () => {
 			[letter.id],
 		);
 		expect(row!.redriven).toBe(true);
-		const [audit] = await sql().query("SELECT admin_id, action, details FROM audit_logs WHERE id = $1", [
-			body.audit_log_id,
-		]);
+		const audit = await auditRow(body.audit_log_id);
 		expect(audit).toEqual({
 			admin_id: admin.id,
 			action: "dead_letter.redrive",
