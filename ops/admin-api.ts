@@ -85,34 +85,36 @@ interface AdminCredentials {
 }
 
 /**
- * The options by which every admin command says where the API is and who the admin is, for
- * `parseArgs` beside the command's own.
+ * How every admin command says where the API is and who the admin is: its `parseArgs` options
+ * (beside the command's own), their lines in the command's help, and the client they give (the
+ * token and the password defaulting to `OPS_TOKEN` and `OPS_PASSWORD`).
+ *
+ * @example
+ * const { values } = parseArgs({ args, options: { ...adminLogin.options, json: { type: "boolean" } } });
+ * const api = await adminLogin.api(values);
  */
-export const ADMIN_OPTIONS = {
-	host: { type: "string", default: localBaseUrl() },
-	token: { type: "string" },
-	username: { type: "string" },
-	password: { type: "string" },
-	totp: { type: "string" },
-} as const;
-
-/** {@link ADMIN_OPTIONS} as a command's help lists them. */
-export const ADMIN_OPTIONS_HELP = `  --host <url>          the edge Worker (default ${localBaseUrl()}, the local stack)
+export const adminLogin = {
+	options: {
+		host: { type: "string", default: localBaseUrl() },
+		token: { type: "string" },
+		username: { type: "string" },
+		password: { type: "string" },
+		totp: { type: "string" },
+	},
+	help: `  --host <url>          the edge Worker (default ${localBaseUrl()}, the local stack)
   --token <jwt>         an admin access token (default $OPS_TOKEN), or log in with:
   --username <name>     …the admin's username,
   --password <pw>       …password (default $OPS_PASSWORD),
-  --totp <code>         …and the current code from the authenticator app`;
-
-/** The client {@link ADMIN_OPTIONS} name, the token and the password defaulting to `OPS_TOKEN` and `OPS_PASSWORD`. */
-export function adminApiFromOptions(values: AdminCredentials): Promise<AdminApi> {
-	return adminApi({
-		host: values.host,
-		token: values.token ?? process.env.OPS_TOKEN,
-		username: values.username,
-		password: values.password ?? process.env.OPS_PASSWORD,
-		totp: values.totp,
-	});
-}
+  --totp <code>         …and the current code from the authenticator app`,
+	api: (values: AdminCredentials): Promise<AdminApi> =>
+		adminApi({
+			host: values.host,
+			token: values.token ?? process.env.OPS_TOKEN,
+			username: values.username,
+			password: values.password ?? process.env.OPS_PASSWORD,
+			totp: values.totp,
+		}),
+} as const;
 
 /** Logs in when needed and returns the client. */
 async function adminApi(credentials: AdminCredentials): Promise<AdminApi> {

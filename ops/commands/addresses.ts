@@ -12,14 +12,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
-import {
-	ADMIN_OPTIONS,
-	ADMIN_OPTIONS_HELP,
-	type AdminApi,
-	AdminApiError,
-	adminApiFromOptions,
-	describeError,
-} from "../admin-api";
+import { type AdminApi, AdminApiError, adminLogin, describeError } from "../admin-api";
 import { parseNumber } from "../rollout/plan";
 import { formatTable } from "../table";
 import { UsageError } from "../usage-error";
@@ -34,7 +27,7 @@ const TRIES = 4;
 const OPTIONS = {
 	family: { type: "string" },
 	chunk: { type: "string", default: String(MAX_CHUNK) },
-	...ADMIN_OPTIONS,
+	...adminLogin.options,
 	json: { type: "boolean", default: false },
 } as const;
 
@@ -196,7 +189,7 @@ pool      per family: addresses waiting unissued, issued to players, retired (th
 
   --family <evm|tron>   import: the family of every address in the file (evm serves bep20 and erc20)
   --chunk <n>           import: addresses per call (default and most ${MAX_CHUNK})
-${ADMIN_OPTIONS_HELP}
+${adminLogin.help}
   --json                JSON instead of text
 
 Exit codes:
@@ -224,7 +217,7 @@ Exit codes:
 		// Read before logging in: a TOTP code works once.
 		const lines = action === "import" ? await readAddressFile(rest[0]!) : [];
 		try {
-			const api = await adminApiFromOptions(values);
+			const api = await adminLogin.api(values);
 			return action === "pool"
 				? await showPool(api, values.json)
 				: await importLines(api, rest[0]!, lines, values.family!, chunk, values.json);

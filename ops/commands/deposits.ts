@@ -12,14 +12,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import {
-	ADMIN_OPTIONS,
-	ADMIN_OPTIONS_HELP,
-	type AdminApi,
-	AdminApiError,
-	adminApiFromOptions,
-	describeError,
-} from "../admin-api";
+import { type AdminApi, AdminApiError, adminLogin, describeError } from "../admin-api";
 import { parseNumber } from "../rollout/plan";
 import { formatTable } from "../table";
 import { UsageError } from "../usage-error";
@@ -39,7 +32,7 @@ interface Deposit {
 }
 
 const OPTIONS = {
-	...ADMIN_OPTIONS,
+	...adminLogin.options,
 	status: { type: "string", default: "held" },
 	"hold-reason": { type: "string" },
 	limit: { type: "string", default: "50" },
@@ -192,7 +185,7 @@ attribute  the deposits parked for an address, to the player who holds it: a dry
            them; --apply then moves exactly those listed (none if any of them changed)
 Every action is audited by the API.
 
-${ADMIN_OPTIONS_HELP}
+${adminLogin.help}
 
 Exit codes:
   0  done
@@ -215,7 +208,7 @@ Exit codes:
 		}
 		const txId = action === "review" || action === "assign" ? requireId("the tx_id", id) : "";
 		try {
-			const api = await adminApiFromOptions(values);
+			const api = await adminLogin.api(values);
 			if (action === "list") return await list(api, values);
 			if (action === "review") return await review(api, txId, values);
 			if (action === "assign") return await assign(api, txId, values);

@@ -7,14 +7,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import {
-	ADMIN_OPTIONS,
-	ADMIN_OPTIONS_HELP,
-	type AdminApi,
-	AdminApiError,
-	adminApiFromOptions,
-	describeError,
-} from "../admin-api";
+import { type AdminApi, AdminApiError, adminLogin, describeError } from "../admin-api";
 import { parseNumber } from "../rollout/plan";
 import { formatTable } from "../table";
 import { UsageError } from "../usage-error";
@@ -38,7 +31,7 @@ interface Page {
 }
 
 const OPTIONS = {
-	...ADMIN_OPTIONS,
+	...adminLogin.options,
 	limit: { type: "string", default: "50" },
 	all: { type: "boolean", default: false },
 	"include-redriven": { type: "boolean", default: false },
@@ -231,7 +224,7 @@ last-net  what the dead-letter queue could not store in Postgres on its last del
           dead-letter queue, 100 at a time (POST /api/v1/admin/last-net/redrive), whose consumer
           stores it in the dead letters; refused with nothing moved while the database is down
 
-${ADMIN_OPTIONS_HELP}
+${adminLogin.help}
   --limit <n>           page size for list (default 50, at most 100)
   --all                 list: every page; redrive: every dead letter waiting
   --include-redriven    list: show redriven ones too
@@ -254,7 +247,7 @@ Exit codes:
 		}
 		if (action !== "redrive" && ids.length) throw new UsageError(`dlq ${action} takes no ids`);
 		try {
-			const api = await adminApiFromOptions(values);
+			const api = await adminLogin.api(values);
 			if (action === "last-net") return await lastNet(api, values);
 			return action === "list" ? await list(api, values) : await redrive(api, ids, values.all);
 		} catch (error) {

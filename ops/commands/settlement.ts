@@ -14,14 +14,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import {
-	ADMIN_OPTIONS,
-	ADMIN_OPTIONS_HELP,
-	type AdminApi,
-	AdminApiError,
-	adminApiFromOptions,
-	describeError,
-} from "../admin-api";
+import { type AdminApi, AdminApiError, adminLogin, describeError } from "../admin-api";
 import { credentialsFromEnv } from "../cloudflare/credentials";
 import { deliveryPaused, QueueDeliveryError, setDeliveryPaused } from "../cloudflare/queue-delivery";
 import { depositsQueue } from "../cloudflare/workers";
@@ -38,7 +31,7 @@ interface State {
 }
 
 const OPTIONS = {
-	...ADMIN_OPTIONS,
+	...adminLogin.options,
 	reason: { type: "string" },
 	env: { type: "string" },
 	json: { type: "boolean", default: false },
@@ -83,7 +76,7 @@ resume   settle what waited, each deposit once. Idempotent as well
   --env <e>             a deployed environment (staging, production): also pause or resume the
                         deposits queue's delivery through Cloudflare's API (CLOUDFLARE_API_TOKEN
                         with Queues: Edit, CLOUDFLARE_ACCOUNT_ID). Without it: the local stack
-${ADMIN_OPTIONS_HELP}
+${adminLogin.help}
 
 Exit codes:
   0  done (or nothing to do)
@@ -107,7 +100,7 @@ Exit codes:
 			? { credentials: credentialsFromEnv(), queue: depositsQueue(values.env) }
 			: null;
 		try {
-			const api = await adminApiFromOptions(values);
+			const api = await adminLogin.api(values);
 			if (action === "status") {
 				const state = await readState(api);
 				const queuePaused = cloudflare

@@ -9,13 +9,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import {
-	ADMIN_OPTIONS,
-	ADMIN_OPTIONS_HELP,
-	AdminApiError,
-	adminApiFromOptions,
-	describeError,
-} from "../admin-api";
+import { AdminApiError, adminLogin, describeError } from "../admin-api";
 import { formatTable } from "../table";
 import { UsageError } from "../usage-error";
 import type { Command } from "./command";
@@ -33,7 +27,7 @@ interface Shortfall {
 }
 
 const OPTIONS = {
-	...ADMIN_OPTIONS,
+	...adminLogin.options,
 	note: { type: "string" },
 	"keep-frozen": { type: "boolean", default: false },
 	json: { type: "boolean", default: false },
@@ -53,7 +47,7 @@ resolve   record what was done (recovered, written off, …); the ledger does no
           (a player frozen for another reason, not by a shortfall, stays frozen).
           Audited; a shortfall already resolved is refused
 
-${ADMIN_OPTIONS_HELP}
+${adminLogin.help}
 
 Exit codes: 0 done · 1 the API refused (its reason is printed) · 2 usage error · 4 the API could
 not be reached, refused the credentials, or was unavailable (503: retry)`,
@@ -72,7 +66,7 @@ not be reached, refused the credentials, or was unavailable (503: retry)`,
 				throw new UsageError('resolve needs --note "…" (what was done; it is audited)');
 		}
 		try {
-			const api = await adminApiFromOptions(values);
+			const api = await adminLogin.api(values);
 			if (action === "list") {
 				const { status, body } = await api.get<{ items: Shortfall[] }>("/admin/shortfalls?limit=100");
 				if (status !== 200)
