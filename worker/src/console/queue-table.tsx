@@ -7,11 +7,8 @@
  * @module
  */
 import type { Child } from "hono/jsx";
-import { Layout, Notice } from "./layout";
+import { Layout, Notice, type PageNotice } from "./layout";
 import type { ConsoleAdmin } from "./session";
-
-/** The outcome of the last action, shown above the queue. */
-export type PageNotice = { kind: "ok" | "error"; text: string };
 
 /**
  * @example

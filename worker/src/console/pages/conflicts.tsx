@@ -3,8 +3,8 @@
  * currency for the same transfer), beside what the deposit holds, each with a form that marks
  * it reviewed with a note. Resolving moves nothing in the ledger.
  */
-import { Csrf, DepositLink, When } from "../layout";
-import { type PageNotice, QueueTable } from "../queue-table";
+import { Csrf, DepositLink, type PageNotice, When } from "../layout";
+import { QueueTable } from "../queue-table";
 import type { ConsoleAdmin } from "../session";
 
 type Row = Record<string, unknown>;

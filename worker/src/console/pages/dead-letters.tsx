@@ -2,8 +2,8 @@
  * The dead letters not yet redriven, filtered by source and reason, each with a redrive button,
  * and one form that redrives every letter the filter shows.
  */
-import { Csrf, DepositLink, When } from "../layout";
-import { type PageNotice, QueueTable } from "../queue-table";
+import { Csrf, DepositLink, type PageNotice, When } from "../layout";
+import { QueueTable } from "../queue-table";
 import type { ConsoleAdmin } from "../session";
 
 type Row = Record<string, unknown>;

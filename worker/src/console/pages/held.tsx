@@ -4,8 +4,8 @@
  * fixed on the deposit, whom the reviewer confirms; without one, to the unmatched queue), and
  * reject (final, never credited). The console route and then the review API check it all again.
  */
-import { Csrf, DepositLink, When } from "../layout";
-import { type PageNotice, QueueTable } from "../queue-table";
+import { Csrf, DepositLink, type PageNotice, When } from "../layout";
+import { QueueTable } from "../queue-table";
 import type { ConsoleAdmin } from "../session";
 
 type Row = Record<string, unknown>;

@@ -4,8 +4,8 @@
  * and, when it was the player's last open one, sets the player back to ACTIVE. The ledger does
  * not move.
  */
-import { Csrf, DepositLink, Status, When } from "../layout";
-import { type PageNotice, QueueTable } from "../queue-table";
+import { Csrf, DepositLink, type PageNotice, Status, When } from "../layout";
+import { QueueTable } from "../queue-table";
 import type { ConsoleAdmin } from "../session";
 
 type Row = Record<string, unknown>;

@@ -2,8 +2,8 @@
  * The unmatched queue: deposits for no known player or address, each with a form that assigns
  * it to a player named by username, Telegram id or id.
  */
-import { Csrf, DepositLink, When } from "../layout";
-import { type PageNotice, QueueTable } from "../queue-table";
+import { Csrf, DepositLink, type PageNotice, When } from "../layout";
+import { QueueTable } from "../queue-table";
 import type { ConsoleAdmin } from "../session";
 
 type Row = Record<string, unknown>;
