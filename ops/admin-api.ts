@@ -2,9 +2,12 @@
  * A client for the edge Worker's admin HTTP API (`/api/v1/admin/...`) for ops commands: a
  * bearer token from `--token` / `OPS_TOKEN`, or an admin login (`POST /api/v1/login` with
  * username, password and TOTP code). Errors say what was asked, what came back, and what to do.
+ * The options that name the API and the admin, their help lines and their reading are here too,
+ * so that every admin command takes them alike.
  *
  * @module
  */
+import { localBaseUrl } from "./local/defaults";
 import { UsageError } from "./usage-error";
 
 export interface AdminApi {
@@ -75,14 +78,46 @@ async function call(host: string, method: string, path: string, token: string | 
 
 interface AdminCredentials {
 	host: string;
-	token?: string;
-	username?: string;
-	password?: string;
-	totp?: string;
+	token?: string | undefined;
+	username?: string | undefined;
+	password?: string | undefined;
+	totp?: string | undefined;
 }
 
+/**
+ * How every admin command says where the API is and who the admin is: its `parseArgs` options
+ * (beside the command's own), their lines in the command's help, and the client they give (the
+ * token and the password defaulting to `OPS_TOKEN` and `OPS_PASSWORD`).
+ *
+ * @example
+ * const { values } = parseArgs({ args, options: { ...adminLogin.options, json: { type: "boolean" } } });
+ * const api = await adminLogin.api(values);
+ */
+export const adminLogin = {
+	options: {
+		host: { type: "string", default: localBaseUrl() },
+		token: { type: "string" },
+		username: { type: "string" },
+		password: { type: "string" },
+		totp: { type: "string" },
+	},
+	help: `  --host <url>          the edge Worker (default ${localBaseUrl()}, the local stack)
+  --token <jwt>         an admin access token (default $OPS_TOKEN), or log in with:
+  --username <name>     …the admin's username,
+  --password <pw>       …password (default $OPS_PASSWORD),
+  --totp <code>         …and the current code from the authenticator app`,
+	api: (values: AdminCredentials): Promise<AdminApi> =>
+		adminApi({
+			host: values.host,
+			token: values.token ?? process.env.OPS_TOKEN,
+			username: values.username,
+			password: values.password ?? process.env.OPS_PASSWORD,
+			totp: values.totp,
+		}),
+} as const;
+
 /** Logs in when needed and returns the client. */
-export async function adminApi(credentials: AdminCredentials): Promise<AdminApi> {
+async function adminApi(credentials: AdminCredentials): Promise<AdminApi> {
 	const host = credentials.host.replace(/\/+$/, "");
 	let token = credentials.token;
 	if (!token) {

@@ -9,6 +9,7 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { resetDatabase } from "../../test/support/database";
 import {
 	adminWithToken,
+	auditRow,
 	call,
 	json,
 	registerUser,
@@ -70,9 +71,7 @@ describe("POST /api/v1/admin/deposit-addresses/pool", () => {
 				.sort()
 				.map((address) => ({ family: "evm", address, user_id: null, origin: "pool", issued_at: null })),
 		);
-		const [audit] = await sql().query("SELECT admin_id, action, details FROM audit_logs WHERE id = $1", [
-			body.audit_log_id,
-		]);
+		const audit = await auditRow(body.audit_log_id);
 		expect(audit).toEqual({
 			admin_id: admin.id,
 			action: "deposit_address.pool_import",
@@ -255,9 +254,7 @@ describe("POST /api/v1/admin/deposit-addresses", () => {
 			audit_log_id: expect.any(String),
 			unmatched_deposits: 2,
 		});
-		const [audit] = await sql().query("SELECT admin_id, action, details FROM audit_logs WHERE id = $1", [
-			body.audit_log_id,
-		]);
+		const audit = await auditRow(body.audit_log_id);
 		expect(audit).toEqual({
 			admin_id: admin.id,
 			action: "deposit_address.create",

@@ -8,6 +8,7 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { resetDatabase } from "../../test/support/database";
 import {
 	adminWithToken,
+	auditRow,
 	call,
 	count,
 	expectError,
@@ -49,9 +50,7 @@ describe("POST /api/v1/admin/deposits/conflicts/:id/resolve", () => {
 		const body = await json(res);
 		expect(body).toMatchObject({ ok: true, conflict_id: id, tx_id: txId });
 		expect(await resolved(id)).toBe(true);
-		const [audit] = await sql().query("SELECT admin_id, action, details FROM audit_logs WHERE id = $1", [
-			body.audit_log_id,
-		]);
+		const audit = await auditRow(body.audit_log_id);
 		expect(audit).toMatchObject({
 			admin_id: admin.id,
 			action: "deposit_conflict.resolve",

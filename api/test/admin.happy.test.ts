@@ -4,7 +4,7 @@ import { parseDepositMessage } from "../../schema/queue-message";
 import { resetDatabase } from "../../test/support/database";
 import { recordingQueue } from "../../test/support/queue";
 import { randomTxHash } from "../../test/support/webhooks";
-import { adminWithToken, call, json, registerUser, seedDeposit, sql } from "./support/accounts";
+import { adminWithToken, auditRow, call, json, registerUser, seedDeposit, sql } from "./support/accounts";
 
 beforeEach(async () => {
 	await resetDatabase(env);
@@ -146,9 +146,7 @@ describe("POST /api/v1/admin/deposits/:tx_id/assign", () => {
 		});
 		expect(Date.parse(message.received_at)).toBeGreaterThanOrEqual(before - 1000);
 
-		const [audit] = await sql().query("SELECT admin_id, action, details FROM audit_logs WHERE id = $1", [
-			body.audit_log_id,
-		]);
+		const audit = await auditRow(body.audit_log_id);
 		expect(audit).toEqual({
 			admin_id: admin.id,
 			action: "deposit.assign",
@@ -226,9 +224,7 @@ describe("POST /api/v1/admin/dead-letters/:id/redrive", () => {
 			[letter.id],
 		);
 		expect(row!.redriven).toBe(true);
-		const [audit] = await sql().query("SELECT admin_id, action, details FROM audit_logs WHERE id = $1", [
-			body.audit_log_id,
-		]);
+		const audit = await auditRow(body.audit_log_id);
 		expect(audit).toEqual({
 			admin_id: admin.id,
 			action: "dead_letter.redrive",

@@ -10,6 +10,7 @@ import { resetDatabase } from "../../test/support/database";
 import { randomTxHash } from "../../test/support/webhooks";
 import {
 	adminWithToken,
+	auditRow,
 	call,
 	expectError,
 	json,
@@ -81,9 +82,7 @@ describe("the last net", () => {
 		const answer = await json(redriven);
 		expect(answer).toMatchObject({ ok: true, redriven: 1, remaining: false });
 		expect(await env.LAST_NET.get(kept.key)).toBeNull();
-		const [audit] = await sql().query("SELECT admin_id, action, details FROM audit_logs WHERE id = $1", [
-			answer.audit_log_id,
-		]);
+		const audit = await auditRow(answer.audit_log_id);
 		expect(audit).toMatchObject({
 			admin_id: admin.id,
 			action: "last_net.redrive",

@@ -9,7 +9,16 @@ import { beforeEach, describe, expect, it, vi } from "vitest";
 import { assertLedgerInvariants } from "../../schema/ledger-invariants";
 import { ledgerQuery, resetDatabase } from "../../test/support/database";
 import { signedInit, WEBHOOK_URL, watcherDeposit } from "../../test/support/webhooks";
-import { adminWithToken, call, count, expectError, json, sql, userWithToken } from "./support/accounts";
+import {
+	adminWithToken,
+	auditRow,
+	call,
+	count,
+	expectError,
+	json,
+	sql,
+	userWithToken,
+} from "./support/accounts";
 
 beforeEach(() => resetDatabase(env));
 
@@ -47,9 +56,7 @@ describe("pausing settlement", () => {
 			reason: "ledger maintenance window",
 			paused_by: { id: admin.id, username: admin.username },
 		});
-		const [pauseAudit] = await sql().query("SELECT admin_id, action, details FROM audit_logs WHERE id = $1", [
-			pause.audit_log_id,
-		]);
+		const pauseAudit = await auditRow(pause.audit_log_id);
 		expect(pauseAudit).toMatchObject({
 			admin_id: admin.id,
 			action: "settlement.pause",
@@ -88,10 +95,7 @@ describe("pausing settlement", () => {
 			paused_at: null,
 			paused_by: null,
 		});
-		const [resumeAudit] = await sql().query(
-			"SELECT admin_id, action, details FROM audit_logs WHERE id = $1",
-			[resume.audit_log_id],
-		);
+		const resumeAudit = await auditRow(resume.audit_log_id);
 		expect(resumeAudit).toMatchObject({
 			admin_id: admin.id,
 			action: "settlement.resume",

@@ -10,6 +10,7 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { resetDatabase } from "../../test/support/database";
 import {
 	adminWithToken,
+	auditRow,
 	call,
 	count,
 	expectError,
@@ -89,9 +90,7 @@ describe("the shortfalls API", () => {
 		const body = await json(last);
 		expect(body).toMatchObject({ unfrozen: true, other_open_shortfalls: 0, user_status: "ACTIVE" });
 		expect(await playerStatus(userId)).toBe("ACTIVE");
-		const [audit] = await sql().query("SELECT admin_id, action, details FROM audit_logs WHERE id = $1", [
-			body.audit_log_id,
-		]);
+		const audit = await auditRow(body.audit_log_id);
 		expect(audit).toMatchObject({
 			admin_id: admin.id,
 			action: "reversal_shortfall.resolve",

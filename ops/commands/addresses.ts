@@ -12,8 +12,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
-import { type AdminApi, AdminApiError, adminApi, describeError } from "../admin-api";
-import { localBaseUrl } from "../local/defaults";
+import { type AdminApi, AdminApiError, adminLogin, describeError } from "../admin-api";
 import { parseNumber } from "../rollout/plan";
 import { formatTable } from "../table";
 import { UsageError } from "../usage-error";
@@ -28,11 +27,7 @@ const TRIES = 4;
 const OPTIONS = {
 	family: { type: "string" },
 	chunk: { type: "string", default: String(MAX_CHUNK) },
-	host: { type: "string", default: localBaseUrl() },
-	token: { type: "string" },
-	username: { type: "string" },
-	password: { type: "string" },
-	totp: { type: "string" },
+	...adminLogin.options,
 	json: { type: "boolean", default: false },
 } as const;
 
@@ -194,11 +189,7 @@ pool      per family: addresses waiting unissued, issued to players, retired (th
 
   --family <evm|tron>   import: the family of every address in the file (evm serves bep20 and erc20)
   --chunk <n>           import: addresses per call (default and most ${MAX_CHUNK})
-  --host <url>          the edge Worker (default ${localBaseUrl()}, the local stack)
-  --token <jwt>         an admin access token (default $OPS_TOKEN), or log in with:
-  --username <name>     …the admin's username,
-  --password <pw>       …password (default $OPS_PASSWORD),
-  --totp <code>         …and the current code from the authenticator app
+${adminLogin.help}
   --json                JSON instead of text
 
 Exit codes:
@@ -226,13 +217,7 @@ Exit codes:
 		// Read before logging in: a TOTP code works once.
 		const lines = action === "import" ? await readAddressFile(rest[0]!) : [];
 		try {
-			const api = await adminApi({
-				host: values.host,
-				token: values.token ?? process.env.OPS_TOKEN,
-				username: values.username,
-				password: values.password ?? process.env.OPS_PASSWORD,
-				totp: values.totp,
-			});
+			const api = await adminLogin.api(values);
 			return action === "pool"
 				? await showPool(api, values.json)
 				: await importLines(api, rest[0]!, lines, values.family!, chunk, values.json);

@@ -12,8 +12,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { type AdminApi, AdminApiError, adminApi, describeError } from "../admin-api";
-import { localBaseUrl } from "../local/defaults";
+import { type AdminApi, AdminApiError, adminLogin, describeError } from "../admin-api";
 import { parseNumber } from "../rollout/plan";
 import { formatTable } from "../table";
 import { UsageError } from "../usage-error";
@@ -33,11 +32,7 @@ interface Deposit {
 }
 
 const OPTIONS = {
-	host: { type: "string", default: localBaseUrl() },
-	token: { type: "string" },
-	username: { type: "string" },
-	password: { type: "string" },
-	totp: { type: "string" },
+	...adminLogin.options,
 	status: { type: "string", default: "held" },
 	"hold-reason": { type: "string" },
 	limit: { type: "string", default: "50" },
@@ -190,11 +185,7 @@ attribute  the deposits parked for an address, to the player who holds it: a dry
            them; --apply then moves exactly those listed (none if any of them changed)
 Every action is audited by the API.
 
-  --host <url>          the edge Worker (default ${localBaseUrl()}, the local stack)
-  --token <jwt>         an admin access token (default $OPS_TOKEN), or log in with:
-  --username <name>     …the admin's username,
-  --password <pw>       …password (default $OPS_PASSWORD),
-  --totp <code>         …and the current code from the authenticator app
+${adminLogin.help}
 
 Exit codes:
   0  done
@@ -217,13 +208,7 @@ Exit codes:
 		}
 		const txId = action === "review" || action === "assign" ? requireId("the tx_id", id) : "";
 		try {
-			const api = await adminApi({
-				host: values.host,
-				token: values.token ?? process.env.OPS_TOKEN,
-				username: values.username,
-				password: values.password ?? process.env.OPS_PASSWORD,
-				totp: values.totp,
-			});
+			const api = await adminLogin.api(values);
 			if (action === "list") return await list(api, values);
 			if (action === "review") return await review(api, txId, values);
 			if (action === "assign") return await assign(api, txId, values);

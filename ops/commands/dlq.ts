@@ -7,8 +7,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { type AdminApi, AdminApiError, adminApi, describeError } from "../admin-api";
-import { localBaseUrl } from "../local/defaults";
+import { type AdminApi, AdminApiError, adminLogin, describeError } from "../admin-api";
 import { parseNumber } from "../rollout/plan";
 import { formatTable } from "../table";
 import { UsageError } from "../usage-error";
@@ -32,11 +31,7 @@ interface Page {
 }
 
 const OPTIONS = {
-	host: { type: "string", default: localBaseUrl() },
-	token: { type: "string" },
-	username: { type: "string" },
-	password: { type: "string" },
-	totp: { type: "string" },
+	...adminLogin.options,
 	limit: { type: "string", default: "50" },
 	all: { type: "boolean", default: false },
 	"include-redriven": { type: "boolean", default: false },
@@ -229,11 +224,7 @@ last-net  what the dead-letter queue could not store in Postgres on its last del
           dead-letter queue, 100 at a time (POST /api/v1/admin/last-net/redrive), whose consumer
           stores it in the dead letters; refused with nothing moved while the database is down
 
-  --host <url>          the edge Worker (default ${localBaseUrl()}, the local stack)
-  --token <jwt>         an admin access token (default $OPS_TOKEN), or log in with:
-  --username <name>     …the admin's username,
-  --password <pw>       …password (default $OPS_PASSWORD),
-  --totp <code>         …and the current code from the authenticator app
+${adminLogin.help}
   --limit <n>           page size for list (default 50, at most 100)
   --all                 list: every page; redrive: every dead letter waiting
   --include-redriven    list: show redriven ones too
@@ -256,13 +247,7 @@ Exit codes:
 		}
 		if (action !== "redrive" && ids.length) throw new UsageError(`dlq ${action} takes no ids`);
 		try {
-			const api = await adminApi({
-				host: values.host,
-				token: values.token ?? process.env.OPS_TOKEN,
-				username: values.username,
-				password: values.password ?? process.env.OPS_PASSWORD,
-				totp: values.totp,
-			});
+			const api = await adminLogin.api(values);
 			if (action === "last-net") return await lastNet(api, values);
 			return action === "list" ? await list(api, values) : await redrive(api, ids, values.all);
 		} catch (error) {

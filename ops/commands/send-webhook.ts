@@ -11,6 +11,7 @@ import { parseArgs } from "node:util";
 import { transferOnLocalChain } from "../local/chain-transfer";
 import { localBaseUrl, signingSecret } from "../local/defaults";
 import { localRpcUrl } from "../local/local-chain";
+import { postWebhook } from "../post-webhook";
 import { UsageError } from "../usage-error";
 import { signWebhook } from "../webhook-signing";
 import type { Command } from "./command";
@@ -102,17 +103,6 @@ chain gives.
 			...(values["user-id"] ? { user_id: values["user-id"] } : {}),
 		};
 		const { headers, body } = signWebhook(signingSecret(), payload);
-		const url = `${values.url.replace(/\/$/, "")}/api/v1/webhooks/${values.chain}`;
-		let res: Response;
-		try {
-			res = await fetch(url, { method: "POST", headers, body });
-		} catch (error) {
-			throw new Error(
-				`could not reach ${url}: ${(error as Error).message}. Is the stack running (npm start)?`,
-			);
-		}
-		console.log(`POST ${url} → ${res.status}`);
-		console.log(await res.text());
-		return res.ok ? 0 : 1;
+		return postWebhook(values.url, `/api/v1/webhooks/${values.chain}`, headers, body);
 	},
 };

@@ -14,11 +14,10 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { type AdminApi, AdminApiError, adminApi, describeError } from "../admin-api";
+import { type AdminApi, AdminApiError, adminLogin, describeError } from "../admin-api";
 import { credentialsFromEnv } from "../cloudflare/credentials";
 import { deliveryPaused, QueueDeliveryError, setDeliveryPaused } from "../cloudflare/queue-delivery";
 import { depositsQueue } from "../cloudflare/workers";
-import { localBaseUrl } from "../local/defaults";
 import { UsageError } from "../usage-error";
 import type { Command } from "./command";
 
@@ -32,11 +31,7 @@ interface State {
 }
 
 const OPTIONS = {
-	host: { type: "string", default: localBaseUrl() },
-	token: { type: "string" },
-	username: { type: "string" },
-	password: { type: "string" },
-	totp: { type: "string" },
+	...adminLogin.options,
 	reason: { type: "string" },
 	env: { type: "string" },
 	json: { type: "boolean", default: false },
@@ -81,11 +76,7 @@ resume   settle what waited, each deposit once. Idempotent as well
   --env <e>             a deployed environment (staging, production): also pause or resume the
                         deposits queue's delivery through Cloudflare's API (CLOUDFLARE_API_TOKEN
                         with Queues: Edit, CLOUDFLARE_ACCOUNT_ID). Without it: the local stack
-  --host <url>          the edge Worker (default ${localBaseUrl()}, the local stack)
-  --token <jwt>         an admin access token (default $OPS_TOKEN), or log in with:
-  --username <name>     …the admin's username,
-  --password <pw>       …password (default $OPS_PASSWORD),
-  --totp <code>         …and the current code from the authenticator app
+${adminLogin.help}
 
 Exit codes:
   0  done (or nothing to do)
@@ -109,13 +100,7 @@ Exit codes:
 			? { credentials: credentialsFromEnv(), queue: depositsQueue(values.env) }
 			: null;
 		try {
-			const api = await adminApi({
-				host: values.host,
-				token: values.token ?? process.env.OPS_TOKEN,
-				username: values.username,
-				password: values.password ?? process.env.OPS_PASSWORD,
-				totp: values.totp,
-			});
+			const api = await adminLogin.api(values);
 			if (action === "status") {
 				const state = await readState(api);
 				const queuePaused = cloudflare

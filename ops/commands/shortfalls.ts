@@ -9,8 +9,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { AdminApiError, adminApi, describeError } from "../admin-api";
-import { localBaseUrl } from "../local/defaults";
+import { AdminApiError, adminLogin, describeError } from "../admin-api";
 import { formatTable } from "../table";
 import { UsageError } from "../usage-error";
 import type { Command } from "./command";
@@ -28,11 +27,7 @@ interface Shortfall {
 }
 
 const OPTIONS = {
-	host: { type: "string", default: localBaseUrl() },
-	token: { type: "string" },
-	username: { type: "string" },
-	password: { type: "string" },
-	totp: { type: "string" },
+	...adminLogin.options,
 	note: { type: "string" },
 	"keep-frozen": { type: "boolean", default: false },
 	json: { type: "boolean", default: false },
@@ -52,11 +47,7 @@ resolve   record what was done (recovered, written off, …); the ledger does no
           (a player frozen for another reason, not by a shortfall, stays frozen).
           Audited; a shortfall already resolved is refused
 
-  --host <url>          the edge Worker (default ${localBaseUrl()}, the local stack)
-  --token <jwt>         an admin access token (default $OPS_TOKEN), or log in with:
-  --username <name>     …the admin's username,
-  --password <pw>       …password (default $OPS_PASSWORD),
-  --totp <code>         …and the current code from the authenticator app
+${adminLogin.help}
 
 Exit codes: 0 done · 1 the API refused (its reason is printed) · 2 usage error · 4 the API could
 not be reached, refused the credentials, or was unavailable (503: retry)`,
@@ -75,13 +66,7 @@ not be reached, refused the credentials, or was unavailable (503: retry)`,
 				throw new UsageError('resolve needs --note "…" (what was done; it is audited)');
 		}
 		try {
-			const api = await adminApi({
-				host: values.host,
-				token: values.token ?? process.env.OPS_TOKEN,
-				username: values.username,
-				password: values.password ?? process.env.OPS_PASSWORD,
-				totp: values.totp,
-			});
+			const api = await adminLogin.api(values);
 			if (action === "list") {
 				const { status, body } = await api.get<{ items: Shortfall[] }>("/admin/shortfalls?limit=100");
 				if (status !== 200)

@@ -9,6 +9,7 @@ import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { splitSecrets } from "../../shared/webhook-secrets";
 import { localBaseUrl, localSourceSecrets, signingSecret } from "../local/defaults";
+import { postWebhook } from "../post-webhook";
 import { UsageError } from "../usage-error";
 import { type SigningScheme, signAs } from "../webhook-signing";
 import type { Command } from "./command";
@@ -91,17 +92,6 @@ example:
 			for (const [name, value] of Object.entries(headers)) console.log(`${name}: ${value}`);
 			return 0;
 		}
-		const url = `${values.url.replace(/\/$/, "")}${source.path(values.chain)}`;
-		let res: Response;
-		try {
-			res = await fetch(url, { method: "POST", headers, body });
-		} catch (error) {
-			throw new Error(
-				`could not reach ${url}: ${(error as Error).message}. Is the stack running (npm start)?`,
-			);
-		}
-		console.log(`POST ${url} → ${res.status}`);
-		console.log(await res.text());
-		return res.ok ? 0 : 1;
+		return postWebhook(values.url, source.path(values.chain), headers, body);
 	},
 };

@@ -20,6 +20,7 @@ import { limitBody } from "../../../shared/http/request-input";
 import { database } from "../lib/database";
 import { settlementState } from "../routes/admin/settlement";
 import { adminApi, apiLogin, refusalText } from "./admin-api";
+import type { PageNotice } from "./layout";
 import { AuditPage } from "./pages/audit";
 import { ConflictsPage } from "./pages/conflicts";
 import { DeadLettersPage, type LetterFilter } from "./pages/dead-letters";
@@ -218,7 +219,7 @@ operatorsConsole.get("/players/:id", async (c) => {
 	return c.html(<PlayerPage admin={c.var.admin} player={found} />);
 });
 
-async function unmatchedPage(c: Ctx, notice?: { kind: "ok" | "error"; text: string }) {
+async function unmatchedPage(c: Ctx, notice?: PageNotice) {
 	const cursor = c.req.query("cursor");
 	const query = new URLSearchParams({ limit: "100", ...(cursor ? { cursor } : {}) });
 	const answer = await adminApi<{ items: Record<string, unknown>[]; next_cursor: string | null }>(
@@ -268,7 +269,7 @@ operatorsConsole.post("/deposits/:tx_id/assign", async (c) => {
 	return c.redirect(`/console/deposits/${txId}?done=assigned`, 303);
 });
 
-async function conflictsPage(c: Ctx, notice?: { kind: "ok" | "error"; text: string }) {
+async function conflictsPage(c: Ctx, notice?: PageNotice) {
 	const answer = await adminApi<{ items: Record<string, unknown>[] }>(
 		c.env,
 		c.var.admin.id,
@@ -304,7 +305,7 @@ operatorsConsole.post("/conflicts/:id/resolve", async (c) => {
 	return c.redirect("/console/conflicts?done=resolved", 303);
 });
 
-async function heldPage(c: Ctx, notice?: { kind: "ok" | "error"; text: string }) {
+async function heldPage(c: Ctx, notice?: PageNotice) {
 	const answer = await adminApi<{ items: Record<string, unknown>[] }>(
 		c.env,
 		c.var.admin.id,
@@ -387,11 +388,7 @@ async function filteredLetters(c: Ctx, filter: LetterFilter): Promise<Letter[]> 
 	);
 }
 
-async function deadLettersPage(
-	c: Ctx,
-	filter: LetterFilter,
-	notice?: { kind: "ok" | "error"; text: string },
-) {
+async function deadLettersPage(c: Ctx, filter: LetterFilter, notice?: PageNotice) {
 	const items = await filteredLetters(c, filter);
 	return c.html(<DeadLettersPage admin={c.var.admin} items={items} filter={filter} notice={notice} />);
 }

@@ -65,6 +65,9 @@ export function Csrf(props: { token: string }) {
 	return <input type="hidden" name="csrf" value={props.token} />;
 }
 
+/** The outcome of the last action, as a page is given it to show. */
+export type PageNotice = { kind: "ok" | "error"; text: string };
+
 /** The outcome of the last action, announced to screen readers. */
 export function Notice(props: { kind: "ok" | "error"; children: Child }) {
 	return (

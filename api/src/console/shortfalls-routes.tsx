@@ -9,13 +9,14 @@
 import { type Context, Hono } from "hono";
 import * as z from "../../../schema/zod";
 import { adminApi } from "./admin-api";
+import type { PageNotice } from "./layout";
 import { ShortfallsPage } from "./pages/shortfalls";
 import { apiRefusal, refusal } from "./refusal";
 import type { ConsoleEnv } from "./session";
 
 export const shortfallsConsole = new Hono<ConsoleEnv>();
 
-async function shortfallsPage(c: Context<ConsoleEnv>, notice?: { kind: "ok" | "error"; text: string }) {
+async function shortfallsPage(c: Context<ConsoleEnv>, notice?: PageNotice) {
 	const answer = await adminApi<{ items: Record<string, unknown>[] }>(
 		c.env,
 		c.var.admin.id,

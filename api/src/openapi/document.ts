@@ -92,6 +92,15 @@ interface Operation {
 
 const page = "a page `{items, next_cursor}`, newest first";
 
+/** An admin route: below `/api/v1/admin` (as the admin router mounts it), for admins only. */
+function admin(
+	method: Method,
+	path: string,
+	rest: Pick<Operation, "summary" | "body" | "query" | "ok" | "errors">,
+): Operation {
+	return { method, route: `/api/v1/admin${path}`, tag: "admin", auth: "admin", ...rest };
+}
+
 const OPERATIONS: Operation[] = [
 	{
 		method: "get",
@@ -186,197 +195,113 @@ const OPERATIONS: Operation[] = [
 		ok: { 200: "its status, confirmations and threshold" },
 		errors: [404],
 	},
-	{
-		method: "get",
-		route: "/api/v1/admin/deposits",
-		tag: "admin",
+	admin("get", "/deposits", {
 		summary: "Deposits in any state (`?status=held`: the held-for-review queue)",
-		auth: "admin",
 		query: byStatusQuery,
 		ok: { 200: page },
-	},
-	{
-		method: "post",
-		route: "/api/v1/admin/deposits/attribute",
-		tag: "admin",
+	}),
+	admin("post", "/deposits/attribute", {
 		summary: "The deposits parked for an address, to the player who holds it (dry run unless `apply`)",
-		auth: "admin",
 		body: attributeSchema,
 		ok: { 200: "the dry run: the deposits that would move", 202: "the listed deposits moved" },
 		errors: [404, 409],
-	},
-	{
-		method: "post",
-		route: "/api/v1/admin/deposits/:tx_id/review",
-		tag: "admin",
+	}),
+	admin("post", "/deposits/:tx_id/review", {
 		summary: "Resolve a held deposit: reject it, or release it to settlement",
-		auth: "admin",
 		body: reviewSchema,
 		ok: { 200: "rejected, or released to unmatched", 202: "released to settlement" },
 		errors: [404, 409],
-	},
-	{
-		method: "get",
-		route: "/api/v1/admin/last-net",
-		tag: "admin",
+	}),
+	admin("get", "/last-net", {
 		summary: "What the dead-letter queue could not store in Postgres, kept in R2",
-		auth: "admin",
 		query: lastNetListQuery,
 		ok: { 200: "the stored messages" },
-	},
-	{
-		method: "post",
-		route: "/api/v1/admin/last-net/redrive",
-		tag: "admin",
+	}),
+	admin("post", "/last-net/redrive", {
 		summary: "Put up to `limit` last-net messages back on the dead-letter queue",
-		auth: "admin",
 		query: lastNetRedriveQuery,
 		ok: { 202: "the messages put back" },
-	},
-	{
-		method: "get",
-		route: "/api/v1/admin/deposits/unmatched",
-		tag: "admin",
+	}),
+	admin("get", "/deposits/unmatched", {
 		summary: "Deposits parked for no known player or address",
-		auth: "admin",
 		query: unmatchedListQuery,
 		ok: { 200: page },
-	},
-	{
-		method: "get",
-		route: "/api/v1/admin/deposits/conflicts",
-		tag: "admin",
+	}),
+	admin("get", "/deposits/conflicts", {
 		summary: "Unresolved deliveries that disagree with a known deposit",
-		auth: "admin",
 		query: unmatchedListQuery,
 		ok: { 200: page },
-	},
-	{
-		method: "post",
-		route: "/api/v1/admin/deposits/conflicts/:id/resolve",
-		tag: "admin",
+	}),
+	admin("post", "/deposits/conflicts/:id/resolve", {
 		summary: "Mark a conflict reviewed, with a note (nothing in the ledger moves)",
-		auth: "admin",
 		body: resolveConflictSchema,
 		ok: { 200: "`{ok: true, conflict_id, tx_id, audit_log_id}`" },
 		errors: [404, 409],
-	},
-	{
-		method: "get",
-		route: "/api/v1/admin/shortfalls",
-		tag: "admin",
+	}),
+	admin("get", "/shortfalls", {
 		summary: "Open reversal shortfalls (a reorg took back more than the wallet held; the player is frozen)",
-		auth: "admin",
 		query: shortfallListQuery,
 		ok: { 200: "`{ok: true, items: [...]}`" },
-		errors: [401, 403, 422, 503],
-	},
-	{
-		method: "post",
-		route: "/api/v1/admin/shortfalls/:id/resolve",
-		tag: "admin",
+	}),
+	admin("post", "/shortfalls/:id/resolve", {
 		summary:
 			"Resolve a shortfall with a note; unfreeze the player once none of theirs is open, if a shortfall froze them",
-		auth: "admin",
 		body: resolveShortfallSchema,
 		ok: {
 			200: "`{ok: true, shortfall_id, tx_id, user_id, unfrozen, froze_player, other_open_shortfalls, user_status, audit_log_id}`",
 		},
-		errors: [401, 403, 404, 409, 413, 415, 422, 503],
-	},
-	{
-		method: "get",
-		route: "/api/v1/admin/settlement",
-		tag: "admin",
+		errors: [404, 409],
+	}),
+	admin("get", "/settlement", {
 		summary: "Whether settlement is paused: since when, by whom, why",
-		auth: "admin",
 		ok: { 200: "`{ok: true, paused, paused_at, paused_by, reason}`" },
-		errors: [401, 403, 503],
-	},
-	{
-		method: "post",
-		route: "/api/v1/admin/settlement/pause",
-		tag: "admin",
+	}),
+	admin("post", "/settlement/pause", {
 		summary: "Pause settlement: webhooks are still taken and queued, nothing is credited until the resume",
-		auth: "admin",
 		body: settlementChangeSchema,
 		ok: { 200: "`{ok: true, changed, audit_log_id, paused, paused_at, paused_by, reason}`" },
-		errors: [401, 403, 413, 415, 422, 503],
-	},
-	{
-		method: "post",
-		route: "/api/v1/admin/settlement/resume",
-		tag: "admin",
+	}),
+	admin("post", "/settlement/resume", {
 		summary: "Resume settlement: what waited on the queue is settled, each deposit once",
-		auth: "admin",
 		body: settlementChangeSchema,
 		ok: { 200: "`{ok: true, changed, audit_log_id, paused, paused_at, paused_by, reason}`" },
-		errors: [401, 403, 413, 415, 422, 503],
-	},
-	{
-		method: "post",
-		route: "/api/v1/admin/deposits/:tx_id/assign",
-		tag: "admin",
+	}),
+	admin("post", "/deposits/:tx_id/assign", {
 		summary: "Attribute an unmatched deposit to a player (settled once, through the queue)",
-		auth: "admin",
 		body: assignSchema,
 		ok: { 202: "`{ok: true, tx_id, user_id, audit_log_id}`" },
 		errors: [404, 409],
-	},
-	{
-		method: "get",
-		route: "/api/v1/admin/dead-letters",
-		tag: "admin",
+	}),
+	admin("get", "/dead-letters", {
 		summary: "Messages settlement gave up on",
-		auth: "admin",
 		query: deadLetterListQuery,
 		ok: { 200: page },
-	},
-	{
-		method: "post",
-		route: "/api/v1/admin/dead-letters/:id/redrive",
-		tag: "admin",
+	}),
+	admin("post", "/dead-letters/:id/redrive", {
 		summary: "Put a dead letter back on the queue",
-		auth: "admin",
 		ok: { 202: "`{ok: true, dead_letter_id, tx_id, audit_log_id}`" },
 		errors: [404, 409],
-	},
-	{
-		method: "post",
-		route: "/api/v1/admin/deposit-addresses/pool",
-		tag: "admin",
+	}),
+	admin("post", "/deposit-addresses/pool", {
 		summary: "Import addresses the platform's wallet generated into the pool",
-		auth: "admin",
 		body: poolImportSchema,
 		ok: { 200: "each address imported, already present or invalid" },
-	},
-	{
-		method: "get",
-		route: "/api/v1/admin/deposit-addresses/pool",
-		tag: "admin",
+	}),
+	admin("get", "/deposit-addresses/pool", {
 		summary: "The pool per family: unissued, issued, retired, registered",
-		auth: "admin",
 		ok: { 200: "counts per family" },
-	},
-	{
-		method: "post",
-		route: "/api/v1/admin/deposit-addresses",
-		tag: "admin",
+	}),
+	admin("post", "/deposit-addresses", {
 		summary: "Register a platform address to a player for its whole family",
-		auth: "admin",
 		body: addressRegisterSchema,
 		ok: { 201: "the registration" },
 		errors: [404, 409],
-	},
-	{
-		method: "get",
-		route: "/api/v1/admin/deposit-addresses",
-		tag: "admin",
+	}),
+	admin("get", "/deposit-addresses", {
 		summary: "Who holds which address",
-		auth: "admin",
 		query: addressListSchema,
 		ok: { 200: page },
-	},
+	}),
 ];
 
 /** The documented routes, as Hono registers them, for the test that compares the two. */

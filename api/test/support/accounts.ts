@@ -235,6 +235,12 @@ export async function seedCredit(userId: string, depositId: string, amount: stri
 	]);
 }
 
+/** The audit row an answer's `audit_log_id` names: who did what, with which details. */
+export async function auditRow(id: unknown): Promise<Record<string, unknown> | undefined> {
+	const [row] = await sql().query("SELECT admin_id, action, details FROM audit_logs WHERE id = $1", [id]);
+	return row;
+}
+
 /** Rows of a table matching a condition, for "nothing changed" assertions. */
 export async function count(table: string, where = "true", params: unknown[] = []): Promise<number> {
 	const [row] = await sql().query(`SELECT count(*)::int AS n FROM ${table} WHERE ${where}`, params);

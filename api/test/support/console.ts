@@ -74,3 +74,20 @@ export async function signedIn(): Promise<{ admin: TestAdmin; browser: ConsoleBr
 	expect(res.headers.get("location")).toBe("/console");
 	return { admin, browser };
 }
+
+/** The text of the table row of `html` whose header cell starts with `name`, cells separated by " | ". */
+export function tableRow(html: string, name: string): string {
+	const tr = [...html.matchAll(/<tr>(.*?)<\/tr>/gs)].map((m) => m[1]!).find((r) => r.includes(`>${name}`));
+	return (tr ?? "")
+		.split(/<\/t[hd]>/)
+		.map((cell) => cell.replace(/<[^>]+>/g, "").trim())
+		.filter(Boolean)
+		.join(" | ");
+}
+
+/** The page at `path` as `browser` sees it: answered 200, its HTML. */
+export async function pageHtml(browser: ConsoleBrowser, path: string): Promise<string> {
+	const res = await browser.request(path);
+	expect(res.status).toBe(200);
+	return res.text();
+}

@@ -5,6 +5,7 @@
  * @module
  */
 import type { Chain } from "../../../schema/queue-message";
+import type { RpcEndpoint } from "./chain-config";
 
 type RpcTroubleKind =
 	/** Unreachable, timed out, HTTP error, not JSON, a JSON-RPC error. */
@@ -26,7 +27,7 @@ export class RpcTrouble extends Error {
 }
 
 /** Where an endpoint is, without what may be a key in its path or query. */
-export function endpointLabel(url: string): string {
+function endpointLabel(url: string): string {
 	try {
 		const u = new URL(url);
 		return u.pathname === "/" || u.pathname === "" ? u.origin : `${u.origin}/…`;
@@ -63,4 +64,27 @@ export class ChainRpcError extends Error {
 				? "inconsistent"
 				: "unavailable";
 	}
+}
+
+/**
+ * Asks `ask` of each of a chain's endpoints in order and returns the first usable answer. An
+ * endpoint's {@link RpcTrouble} moves on to the next one; anything else is thrown as it is.
+ *
+ * @throws {ChainRpcError} when no endpoint gave a usable answer (retry later; nothing is decided).
+ */
+export async function firstAnswer<T>(
+	chain: Chain,
+	endpoints: readonly RpcEndpoint[],
+	ask: (endpoint: RpcEndpoint) => Promise<T>,
+): Promise<T> {
+	const attempts: ChainRpcError["attempts"] = [];
+	for (const endpoint of endpoints) {
+		try {
+			return await ask(endpoint);
+		} catch (error) {
+			if (!(error instanceof RpcTrouble)) throw error;
+			attempts.push({ endpoint: endpointLabel(endpoint.url), kind: error.kind, message: error.message });
+		}
+	}
+	throw new ChainRpcError(chain, attempts);
 }

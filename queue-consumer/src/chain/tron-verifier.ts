@@ -18,7 +18,7 @@
 import { tronAddressFromHex } from "../../../schema/address-format";
 import type { ChainSettings, RpcEndpoint } from "./chain-config";
 import { decodeTransferLog } from "./erc20-transfer";
-import { ChainRpcError, endpointLabel, RpcTrouble } from "./rpc-error";
+import { firstAnswer, RpcTrouble } from "./rpc-error";
 import { type ChainVerdict, judge, type Observation, type TransferClaim } from "./verdict";
 
 type ChainMode = Extract<ChainSettings, { mode: "chain" }>;
@@ -211,14 +211,7 @@ export async function verifyTronTransfers(
 	claims: readonly TransferClaim[],
 	timeoutMs: number,
 ): Promise<ChainVerdict[]> {
-	const attempts: ConstructorParameters<typeof ChainRpcError>[1] = [];
-	for (const endpoint of settings.endpoints) {
-		try {
-			return await verifyOn(settings, endpoint, claims, timeoutMs);
-		} catch (error) {
-			if (!(error instanceof RpcTrouble)) throw error;
-			attempts.push({ endpoint: endpointLabel(endpoint.url), kind: error.kind, message: error.message });
-		}
-	}
-	throw new ChainRpcError(settings.chain, attempts);
+	return firstAnswer(settings.chain, settings.endpoints, (endpoint) =>
+		verifyOn(settings, endpoint, claims, timeoutMs),
+	);
 }

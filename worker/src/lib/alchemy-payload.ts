@@ -15,17 +15,9 @@
  * @module
  */
 import * as z from "../../../schema/zod";
-import { fieldErrors, MAX_FIELD_ERRORS } from "../../../shared/http/errors";
-import {
-	blockNumber,
-	evmAddress,
-	hexQuantity,
-	MAX_TRANSFERS,
-	refusalOf,
-	storableText,
-	txHash,
-} from "./provider-fields";
+import { blockNumber, evmAddress, hexQuantity, MAX_TRANSFERS, storableText, txHash } from "./provider-fields";
 import type { ProviderPayload } from "./provider-payload";
+import { enabledNetwork, schemaRefusal } from "./provider-refusals";
 import type { TokenTransfer } from "./token-transfers";
 import type { WebhookSource } from "./webhook-sources";
 
@@ -72,28 +64,15 @@ const bodySchema = z.looseObject({
 /** Reads a parsed Alchemy body into token transfers for `source`. */
 export function parseAlchemyPayload(json: unknown, source: WebhookSource): ProviderPayload {
 	const parsed = bodySchema.safeParse(json);
-	if (!parsed.success)
-		return {
-			ok: false,
-			reason: refusalOf(parsed.error),
-			fields: fieldErrors(parsed.error.issues, { max: MAX_FIELD_ERRORS }),
-		};
+	if (!parsed.success) return schemaRefusal(parsed.error);
 	const { event } = parsed.data;
-	const network = source.networks.get(event.network);
-	if (!network || !source.chains.has(network.chain)) {
-		return {
-			ok: false,
-			reason: "chain_not_enabled",
-			fields: [
-				{
-					path: "event.network",
-					message: network
-						? `is ${network.chain}, which source ${source.name} is not enabled for (chains: ${[...source.chains].join(", ")})`
-						: `is not a network source ${source.name} knows (${[...source.networks.keys()].join(", ")}); map it in its networks`,
-				},
-			],
-		};
-	}
+	const enabled = enabledNetwork(source, event.network, {
+		path: "event.network",
+		kind: "network",
+		mapIn: "networks",
+	});
+	if ("refusal" in enabled) return enabled.refusal;
+	const { network } = enabled;
 	const transfers: TokenTransfer[] = [];
 	const others: { field: string; txHash: string | null }[] = [];
 	for (const [i, item] of event.activity.entries()) {
@@ -103,13 +82,7 @@ export function parseAlchemyPayload(json: unknown, source: WebhookSource): Provi
 			continue;
 		}
 		const activity = tokenActivity.safeParse(item);
-		if (!activity.success) {
-			return {
-				ok: false,
-				reason: refusalOf(activity.error),
-				fields: fieldErrors(activity.error.issues, { under: field, max: MAX_FIELD_ERRORS }),
-			};
-		}
+		if (!activity.success) return schemaRefusal(activity.error, field);
 		const a = activity.data;
 		const stated = a.rawContract.decimals ?? a.rawContract.decimal;
 		transfers.push({

@@ -19,18 +19,17 @@
  * @module
  */
 import * as z from "../../../schema/zod";
-import { fieldErrors, MAX_FIELD_ERRORS } from "../../../shared/http/errors";
 import {
 	blockNumber,
 	decimalDigits,
 	evmAddress,
 	MAX_TRANSFERS,
-	refusalOf,
 	smallInteger,
 	storableText,
 	txHash,
 } from "./provider-fields";
 import type { ProviderPayload } from "./provider-payload";
+import { enabledNetwork, schemaRefusal } from "./provider-refusals";
 import type { TokenTransfer } from "./token-transfers";
 import type { WebhookSource } from "./webhook-sources";
 
@@ -71,29 +70,16 @@ const bodySchema = z.looseObject({
 /** Reads a parsed Moralis body into token transfers for `source`. */
 export function parseMoralisPayload(json: unknown, source: WebhookSource): ProviderPayload {
 	const parsed = bodySchema.safeParse(json);
-	if (!parsed.success)
-		return {
-			ok: false,
-			reason: refusalOf(parsed.error),
-			fields: fieldErrors(parsed.error.issues, { max: MAX_FIELD_ERRORS }),
-		};
+	if (!parsed.success) return schemaRefusal(parsed.error);
 	const body = parsed.data;
 	if (body.erc20Transfers.length === 0) return { ok: true, test: body.chainId === "", transfers: [] };
-	const network = source.networks.get(body.chainId.toLowerCase());
-	if (!network || !source.chains.has(network.chain)) {
-		return {
-			ok: false,
-			reason: "chain_not_enabled",
-			fields: [
-				{
-					path: "chainId",
-					message: network
-						? `is ${network.chain}, which source ${source.name} is not enabled for (chains: ${[...source.chains].join(", ")})`
-						: `is not a chain source ${source.name} knows (${[...source.networks.keys()].join(", ")}); map it in its chain_ids`,
-				},
-			],
-		};
-	}
+	const enabled = enabledNetwork(source, body.chainId.toLowerCase(), {
+		path: "chainId",
+		kind: "chain",
+		mapIn: "chain_ids",
+	});
+	if ("refusal" in enabled) return enabled.refusal;
+	const { network } = enabled;
 	const details: Record<string, string> = { provider: "moralis" };
 	if (body.streamId) details.stream_id = body.streamId;
 	if (body.tag) details.tag = body.tag;

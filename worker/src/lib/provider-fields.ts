@@ -75,10 +75,3 @@ export const blockNumber = z.pipe(
 		.check(z.refine((n) => n <= MAX_INT8, "is larger than a block number can be")),
 	z.transform((n: bigint) => n.toString()),
 );
-
-/** Why zod refused a payload, for the metrics data point. */
-export function refusalOf(error: z.ZodError): "unstorable_text" | "validation_failed" {
-	return error.issues.some((i) => i.code === "custom" && i.params?.unstorable)
-		? "unstorable_text"
-		: "validation_failed";
-}

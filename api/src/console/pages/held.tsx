@@ -4,88 +4,66 @@
  * fixed on the deposit, whom the reviewer confirms; without one, to the unmatched queue), and
  * reject (final, never credited). The console route and then the review API check it all again.
  */
-import { Csrf, DepositLink, Layout, Notice, When } from "../layout";
+import { Csrf, DepositLink, type PageNotice, When } from "../layout";
+import { QueueTable } from "../queue-table";
 import type { ConsoleAdmin } from "../session";
 
 type Row = Record<string, unknown>;
 
-export function HeldPage(props: {
-	admin: ConsoleAdmin;
-	items: Row[];
-	notice?: { kind: "ok" | "error"; text: string };
-}) {
+export function HeldPage(props: { admin: ConsoleAdmin; items: Row[]; notice?: PageNotice }) {
 	return (
-		<Layout title="Held deposits" admin={props.admin} current="/console/held">
-			<h1>Held deposits</h1>
-			{props.notice ? <Notice kind={props.notice.kind}>{props.notice.text}</Notice> : null}
-			{props.items.length ? (
-				<table>
-					<caption>Deposits held for review, newest first</caption>
-					<thead>
-						<tr>
-							<th scope="col">tx_id</th>
-							<th scope="col">Amount</th>
-							<th scope="col">Owner</th>
-							<th scope="col">Why held</th>
-							<th scope="col">First seen</th>
-							<th scope="col">Review</th>
-						</tr>
-					</thead>
-					<tbody>
-						{props.items.map((d) => {
-							const id = String(d.tx_id);
-							return (
-								<tr>
-									<td>
-										<DepositLink id={id} />
-									</td>
-									<td class="num">
-										{String(d.amount)} {String(d.currency)}
-									</td>
-									<td>
-										{d.user_id ? (
-											<a class="mono" href={`/console/players/${String(d.user_id)}`}>
-												{String(d.user_id)}
-											</a>
-										) : (
-											"none"
-										)}
-									</td>
-									<td>
-										<code>{String(d.hold_reason ?? "–")}</code>
-									</td>
-									<td>
-										<When at={d.first_seen_at as string} />
-									</td>
-									<td>
-										<ReleaseForm admin={props.admin} id={id} owner={d.user_id as string | null} />
-										<form class="inline" method="post" action={`/console/deposits/${id}/review`}>
-											<Csrf token={props.admin.csrf} />
-											<input type="hidden" name="decision" value="reject" />
-											<div class="field">
-												<label for={`reject-reason-${id}`}>Why reject {id.slice(0, 8)}</label>
-												<input
-													id={`reject-reason-${id}`}
-													name="reason"
-													required
-													minlength={10}
-													maxlength={1000}
-												/>
-											</div>
-											<button type="submit" aria-label={`Reject deposit ${id}`}>
-												Reject
-											</button>
-										</form>
-									</td>
-								</tr>
-							);
-						})}
-					</tbody>
-				</table>
-			) : (
-				<p role="status">No deposit is held: the queue is clear.</p>
-			)}
-		</Layout>
+		<QueueTable
+			admin={props.admin}
+			title="Held deposits"
+			current="/console/held"
+			notice={props.notice}
+			caption="Deposits held for review, newest first"
+			columns={["tx_id", "Amount", "Owner", "Why held", "First seen", "Review"]}
+			items={props.items}
+			empty="No deposit is held: the queue is clear."
+			row={(d) => {
+				const id = String(d.tx_id);
+				return (
+					<tr>
+						<td>
+							<DepositLink id={id} />
+						</td>
+						<td class="num">
+							{String(d.amount)} {String(d.currency)}
+						</td>
+						<td>
+							{d.user_id ? (
+								<a class="mono" href={`/console/players/${String(d.user_id)}`}>
+									{String(d.user_id)}
+								</a>
+							) : (
+								"none"
+							)}
+						</td>
+						<td>
+							<code>{String(d.hold_reason ?? "–")}</code>
+						</td>
+						<td>
+							<When at={d.first_seen_at as string} />
+						</td>
+						<td>
+							<ReleaseForm admin={props.admin} id={id} owner={d.user_id as string | null} />
+							<form class="inline" method="post" action={`/console/deposits/${id}/review`}>
+								<Csrf token={props.admin.csrf} />
+								<input type="hidden" name="decision" value="reject" />
+								<div class="field">
+									<label for={`reject-reason-${id}`}>Why reject {id.slice(0, 8)}</label>
+									<input id={`reject-reason-${id}`} name="reason" required minlength={10} maxlength={1000} />
+								</div>
+								<button type="submit" aria-label={`Reject deposit ${id}`}>
+									Reject
+								</button>
+							</form>
+						</td>
+					</tr>
+				);
+			}}
+		/>
 	);
 }
 

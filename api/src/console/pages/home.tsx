@@ -1,6 +1,6 @@
 /** The console's first page: the search box and the size of each review queue. */
 import type { SettlementState } from "../../routes/admin/settlement";
-import { Layout, Notice, SearchBox } from "../layout";
+import { Layout, Notice, type PageNotice, SearchBox } from "../layout";
 import type { ConsoleAdmin } from "../session";
 import { SettlementPanel } from "./settlement-panel";
 
@@ -10,7 +10,7 @@ export function HomePage(props: {
 	admin: ConsoleAdmin;
 	sizes: Sizes;
 	settlement: SettlementState;
-	notice?: { kind: "ok" | "error"; text: string };
+	notice?: PageNotice;
 }) {
 	const queues: [string | null, string, number][] = [
 		["/console/unmatched", "Unmatched deposits", props.sizes.unmatched],
