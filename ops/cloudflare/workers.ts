@@ -16,6 +16,7 @@ export type { WorkerKind };
 /** Config file of each Worker, relative to the repository root. */
 const WORKER_CONFIGS: Record<WorkerKind, string> = {
 	edge: "wrangler.toml",
+	api: "api/wrangler.toml",
 	consumer: "queue-consumer/wrangler.toml",
 };
 
@@ -29,8 +30,8 @@ export interface WorkerTarget extends WranglerTarget {
 
 /** Parses `--worker`. */
 export function workerKind(value: string | undefined): WorkerKind {
-	if (value === "edge" || value === "consumer") return value;
-	throw new UsageError(`--worker must be "edge" or "consumer"${value ? `, not "${value}"` : ""}`);
+	if (value === "edge" || value === "api" || value === "consumer") return value;
+	throw new UsageError(`--worker must be "edge", "api" or "consumer"${value ? `, not "${value}"` : ""}`);
 }
 
 function readConfig(configPath: string, env: string | undefined) {

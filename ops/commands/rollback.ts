@@ -13,14 +13,15 @@ import type { Command } from "./command";
 
 export const rollback: Command = {
 	summary: "put the previous version of a Worker back at 100 % of traffic at once",
-	help: `usage: npm run ops -- rollback --worker edge|consumer --env <env> [--to <version-id>] [--dry-run]
+	help: `usage: npm run ops -- rollback --worker edge|api|consumer --env <env> [--to <version-id>] [--dry-run]
 
 Reads the Worker's recent deployments (wrangler deployments list) and deploys the previous
 version at 100 % (wrangler versions deploy <id>@100%), then reads the deployment back.
 "Previous" is: when a rollout stopped midway (traffic split), the version of the split that
 served 100 % before it; otherwise the most recent other version that served 100 %.
 
-  --worker <edge|consumer>   which Worker
+  --worker <edge|api|consumer>
+                             which Worker
   --env <name>               wrangler environment: staging | production
   --to <version-id>          go to this version instead (see wrangler versions list)
   --message <text>           deployment message (default "ops rollback")

@@ -1,5 +1,5 @@
 /**
- * `ops rollout`: a gradual deployment of the edge Worker or the consumer with automatic gates
+ * `ops rollout`: a gradual deployment of the edge Worker, the API Worker or the consumer with automatic gates
  * and rollback (the logic is in ops/rollout/).
  *
  * @module
@@ -20,18 +20,20 @@ const p = DEFAULT_POLICY;
 
 export const rollout: Command = {
 	summary: "upload a new Worker version and shift traffic to it step by step, gated on its metrics",
-	help: `usage: npm run ops -- rollout --worker edge|consumer --env <env> [options]
+	help: `usage: npm run ops -- rollout --worker edge|api|consumer --env <env> [options]
 
 Uploads the Worker as a new version (wrangler versions upload), then routes 10 → 25 → 50 →
 100 % of traffic to it (wrangler versions deploy). After each step it bakes, then compares the
 new version's figures with the stable version's over the same window (Analytics Engine, by
-version id): edge = requests, 5xx rate, p95, p99; consumer = messages, retried/dead-lettered
+version id): edge and api = requests, 5xx rate, p95, p99; consumer = messages, retried/dead-lettered
 share, p95, p99 of the database round trip. It promotes when the new version holds the
 thresholds and is not worse than stable beyond the margins; otherwise it puts the stable
 version back at 100 % and stops. Every deploy is read back; the journal file holds the last
 confirmed state.
 
-  --worker <edge|consumer>   which Worker (wrangler.toml or queue-consumer/wrangler.toml)
+  --worker <edge|api|consumer>
+                             which Worker (wrangler.toml, api/wrangler.toml or
+                             queue-consumer/wrangler.toml); roll out one at a time
   --env <name>               wrangler environment: staging | production
   --steps <list>             traffic steps in percent (default 10,25,50,100)
   --bake <duration>          wait after each step before judging (default 30m, as the original runbook)

@@ -3,7 +3,8 @@
  * data point carries the Worker version id (schema/metrics.ts, `versionId`), so one query
  * grouped by version gives the canary's and the stable version's figures side by side.
  *
- * Edge: requests, 5xx responses, p95/p99 response time. Consumer: settled messages, messages
+ * Edge and API Workers: requests, 5xx responses, p95/p99 response time (each Worker's own
+ * request points, told apart by version id). Consumer: settled messages, messages
  * retried or dead-lettered, p95/p99 of the batch's database round trip (the part of
  * settlement a new consumer version changes).
  *
@@ -26,8 +27,8 @@ import {
 import { type CloudflareApi, numberOf } from "../cloudflare/api";
 import type { VersionFigures } from "./gate";
 
-/** Which Worker's figures: the edge Worker's requests, or the consumer's settled messages. */
-export type WorkerKind = "edge" | "consumer";
+/** Which Worker's figures: the edge's or the API's requests, or the consumer's settled messages. */
+export type WorkerKind = "edge" | "api" | "consumer";
 
 /** The SQL that reads both versions' figures. */
 export function figuresQuery(
@@ -37,7 +38,7 @@ export function figuresQuery(
 	window: TimeWindow,
 ): string {
 	const [event, failed, latency] =
-		kind === "edge"
+		kind !== "consumer"
 			? ["request", `${REQUEST.status} >= 500`, REQUEST.latencyMs]
 			: ["settle", `${SETTLE.outcome} IN (${SETTLE_FAILURES.map(literal).join(", ")})`, SETTLE.settleMs];
 	return `SELECT ${COMMON.versionId} AS version,
