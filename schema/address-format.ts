@@ -2,7 +2,7 @@
  * Deposit addresses as they enter the system (a pool import, an admin's registration, a
  * webhook's `to_address`): checked against their family's format and checksum, and brought to
  * the stored form that `deposit_addresses` and settlement compare (./address-family.ts). Here,
- * below both Workers, so every part that reads an address checks it the same way.
+ * below the Workers, so every part that reads an address checks it the same way.
  *
  * - EVM (bep20, erc20): `0x` + 40 hex digits, stored lower-case. A mixed-case address carries
  *   an EIP-55 checksum (the case of each letter encodes a Keccak-256 bit of the address), which

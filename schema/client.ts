@@ -1,5 +1,5 @@
 /**
- * The database client both Workers use: `@neondatabase/serverless` over HTTP. Drizzle defines
+ * The database client the API Worker and the queue consumer use: `@neondatabase/serverless` over HTTP. Drizzle defines
  * the schema (tables.ts) and applies the migrations; the Workers' queries are SQL sent through
  * the driver, so no ORM instance is built (or bundled) at run time.
  *

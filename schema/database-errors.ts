@@ -9,7 +9,7 @@
  * never lost (after the queue's last retry it lands in the dead-letter table), anything
  * unknown.
  *
- * Here, below both Workers, because the edge Worker reads the same SQLSTATE to tell "Postgres is
+ * Here, below the Workers, because the API Worker reads the same SQLSTATE to tell "Postgres is
  * unreachable" (a 503) from a genuine SQL error ({@link sqlState}).
  *
  * @module

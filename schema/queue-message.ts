@@ -1,7 +1,7 @@
 /**
  * The contract between the edge Worker (producer) and the queue consumer.
  *
- * Versioned: during a canary, old and new versions of both Workers run side by side, so a
+ * Versioned: during a canary, old and new versions of the Workers run side by side, so a
  * consumer must recognise every version a producer may still send, and a producer must never
  * change the meaning of a field within a version. Both sides parse with {@link parseDepositMessage}.
  *

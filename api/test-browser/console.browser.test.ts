@@ -1,6 +1,6 @@
 /**
  * The operators' console in a real headless Chromium (Debian's `chromium`, driven by
- * playwright-core) against the local stack: both Workers under `wrangler dev`, the real local
+ * playwright-core) against the local stack: the three Workers under `wrangler dev`, the real local
  * queue, Postgres through the Neon driver. An operator signs in with a real TOTP code, finds a
  * deposit by its hash, assigns an unmatched one and sees it credited, redrives a dead letter,
  * resolves a conflict with a note, pauses settlement (a webhook waits uncredited) and resumes it

@@ -2,7 +2,7 @@
  * The k6 script, bundled exactly as `npm run k6:bundle` bundles it, run through k6's lifecycle
  * by the k6 stand-in (support/k6-stand-in.ts; k6 itself is in no registry CI can reach), which
  * refuses every k6 API outside the contexts where k6 allows it, against a real stack (wrangler
- * dev with both Workers and the local queue, the Neon driver, Postgres). It checks that:
+ * dev with the three Workers and the local queue, the Neon driver, Postgres). It checks that:
  *
  * - a healthy run uses k6's APIs only where k6 allows them, every threshold has samples and
  *   every one but the latency thresholds passes (latency is the machine's, not the test's), and

@@ -1,5 +1,5 @@
 /**
- * The local load run, small: its own stack (wrangler dev with both Workers, the local queue,
+ * The local load run, small: its own stack (wrangler dev with the three Workers, the local queue,
  * the Neon driver, Postgres), 200 signed webhooks with 10 % redeliveries and staged deposits
  * (some out of order). Everything must be accepted, every deposit credited exactly once with
  * its exact amount, and the ledger invariants must hold. The figures are printed, not asserted

@@ -3,7 +3,7 @@
  * run every few seconds against the stack's database and chain.
  *
  * Why not the Worker's own `scheduled` handler: `wrangler dev` never fires cron triggers by
- * itself, and with both Workers in one `wrangler dev` its trigger URL
+ * itself, and with the three Workers in one `wrangler dev` its trigger URL
  * (`/cdn-cgi/local/scheduled`) reaches only the first config's Worker, the edge Worker (tried:
  * the route override header is taken by wrangler's own proxy in front). So the stack runs the
  * same module from Node, with the consumer's own `[vars]` (queue-consumer/wrangler.toml) and

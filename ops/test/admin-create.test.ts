@@ -74,7 +74,7 @@ describe("ops admin create (through the Neon HTTP endpoint)", () => {
 		expect(row).toMatchObject({ email: "ops@example.com", totp_secret: totp.secret.base32, audits: 1 });
 		expect(String(row!.password_hash)).toMatch(/^pbkdf2_sha256\$100000\$/);
 		expect(await verifyPassword("a-long-admin-password", row!.password_hash as string)).toBe(true);
-		// What the phone shows now is what the edge Worker accepts.
+		// What the phone shows now is what the API Worker accepts.
 		const shown = new TOTP({ secret: Secret.fromBase32(totp.secret.base32) }).generate();
 		expect(matchTotp(row!.totp_secret as string, shown)).not.toBeNull();
 		expect(lines.join("\n")).not.toContain("a-long-admin-password");

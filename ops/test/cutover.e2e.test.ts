@@ -1,7 +1,7 @@
 /**
  * The cutover end to end: the original CricAlgo database (the fixture, seeded the original's
  * way) adopted with `ops adopt --apply`, then the whole system started on it (`npm start`'s
- * stack: wrangler dev with both Workers, the local queue, the Neon driver, this Postgres), and
+ * stack: wrangler dev with the three Workers, the local queue, the Neon driver, this Postgres), and
  * used as players, admins and senders would: registrations, player and admin logins (the
  * original's bcrypt admin), the original's history redelivered (duplicates), its pending deposit
  * credited once, new deposits credited, a reorg after the player spent the deposit on a

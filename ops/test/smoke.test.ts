@@ -1,6 +1,6 @@
 /**
  * `ops smoke` against the system as `npm start` runs it (ops/local/stack.ts: wrangler dev with
- * both Workers, the local queue, the Neon driver over the local endpoint, Postgres): the smoke
+ * the three Workers, the local queue, the Neon driver over the local endpoint, Postgres): the smoke
  * test must pass end to end, its artifact must say so step by step, and the money must really
  * be in the player's wallet. Failures must exit with the documented codes.
  */

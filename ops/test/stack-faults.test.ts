@@ -290,7 +290,7 @@ describe.skipIf(!haveServer)("npm start stopped", () => {
 			const code = await start.exit;
 			expect(code).toBe(1);
 			expect(start.output()).toContain(
-				"wrangler dev (both Workers and the local queue) was killed by SIGKILL",
+				"wrangler dev (the Workers and the local queue) was killed by SIGKILL",
 			);
 			expect(start.output()).toContain("stopping the rest");
 			// Nothing is left half alive: every port is free again.

@@ -23,7 +23,7 @@ import { type CloudflareApi, numberOf, type SqlRow } from "../cloudflare/api";
 export interface AlertTarget {
 	/** e.g. "production". */
 	environment: string;
-	/** The Analytics Engine dataset both Workers write into. */
+	/** The Analytics Engine dataset the Workers write into. */
 	dataset: string;
 	/** Script names of the Workers (GraphQL filters on them). */
 	edgeScript: string;

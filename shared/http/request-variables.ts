@@ -30,7 +30,7 @@ export type RequestVariables = {
 	transfers: { deposits: number; held: number; ignored: { reason: string; chain: string }[] };
 };
 
-/** The bindings the metrics data point is written with (both Workers have them). */
+/** The bindings the metrics data point is written with (the edge and API Workers have them). */
 export type MetricsBindings = {
 	METRICS?: AnalyticsEngineDataset;
 	CF_VERSION_METADATA?: { id?: string };
