@@ -21,6 +21,7 @@ import {
 import { runOps } from "./support/run-ops";
 
 const EDGE = "cricalgo-edge-staging";
+const API = "cricalgo-api-staging";
 const CONSUMER = "cricalgo-queue-consumer-staging";
 const STABLE = "00000000-0000-4000-8000-00000000abcd";
 
@@ -38,6 +39,7 @@ afterAll(async () => {
 beforeEach(() => {
 	cf.reset();
 	cf.seedScript(EDGE, { versionId: STABLE, secrets: ["WEBHOOK_SECRETS", "DATABASE_URL", "JWT_SECRET"] });
+	cf.seedScript(API, { versionId: STABLE, secrets: ["DATABASE_URL", "JWT_SECRET"] });
 	cf.seedScript(CONSUMER, { versionId: STABLE, secrets: ["DATABASE_URL"] });
 	journal = join(scratch, `journal-${Date.now()}.json`);
 });
@@ -58,7 +60,8 @@ function canaryId(): string {
 	const upload = cf.calls.find((c) => c.method === "POST" && c.path.endsWith("/versions"));
 	if (!upload) throw new Error("no version was uploaded");
 	const ids = new Set(cf.deployments(EDGE).flatMap((d) => d.versions.map((v) => v.version_id)));
-	for (const d of cf.deployments(CONSUMER)) for (const v of d.versions) ids.add(v.version_id);
+	for (const script of [API, CONSUMER])
+		for (const d of cf.deployments(script)) for (const v of d.versions) ids.add(v.version_id);
 	ids.delete(STABLE);
 	return [...ids][0] ?? "(none)";
 }
@@ -310,6 +313,36 @@ describe("ops rollout", () => {
 		expect(run.stdout).toContain(`is split between versions (${other}@10% ${STABLE}@90%)`);
 		expect(run.stdout).toContain("npm run ops -- rollback --worker edge --env staging");
 		expect(cf.calls.filter((c) => c.method !== "GET")).toEqual([]);
+	});
+
+	it("rolls the API Worker out on its own requests, leaving the edge and the consumer as they were", async () => {
+		figures({ requests: 600, errors: 0, p95: 190, p99: 430 });
+		const run = await ops(["rollout", "--worker", "api", "--env", "staging", ...FAST, "--journal", journal]);
+
+		expect(run.code, run.output).toBe(0);
+		expect(sequence(cf.calls)).toEqual([
+			"read deployment",
+			"upload",
+			...deployStep("canary@10% stable@90%"),
+			"query figures",
+			...deployStep("canary@25% stable@75%"),
+			"query figures",
+			...deployStep("canary@50% stable@50%"),
+			"query figures",
+			...deployStep("canary@100%"),
+		]);
+		// Every call that uploads or moves traffic went to the API Worker's script.
+		const moves = cf.calls.filter((c) => c.method === "POST" && /\/(versions|deployments)$/.test(c.path));
+		expect(moves.length).toBe(5);
+		for (const call of moves) expect(call.path).toContain(`/workers/scripts/${API}/`);
+		// The gate read request figures (the edge's and the API's kind), not settled messages.
+		const queries = cf.calls.filter((c) => c.path.endsWith("/analytics_engine/sql")).map((c) => c.body);
+		for (const query of queries) expect(query).toContain("blob1 = 'request'");
+		expect(served(API)).toBe("canary@100%");
+		expect(served(EDGE)).toBe("stable@100%");
+		expect(served(CONSUMER)).toBe("stable@100%");
+		expect(run.stdout).toContain(`serves 100 % of ${API}`);
+		expect(JSON.parse(readFileSync(journal, "utf8")).outcome).toBe("promoted");
 	});
 
 	it("gates the consumer on its settle failures", async () => {
