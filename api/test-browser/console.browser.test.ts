@@ -37,6 +37,7 @@ let cloudflare: CloudflareStandIn;
 const STABLE = "5ab1e000-0000-4000-8000-00000000000a";
 const CANARY = "ca4a2100-0000-4000-8000-00000000000b";
 const CONSUMER = "c0450000-0000-4000-8000-00000000000c";
+const API = "a0100000-0000-4000-8000-00000000000d";
 let browser: Browser;
 let page: Page;
 let admin: StackAdmin;
@@ -127,8 +128,9 @@ beforeAll(async () => {
 		{ version_id: CANARY, percentage: 25 },
 		{ version_id: STABLE, percentage: 75 },
 	]);
+	cloudflare.seedScript("cricalgo-api", { versionId: API });
 	cloudflare.seedScript("cricalgo-queue-consumer", { versionId: CONSUMER });
-	cloudflare.scenario = watchScenario({ stable: STABLE, canary: CANARY, consumer: CONSUMER });
+	cloudflare.scenario = watchScenario({ stable: STABLE, canary: CANARY, api: API, consumer: CONSUMER });
 	stack = await startTestStack("console", {
 		vars: {
 			CLOUDFLARE_API_BASE_URL: cloudflare.baseUrl,
@@ -429,6 +431,8 @@ describe("the console in a browser", () => {
 		expect(await canary.textContent()).toContain("2.60 s");
 		const gate = page.getByRole("region", { name: "Rollout gate, cricalgo-edge" });
 		expect(await gate.getByRole("status").textContent()).toContain("Rollout gate on the canary: roll back.");
+		const api = page.getByRole("table", { name: "Versions of cricalgo-api in its current deployment" });
+		expect(await api.getByRole("row", { name: new RegExp(API) }).textContent()).toContain("180 ms");
 		const consumer = page.getByRole("table", {
 			name: "Versions of cricalgo-queue-consumer in its current deployment",
 		});

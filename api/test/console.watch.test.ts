@@ -1,6 +1,6 @@
 /**
  * The console's watch page against the Cloudflare stand-in (seeded by support/watch-stand-in.ts):
- * canary beside stable for both Workers, the queues, every alert rule's state, refused webhooks
+ * canary beside stable for each of the three Workers, the queues, every alert rule's state, refused webhooks
  * by source and reason; admins only; missing credentials and a failing API answered on the page,
  * not as a 500.
  */
@@ -8,7 +8,7 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { onlyVersion } from "../../test/support/alert-scenario";
 import { createAdmin, userWithToken } from "./support/accounts";
 import { ConsoleBrowser, pageHtml, signedIn, tableRow } from "./support/console";
-import { CANARY, CONSUMER, calls, STABLE, seedWatch, standIn } from "./support/watch-stand-in";
+import { API, CANARY, CONSUMER, calls, STABLE, seedWatch, standIn } from "./support/watch-stand-in";
 
 beforeEach(async () => {
 	await standIn("reset", {});
@@ -27,6 +27,9 @@ describe("the watch page", () => {
 		expect(tableRow(html, CANARY)).toBe(
 			`${CANARY} | canary | 10 % | 1000 | 2.0 % | 2.60 s | 4.10 s | 800 | 1.25 s`,
 		);
+		// The API Worker: its own requests, no webhook columns (webhooks stay on the edge).
+		expect(html).toContain("Versions of cricalgo-api in its current deployment");
+		expect(tableRow(html, API)).toBe(`${API} | stable | 100 % | 2400 | 0.000 % | 180 ms | 460 ms`);
 		expect(tableRow(html, CONSUMER)).toBe(`${CONSUMER} | stable | 100 % | 7800 | 0.000/s | 1.70 s | 0`);
 		expect(html).toMatch(/Backlog of deposits<\/dt><dd>3 msgs/);
 		// The rollout gate judges the canary from its own query, as `ops rollout` would now.
@@ -35,7 +38,8 @@ describe("the watch page", () => {
 		expect(text).toContain("fails error rate: canary 2.00 % (20/1000), limit 0.50 %");
 		expect(text).toContain("fails p95: canary 2600 ms, limit 2000 ms");
 		expect(text).toContain("holds p99: canary 4100 ms, limit 5000 ms");
-		expect(html).toContain("One version serves all traffic: no canary to judge.");
+		// The API Worker and the consumer each run one version.
+		expect(html.split("One version serves all traffic: no canary to judge.").length - 1).toBe(2);
 
 		// The refusal spike of one source fires; its runbook is on the page.
 		expect(tableRow(html, "WebhookRefusalSpike")).toMatch(
@@ -53,6 +57,8 @@ describe("the watch page", () => {
 		expect(sql.some((q) => q.includes("errors_5xx") && q.includes(onlyVersion(CANARY)))).toBe(true);
 		expect(sql.every((q) => q.includes("FROM cricalgo_edge_local"))).toBe(true);
 		expect(asked.some((c) => c.path.endsWith("/workers/scripts/cricalgo-edge/deployments"))).toBe(true);
+		expect(asked.some((c) => c.path.endsWith("/workers/scripts/cricalgo-api/deployments"))).toBe(true);
+		expect(sql.some((q) => q.includes("errors_5xx") && q.includes(onlyVersion(API)))).toBe(true);
 	});
 
 	it("reads the window the operator chooses, and refuses one it does not offer", async () => {

@@ -191,7 +191,12 @@ export const onlyVersion = (id: string) => `blob3 = '${id}'`;
  * the version), a refusal spike of one source (its secret rotated on one side only), then the
  * rules' healthy figures.
  */
-export function watchScenario(v: { stable: string; canary: string; consumer: string }): ScenarioEntry[] {
+export function watchScenario(v: {
+	stable: string;
+	canary: string;
+	api: string;
+	consumer: string;
+}): ScenarioEntry[] {
 	return [
 		// The rollout gate's query: both edge versions grouped (shared/rollout/figures.ts).
 		{
@@ -226,6 +231,20 @@ export function watchScenario(v: { stable: string; canary: string; consumer: str
 					latency_ms_total: 300000,
 					p95_ms: 2600,
 					p99_ms: 4100,
+					enqueue_failed: 0,
+				},
+			],
+		},
+		{
+			api: "sql",
+			contains: ["errors_5xx", onlyVersion(v.api)],
+			rows: [
+				{
+					requests: "2400",
+					errors_5xx: "0",
+					latency_ms_total: 168000,
+					p95_ms: 180,
+					p99_ms: 460,
 					enqueue_failed: 0,
 				},
 			],

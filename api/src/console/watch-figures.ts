@@ -140,7 +140,7 @@ export interface VersionFigures {
 	percentage: number;
 	/** The version with the larger share is stable; a second, smaller one is the canary. */
 	role: "stable" | "canary";
-	/** Edge: `http` and `webhook` signals. Consumer: `settle`. */
+	/** Edge: `http` and `webhook` signals. API: `http`. Consumer: `settle`. */
 	figures: Figures;
 }
 
@@ -157,6 +157,7 @@ export interface Watch {
 	/** The deposits queue's name (its dead-letter queue is this + "-dlq"). */
 	queueName: string;
 	edge: WorkerWatch;
+	api: WorkerWatch;
 	consumer: WorkerWatch;
 	/** Backlogs of the deposits queue and its dead-letter queue (per queue: no version). */
 	queue: Part<Figures>;
@@ -175,7 +176,8 @@ async function readWorker(
 	signals: readonly ("http" | "webhook" | "settle")[],
 	window: { from: Date; to: Date },
 ): Promise<WorkerWatch> {
-	const script = kind === "edge" ? source.target.edgeScript : source.target.consumerScript;
+	const { edgeScript, apiScript, consumerScript } = source.target;
+	const script = { edge: edgeScript, api: apiScript, consumer: consumerScript }[kind];
 	let traffic: VersionShare[] = [];
 	const versions = await part(async () => {
 		traffic = roles(await source.api.currentTraffic(script));
@@ -216,12 +218,13 @@ async function readWorker(
 export async function readWatch(source: WatchSource, now: Date, minutes: WatchWindow): Promise<Watch> {
 	const to = evaluationTime(now);
 	const window = { from: new Date(to.getTime() - minutes * 60_000), to };
-	const [edge, consumer, queue, rules, refusals] = await Promise.all([
+	const [edge, api, consumer, queue, rules, refusals] = await Promise.all([
 		readWorker(source, "edge", ["http", "webhook"], window),
+		readWorker(source, "api", ["http"], window),
 		readWorker(source, "consumer", ["settle"], window),
 		part(() => readSignal("queue", source.api, source.target, window)),
 		part(() => evaluateRules(RULES, cloudflareFigures(source.api, source.target), to)),
 		part(() => readRefusals(source.api, source.target, window)),
 	]);
-	return { window, minutes, queueName: source.target.queue, edge, consumer, queue, rules, refusals };
+	return { window, minutes, queueName: source.target.queue, edge, api, consumer, queue, rules, refusals };
 }

@@ -26,6 +26,9 @@ const EDGE_COLUMNS: Column[] = [
 	["Webhook ack p95", "webhook.p95Ms", "ms"],
 ];
 
+/** The API Worker's requests: accounts, the admin API and the console, forwarded by the edge. */
+const API_COLUMNS: Column[] = EDGE_COLUMNS.filter(([, field]) => !field.startsWith("webhook."));
+
 const CONSUMER_COLUMNS: Column[] = [
 	["Messages", "messages", "count"],
 	["Retried or dead-lettered", "failuresPerSecond", "per_second"],
@@ -244,6 +247,13 @@ export function WatchPage(props: { admin: ConsoleAdmin; watch: Watch | WatchUnav
 						columns={EDGE_COLUMNS}
 					/>
 					<Gate script={w.edge.script} gate={w.edge.gate} />
+					<h2>API Worker: canary against stable</h2>
+					<VersionsTable
+						caption={`Versions of ${w.api.script} in its current deployment`}
+						versions={w.api.versions}
+						columns={API_COLUMNS}
+					/>
+					<Gate script={w.api.script} gate={w.api.gate} />
 					<h2>Queue consumer: canary against stable</h2>
 					<VersionsTable
 						caption={`Versions of ${w.consumer.script} in its current deployment`}
