@@ -124,23 +124,26 @@ function served(script = EDGE): string {
 
 const deployStep = (traffic: string) => ["read deployment", `deploy ${traffic}`, "read deployment"];
 
+/** A healthy rollout's calls: upload, then each step deployed, read back and judged, up to 100 %. */
+const PROMOTED = [
+	"read deployment",
+	"upload",
+	...deployStep("canary@10% stable@90%"),
+	"query figures",
+	...deployStep("canary@25% stable@75%"),
+	"query figures",
+	...deployStep("canary@50% stable@50%"),
+	"query figures",
+	...deployStep("canary@100%"),
+];
+
 describe("ops rollout", () => {
 	it("promotes a healthy canary step by step to 100 %", async () => {
 		figures({ requests: 600, errors: 0, p95: 190, p99: 430 });
 		const run = await ops(["rollout", "--worker", "edge", "--env", "staging", ...FAST, "--journal", journal]);
 
 		expect(run.code, run.output).toBe(0);
-		expect(sequence(cf.calls)).toEqual([
-			"read deployment",
-			"upload",
-			...deployStep("canary@10% stable@90%"),
-			"query figures",
-			...deployStep("canary@25% stable@75%"),
-			"query figures",
-			...deployStep("canary@50% stable@50%"),
-			"query figures",
-			...deployStep("canary@100%"),
-		]);
+		expect(sequence(cf.calls)).toEqual(PROMOTED);
 		expect(served()).toBe("canary@100%");
 		expect(run.stdout).toContain("[1/4] routing 10 % of traffic");
 		expect(run.stdout).toContain("✓ gate held at 50 %");
@@ -320,17 +323,7 @@ describe("ops rollout", () => {
 		const run = await ops(["rollout", "--worker", "api", "--env", "staging", ...FAST, "--journal", journal]);
 
 		expect(run.code, run.output).toBe(0);
-		expect(sequence(cf.calls)).toEqual([
-			"read deployment",
-			"upload",
-			...deployStep("canary@10% stable@90%"),
-			"query figures",
-			...deployStep("canary@25% stable@75%"),
-			"query figures",
-			...deployStep("canary@50% stable@50%"),
-			"query figures",
-			...deployStep("canary@100%"),
-		]);
+		expect(sequence(cf.calls)).toEqual(PROMOTED);
 		// Every call that uploads or moves traffic went to the API Worker's script.
 		const moves = cf.calls.filter((c) => c.method === "POST" && /\/(versions|deployments)$/.test(c.path));
 		expect(moves.length).toBe(5);

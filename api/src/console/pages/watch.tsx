@@ -79,6 +79,22 @@ function VersionsTable(props: { caption: string; versions: Part<VersionFigures[]
 	);
 }
 
+/** One Worker: its versions in the current deployment, then the gate's verdict on a canary. */
+function WorkerSection(props: { title: string; worker: WorkerWatch; columns: Column[] }) {
+	const { script, versions, gate } = props.worker;
+	return (
+		<>
+			<h2>{props.title}: canary against stable</h2>
+			<VersionsTable
+				caption={`Versions of ${script} in its current deployment`}
+				versions={versions}
+				columns={props.columns}
+			/>
+			<Gate script={script} gate={gate} />
+		</>
+	);
+}
+
 /** The rollout gate's verdict on the canary, with every check it made. */
 function Gate(props: { script: string; gate: WorkerWatch["gate"] }) {
 	const gate = props.gate;
@@ -240,27 +256,9 @@ export function WatchPage(props: { admin: ConsoleAdmin; watch: Watch | WatchUnav
 						<When at={w.window.to.toISOString()} />, from Workers Analytics Engine and Queues analytics, read
 						with the queries of the alert rules and the rollout gate.
 					</p>
-					<h2>Edge Worker: canary against stable</h2>
-					<VersionsTable
-						caption={`Versions of ${w.edge.script} in its current deployment`}
-						versions={w.edge.versions}
-						columns={EDGE_COLUMNS}
-					/>
-					<Gate script={w.edge.script} gate={w.edge.gate} />
-					<h2>API Worker: canary against stable</h2>
-					<VersionsTable
-						caption={`Versions of ${w.api.script} in its current deployment`}
-						versions={w.api.versions}
-						columns={API_COLUMNS}
-					/>
-					<Gate script={w.api.script} gate={w.api.gate} />
-					<h2>Queue consumer: canary against stable</h2>
-					<VersionsTable
-						caption={`Versions of ${w.consumer.script} in its current deployment`}
-						versions={w.consumer.versions}
-						columns={CONSUMER_COLUMNS}
-					/>
-					<Gate script={w.consumer.script} gate={w.consumer.gate} />
+					<WorkerSection title="Edge Worker" worker={w.edge} columns={EDGE_COLUMNS} />
+					<WorkerSection title="API Worker" worker={w.api} columns={API_COLUMNS} />
+					<WorkerSection title="Queue consumer" worker={w.consumer} columns={CONSUMER_COLUMNS} />
 					<h2>Queues</h2>
 					<QueueFacts queue={w.queue} name={w.queueName} />
 					<h2>Alert rules</h2>
