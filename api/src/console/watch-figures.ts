@@ -170,14 +170,20 @@ function roles(traffic: VersionShare[]): VersionShare[] {
 	return [...traffic].sort((a, b) => b.percentage - a.percentage);
 }
 
+/** Each Worker's script in the target, and the signals its versions are shown with. */
+const WORKERS = {
+	edge: { script: "edgeScript", signals: ["http", "webhook"] },
+	api: { script: "apiScript", signals: ["http"] },
+	consumer: { script: "consumerScript", signals: ["settle"] },
+} as const satisfies Record<WorkerKind, { script: keyof AlertTarget; signals: readonly string[] }>;
+
 async function readWorker(
 	source: WatchSource,
 	kind: WorkerKind,
-	signals: readonly ("http" | "webhook" | "settle")[],
 	window: { from: Date; to: Date },
 ): Promise<WorkerWatch> {
-	const { edgeScript, apiScript, consumerScript } = source.target;
-	const script = { edge: edgeScript, api: apiScript, consumer: consumerScript }[kind];
+	const script = source.target[WORKERS[kind].script];
+	const signals: readonly ("http" | "webhook" | "settle")[] = WORKERS[kind].signals;
 	let traffic: VersionShare[] = [];
 	const versions = await part(async () => {
 		traffic = roles(await source.api.currentTraffic(script));
@@ -219,9 +225,9 @@ export async function readWatch(source: WatchSource, now: Date, minutes: WatchWi
 	const to = evaluationTime(now);
 	const window = { from: new Date(to.getTime() - minutes * 60_000), to };
 	const [edge, api, consumer, queue, rules, refusals] = await Promise.all([
-		readWorker(source, "edge", ["http", "webhook"], window),
-		readWorker(source, "api", ["http"], window),
-		readWorker(source, "consumer", ["settle"], window),
+		readWorker(source, "edge", window),
+		readWorker(source, "api", window),
+		readWorker(source, "consumer", window),
 		part(() => readSignal("queue", source.api, source.target, window)),
 		part(() => evaluateRules(RULES, cloudflareFigures(source.api, source.target), to)),
 		part(() => readRefusals(source.api, source.target, window)),
