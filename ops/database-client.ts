@@ -1,5 +1,5 @@
 /**
- * A minimal SQL client for ops commands that write to the ledger's database.
+ * A minimal SQL client for ops commands that read or write the ledger's database.
  *
  * Two ways in, chosen by the environment: when `NEON_HTTP_ENDPOINT` is set (the local stack,
  * the tests), the Neon driver over HTTP, exactly as the Workers reach the database; otherwise

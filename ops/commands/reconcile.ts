@@ -10,7 +10,8 @@
  */
 import { parseArgs } from "node:util";
 import { checkLedgerInvariants, formatLedgerReport } from "../../schema/ledger-invariants";
-import { connectPostgres, redact } from "../migrate";
+import { openDatabaseClient } from "../database-client";
+import { redact } from "../migrate";
 import { formatTable } from "../table";
 import { UsageError } from "../usage-error";
 import type { Command } from "./command";
@@ -32,6 +33,9 @@ switch (docs/cutover.md). Read only.
   --url <postgres-url>  the database (default: $DATABASE_URL)
   --limit N             discrepancies listed per check (default 50)
   --json                the report as JSON
+
+The database: pg over TCP (Neon URLs work as is). When NEON_HTTP_ENDPOINT is set, the command
+goes through that Neon HTTP endpoint instead, as \`npm start\`'s embedded database is reached.
 
 Exit codes: 0 no discrepancy, 1 discrepancies (listed), 2 usage.`;
 
@@ -58,9 +62,12 @@ export const reconcile: Command = {
 		const limit = Number(values.limit);
 		if (!Number.isInteger(limit) || limit < 1)
 			throw new UsageError(`--limit must be a whole number ≥ 1, not "${values.limit}"`);
-		const client = await connectPostgres(url);
+		const client = await openDatabaseClient({
+			DATABASE_URL: url,
+			NEON_HTTP_ENDPOINT: process.env.NEON_HTTP_ENDPOINT,
+		});
 		try {
-			const query = async (text: string, params: unknown[] = []) => (await client.query(text, params)).rows;
+			const query = client.query;
 			const report = await checkLedgerInvariants(query, { limit });
 			const parked = await query(
 				`SELECT source, source_id::text AS id, reason FROM legacy_deposit_rows
@@ -79,7 +86,7 @@ export const reconcile: Command = {
 					),
 				);
 			} else {
-				console.log(`ops reconcile: ${redact(url)}`);
+				console.log(`ops reconcile: ${client.description}`);
 				console.log(
 					adoption?.at
 						? `adopted from the original platform at ${adoption.at}: wallets are accounted from their baselines`
@@ -98,7 +105,7 @@ export const reconcile: Command = {
 			}
 			return report.ok ? RECONCILE_EXIT.clean : RECONCILE_EXIT.discrepancies;
 		} finally {
-			await client.end();
+			await client.close();
 		}
 	},
 };

@@ -6,7 +6,7 @@
  *
  * Needs a Postgres server (TEST_DATABASE_URL), as `ops adopt` does.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { joinContestTheOriginalWay } from "../../test/fixtures/cricalgo-original/seed";
 import { createOriginalDatabase, type OriginalDatabase } from "./support/original-database";
 import { runOps } from "./support/run-ops";
@@ -43,6 +43,15 @@ describe.runIf(process.env.TEST_DATABASE_URL)("ops reconcile on the adopted orig
 		expect(run.code, run.output).toBe(0);
 		expect(run.stdout).toContain("ledger invariants hold");
 		expect(run.stdout).toContain("parked by ops adopt");
+	});
+
+	it("reads the same database through the Neon HTTP endpoint when NEON_HTTP_ENDPOINT is set (npm start's way in)", async () => {
+		const endpoint = inject("neonEndpoint");
+		const run = await runOps(["reconcile", "--url", db.url], { NEON_HTTP_ENDPOINT: endpoint });
+		expect(run.code, run.output).toBe(0);
+		expect(run.stdout).toContain(`through the Neon HTTP endpoint ${endpoint}`);
+		expect(run.stdout).toContain("ledger invariants hold");
+		expect(run.stdout).toContain("adopted from the original platform at");
 	});
 
 	it("reports a balance nobody recorded, and stops reporting it once it is undone", async () => {
